@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The error catalogue: every code a client can see in `extensions.code`, with what it means.
+ * Expected failures are GraphQL errors built here; anything else is masked as
+ * INTERNAL_SERVER_ERROR by the server that caught it.
+ */
+export const ERROR_CODES = {
+  BAD_USER_INPUT: 'An argument or input value is invalid.',
+  GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax.',
+  GRAPHQL_VALIDATION_FAILED: 'The document does not validate against the schema.',
+  UNAUTHENTICATED: 'No valid credentials were presented.',
+  FORBIDDEN: 'The credentials do not allow this operation.',
+  RATE_LIMITED: 'Too many requests; retry after extensions.retryAfter seconds.',
+  COST_LIMIT_EXCEEDED: 'The operation costs more than any single request may.',
+  PERSISTED_QUERY_NOT_FOUND: 'The persisted query hash is unknown.',
+  PERSISTED_QUERY_NOT_ALLOWED: 'Only persisted queries are accepted from this client.',
+  QUOTA_EXCEEDED: "The plan's quota for this period is used up.",
+  AUTONOMY_FORBIDS: "The caller's autonomy level does not allow this AI action.",
+  NOT_FOUND: 'The requested object does not exist or is not visible to the caller.',
+  CONFLICT: 'The request conflicts with the current state.',
+  SUBGRAPH_UNAVAILABLE: 'A subgraph could not be reached; data from it is missing.',
+  INTERNAL_SERVER_ERROR: 'An unexpected error; details are in the server log only.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function graphqlError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+export const badUserInput = (message: string, extensions?: Record<string, unknown>) =>
+  graphqlError('BAD_USER_INPUT', message, extensions);
+export const notFound = (what: string) => graphqlError('NOT_FOUND', `${what} not found`);
+export const unauthenticated = (message = 'Authentication required') => graphqlError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'Not allowed') => graphqlError('FORBIDDEN', message);
+export const conflict = (message: string) => graphqlError('CONFLICT', message);

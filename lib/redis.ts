@@ -1,0 +1,51 @@
+import { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+
+export type { Redis };
+
+export interface RedisOptions {
+  /** `redis://…` for a real server; unset for the in-process stand-in. */
+  url?: string | undefined;
+  /** Prefix for every key this client touches, so tests and tenants never collide. */
+  keyPrefix: string;
+}
+
+/**
+ * Connects to Redis and pings it, failing fast: a request never waits in an offline queue
+ * (`enableOfflineQueue: false`) and gives up after one retry while the server is gone.
+ * Without a URL it returns an in-process stand-in (ioredis-mock) whose data every client in
+ * this process shares, which covers the operations the platform uses at this stage.
+ */
+export async function connectRedis(options: RedisOptions): Promise<Redis> {
+  if (!options.url) {
+    return new RedisMock({ keyPrefix: options.keyPrefix }) as unknown as Redis;
+  }
+  const redis = new Redis(options.url, {
+    keyPrefix: options.keyPrefix,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+  });
+  // Connection errors surface on the commands that hit them; the client reconnects on its own.
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return redis;
+}
+
+/** A connection URL without its password, safe to log. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { env } from './config.js';
+import { openDatabase, type Database } from './db/connection.js';
+import { connectRedis, type Redis } from './redis.js';
+import { createLogger, type Logger } from './logger.js';
+
+/**
+ * Settings every subgraph process shares; each subgraph's config module extends this with
+ * its own. Keys are environment variable names.
+ */
+export function serviceEnvSchema(defaultPort: number) {
+  return z.object({
+    NODE_ENV: env.nodeEnv(),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: env.port(defaultPort),
+    LOG_LEVEL: env.logLevel(),
+    DATABASE_URL: env.optionalUrl(),
+    DATABASE_POOL_SIZE: env.positiveInt(10),
+    EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),
+    REDIS_URL: env.optionalUrl(),
+    REDIS_KEY_PREFIX: z.string().default('lotabots:'),
+    SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+  });
+}
+
+export type ServiceEnv = z.output<ReturnType<typeof serviceEnvSchema>>;
+
+/** What a subgraph factory is given: infrastructure already connected, owned by the caller. */
+export interface ServiceDeps {
+  db: Database;
+  redis: Redis;
+  logger: Logger;
+}
+
+export async function connectServiceDeps(name: string, config: ServiceEnv): Promise<ServiceDeps & { close(): Promise<void> }> {
+  const logger = createLogger({ name, level: config.LOG_LEVEL });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    embeddedDataDir: config.EMBEDDED_DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+  });
+  const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX }).catch(async (error) => {
+    await db.close();
+    throw error;
+  });
+  return {
+    db,
+    redis,
+    logger,
+    async close() {
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}
