@@ -29,11 +29,11 @@ export interface RequestIdentity {
   userId: string | null;
 }
 
-export interface Subgraph<Context extends object> {
+export interface Subgraph {
   name: string;
   typeDefs: DocumentNode;
   /** The Yoga server: a fetch handler and a Node request listener. */
-  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  yoga: YogaServerInstance<Record<string, unknown>, object>;
   registry: Registry;
   /** Makes `/ready` answer 503 so load balancers stop routing here before shutdown. */
   startDraining(): void;
@@ -57,7 +57,7 @@ export interface SubgraphDefinition<Context extends object> {
  * `/metrics` (its own registry), and unexpected errors masked as INTERNAL_SERVER_ERROR
  * and logged.
  */
-export function createSubgraph<Context extends object>(definition: SubgraphDefinition<Context>): Subgraph<Context> {
+export function createSubgraph<Context extends object>(definition: SubgraphDefinition<Context>): Subgraph {
   const { name, deps } = definition;
   const logger = deps.logger.child({ subgraph: name });
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
@@ -92,7 +92,7 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
   return {
     name,
     typeDefs,
-    yoga,
+    yoga: yoga as unknown as Subgraph['yoga'],
     registry,
     startDraining: () => {
       draining = true;

@@ -5,7 +5,7 @@ import { createUsersRepository } from './data/users-repository.js';
 import { createUsersResolvers } from './resolvers/index.js';
 
 /** The users subgraph: accounts and credentials. Builds everything, listens nowhere. */
-export function createUsersSubgraph(deps: SubgraphDeps): Subgraph<UsersContext> {
+export function createUsersSubgraph(deps: SubgraphDeps): Subgraph {
   const prisma = createUsersPrisma(deps.db);
   return createSubgraph<UsersContext>({
     name: 'users',

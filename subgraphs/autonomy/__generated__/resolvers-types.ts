@@ -48,13 +48,13 @@ export type AutonomySetting = {
 export type Query = {
   __typename?: 'Query';
   /** Every autonomy level, from least to most AI independence. */
-  autonomyLevels: Array<AutonomyLevelInfo>;
+  autonomyLevels: Maybe<Array<AutonomyLevelInfo>>;
 };
 
 export type User = {
   __typename?: 'User';
   /** The user's effective autonomy level for a task context (their default when none is set). */
-  autonomy: AutonomySetting;
+  autonomy: Maybe<AutonomySetting>;
   id: Scalars['ID']['output'];
 };
 
@@ -199,12 +199,12 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type QueryResolvers<ContextType = AutonomyContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  autonomyLevels?: Resolver<Array<ResolversTypes['AutonomyLevelInfo']>, ParentType, ContextType>;
+  autonomyLevels?: Resolver<Maybe<Array<ResolversTypes['AutonomyLevelInfo']>>, ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = AutonomyContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  autonomy?: Resolver<ResolversTypes['AutonomySetting'], ParentType, ContextType, Partial<UserAutonomyArgs>>;
+  autonomy?: Resolver<Maybe<ResolversTypes['AutonomySetting']>, ParentType, ContextType, Partial<UserAutonomyArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 

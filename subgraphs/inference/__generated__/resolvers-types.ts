@@ -54,7 +54,7 @@ export type Query = {
   /** One job by id, or null when it does not exist. */
   inferenceJob: Maybe<InferenceJob>;
   /** Models the workers can serve. */
-  models: Array<Model>;
+  models: Maybe<Array<Model>>;
 };
 
 
@@ -66,7 +66,7 @@ export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
   /** The user's most recent inference jobs, newest first. */
-  inferenceJobs: Array<InferenceJob>;
+  inferenceJobs: Maybe<Array<InferenceJob>>;
 };
 
 
@@ -220,13 +220,13 @@ export type ModelResolvers<ContextType = InferenceContext, ParentType extends Re
 
 export type QueryResolvers<ContextType = InferenceContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   inferenceJob?: Resolver<Maybe<ResolversTypes['InferenceJob']>, ParentType, ContextType, RequireFields<QueryInferenceJobArgs, 'id'>>;
-  models?: Resolver<Array<ResolversTypes['Model']>, ParentType, ContextType>;
+  models?: Resolver<Maybe<Array<ResolversTypes['Model']>>, ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = InferenceContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  inferenceJobs?: Resolver<Array<ResolversTypes['InferenceJob']>, ParentType, ContextType, RequireFields<UserInferenceJobsArgs, 'first'>>;
+  inferenceJobs?: Resolver<Maybe<Array<ResolversTypes['InferenceJob']>>, ParentType, ContextType, RequireFields<UserInferenceJobsArgs, 'first'>>;
 };
 
 export type Resolvers<ContextType = InferenceContext> = {

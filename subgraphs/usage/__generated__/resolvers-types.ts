@@ -31,7 +31,7 @@ export type Plan = {
 export type Query = {
   __typename?: 'Query';
   /** Every plan a user can be on. */
-  plans: Array<Plan>;
+  plans: Maybe<Array<Plan>>;
 };
 
 /** Usage over a period, aggregated from metered events. */
@@ -48,9 +48,9 @@ export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
   /** The plan this user is billed on (the free plan until they change it). */
-  plan: Plan;
+  plan: Maybe<Plan>;
   /** Usage in the current calendar month (UTC). */
-  usage: UsageSummary;
+  usage: Maybe<UsageSummary>;
 };
 
 
@@ -184,7 +184,7 @@ export type PlanResolvers<ContextType = UsageContext, ParentType extends Resolve
 };
 
 export type QueryResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  plans?: Resolver<Array<ResolversTypes['Plan']>, ParentType, ContextType>;
+  plans?: Resolver<Maybe<Array<ResolversTypes['Plan']>>, ParentType, ContextType>;
 };
 
 export type UsageSummaryResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['UsageSummary'] = ResolversParentTypes['UsageSummary']> = {
@@ -198,8 +198,8 @@ export type UsageSummaryResolvers<ContextType = UsageContext, ParentType extends
 export type UserResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
-  usage?: Resolver<ResolversTypes['UsageSummary'], ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['Plan']>, ParentType, ContextType>;
+  usage?: Resolver<Maybe<ResolversTypes['UsageSummary']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = UsageContext> = {

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { env, parseEnv } from '../lib/config.js';
+
+/**
+ * Settings of `npm start`, which runs every service in one process. With nothing set it
+ * needs no outside service: PGlite keeps data in EMBEDDED_DATA_DIR and an in-process
+ * stand-in replaces Redis.
+ */
+export const embeddedEnvSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_PORT: env.port(4000),
+  USERS_PORT: env.port(4001),
+  INFERENCE_PORT: env.port(4002),
+  USAGE_PORT: env.port(4003),
+  AUTONOMY_PORT: env.port(4004),
+  WORKER_PORT: env.port(4005),
+  LOG_LEVEL: env.logLevel(),
+  DATABASE_URL: env.optionalUrl(),
+  EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  REDIS_URL: env.optionalUrl(),
+  REDIS_KEY_PREFIX: z.string().default('lotabots:'),
+});
+
+export function loadEmbeddedConfig(environment: Record<string, string | undefined>) {
+  return parseEnv(embeddedEnvSchema, environment);
+}

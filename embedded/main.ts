@@ -1,0 +1,33 @@
+import { mkdir } from 'node:fs/promises';
+import { runMain } from '../lib/main.js';
+import { redactUrl } from '../lib/redis.js';
+import { loadEmbeddedConfig } from './config.js';
+import { startPlatform } from './platform.js';
+
+runMain(async () => {
+  const config = loadEmbeddedConfig(process.env);
+  if (!config.DATABASE_URL && !config.EMBEDDED_DATA_DIR.startsWith('memory://')) {
+    await mkdir(config.EMBEDDED_DATA_DIR, { recursive: true });
+  }
+  const platform = await startPlatform({
+    host: config.HOST,
+    ports: {
+      gateway: config.GATEWAY_PORT,
+      users: config.USERS_PORT,
+      inference: config.INFERENCE_PORT,
+      usage: config.USAGE_PORT,
+      autonomy: config.AUTONOMY_PORT,
+      worker: config.WORKER_PORT,
+    },
+    databaseUrl: config.DATABASE_URL,
+    embeddedDataDir: config.EMBEDDED_DATA_DIR,
+    redisUrl: config.REDIS_URL,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    logLevel: config.LOG_LEVEL,
+  });
+  const database = config.DATABASE_URL ? redactUrl(config.DATABASE_URL) : `embedded PGlite in ${config.EMBEDDED_DATA_DIR}`;
+  const redis = config.REDIS_URL ? redactUrl(config.REDIS_URL) : 'in-process stand-in';
+  process.stdout.write(`LotaBots platform API ready (database: ${database}; redis: ${redis})\n`);
+  process.stdout.write(`Gateway: ${platform.gatewayUrl}\n`);
+  return platform;
+});

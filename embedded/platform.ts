@@ -1,0 +1,113 @@
+import { gatewayEnvSchema } from '../gateway/config.js';
+import { createGateway } from '../gateway/server.js';
+import { loadSupergraphSdl } from '../gateway/supergraph.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { openDatabase, type Database } from '../lib/db/connection.js';
+import { applyMigrations } from '../lib/db/migrations.js';
+import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
+import { listen, type RunningServer } from '../lib/http.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { connectRedis, type Redis } from '../lib/redis.js';
+import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
+import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
+import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
+import { createUsageSubgraph } from '../subgraphs/usage/server.js';
+import { createUsersSubgraph } from '../subgraphs/users/server.js';
+import { workerEnvSchema } from '../worker/config.js';
+import { createWorker } from '../worker/worker.js';
+
+export const SUBGRAPH_FACTORIES = {
+  users: createUsersSubgraph,
+  inference: createInferenceSubgraph,
+  usage: createUsageSubgraph,
+  autonomy: createAutonomySubgraph,
+} satisfies Record<string, (deps: SubgraphDeps) => Subgraph>;
+
+export type SubgraphName = keyof typeof SUBGRAPH_FACTORIES;
+
+export interface PlatformOptions {
+  host: string;
+  /** 0 picks a free port. */
+  ports: Record<SubgraphName | 'gateway' | 'worker', number>;
+  databaseUrl?: string | undefined;
+  embeddedDataDir: string;
+  redisUrl?: string | undefined;
+  redisKeyPrefix: string;
+  logLevel: string;
+  clock?: Clock;
+}
+
+export interface RunningPlatform {
+  gatewayUrl: string;
+  subgraphUrls: Record<SubgraphName, string>;
+  db: Database;
+  redis: Redis;
+  logger: Logger;
+  /** Stops one subgraph's server (to see how the gateway copes without it). */
+  stopSubgraph(name: SubgraphName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SUPERGRAPH_CONFIG = new URL('../supergraph.yaml', import.meta.url).pathname;
+
+/**
+ * The whole platform in one process: one database (migrated), one Redis, the four
+ * subgraphs and the worker on their own ports, and the gateway composed from them.
+ * `npm start` runs this with embedded defaults; the tests run it against real services.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<RunningPlatform> {
+  const logger = createLogger({ name: 'platform', level: options.logLevel });
+  const clock = options.clock ?? systemClock;
+  const cleanup: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of cleanup.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+  };
+  try {
+    const db = await openDatabase({ url: options.databaseUrl, embeddedDataDir: options.embeddedDataDir, poolSize: 10 });
+    cleanup.push(() => db.close());
+    for (const owner of TABLE_OWNERS) await applyMigrations(db, migrationSetOf(owner));
+    const redis = await connectRedis({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix });
+    cleanup.push(async () => void redis.disconnect());
+
+    const deps: SubgraphDeps = { db, redis, logger, clock, production: false };
+    const servers = {} as Record<SubgraphName, RunningServer>;
+    for (const [name, create] of Object.entries(SUBGRAPH_FACTORIES) as Array<[SubgraphName, (d: SubgraphDeps) => Subgraph]>) {
+      const subgraph = create(deps);
+      cleanup.push(() => subgraph.close());
+      servers[name] = await listen(subgraph.yoga, { host: options.host, port: options.ports[name] });
+      cleanup.push(() => servers[name].close(1_000));
+    }
+    const subgraphUrls = Object.fromEntries(
+      Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),
+    ) as Record<SubgraphName, string>;
+
+    const gatewayConfig = gatewayEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.gateway), LOG_LEVEL: options.logLevel });
+    const supergraphSdl = await loadSupergraphSdl({ configFile: SUPERGRAPH_CONFIG, urlOverrides: subgraphUrls });
+    const gateway = await createGateway(gatewayConfig, { logger: logger.child({ service: 'gateway' }), supergraphSdl });
+    cleanup.push(() => gateway.close());
+    const gatewayServer = await listen(gateway.yoga, { host: options.host, port: options.ports.gateway });
+    cleanup.push(() => gatewayServer.close(1_000));
+
+    const worker = createWorker(
+      workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel }),
+      { redis, logger: logger.child({ service: 'worker' }), clock },
+    );
+    await worker.start();
+    cleanup.push(() => worker.stop());
+    const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
+    cleanup.push(() => workerServer.close(1_000));
+
+    return {
+      gatewayUrl: `${gatewayServer.url}/graphql`,
+      subgraphUrls,
+      db,
+      redis,
+      logger,
+      stopSubgraph: (name) => servers[name].close(0),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

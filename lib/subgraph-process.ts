@@ -1,0 +1,34 @@
+import { connectServiceDeps, type ServiceEnv } from './service.js';
+import { listen } from './http.js';
+import { systemClock } from './clock.js';
+import type { Subgraph, SubgraphDeps } from './subgraph.js';
+
+/**
+ * Starts one subgraph as its own process: connects PostgreSQL and Redis (failing fast when
+ * either is unreachable), builds the subgraph, listens. Stopping drains: `/ready` turns 503,
+ * in-flight requests get `SHUTDOWN_GRACE_MS`, then connections close.
+ * Migrations are not applied here; they run as a separate job (`npm run db:migrate`).
+ */
+export async function startSubgraphProcess(
+  name: string,
+  config: ServiceEnv,
+  create: (deps: SubgraphDeps) => Subgraph,
+): Promise<{ stop(): Promise<void> }> {
+  const infrastructure = await connectServiceDeps(name, config);
+  const subgraph = create({
+    ...infrastructure,
+    clock: systemClock,
+    production: config.NODE_ENV === 'production',
+    processMetrics: true,
+  });
+  const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
+  infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql`);
+  return {
+    async stop() {
+      subgraph.startDraining();
+      await server.close(config.SHUTDOWN_GRACE_MS);
+      await subgraph.close();
+      await infrastructure.close();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+import { runMain } from '../../lib/main.js';
+import { startSubgraphProcess } from '../../lib/subgraph-process.js';
+import { loadInferenceConfig } from './config.js';
+import { createInferenceSubgraph } from './server.js';
+
+runMain(() => startSubgraphProcess('inference', loadInferenceConfig(process.env), createInferenceSubgraph));

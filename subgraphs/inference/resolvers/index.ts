@@ -1,0 +1,36 @@
+import { badUserInput, graphqlError } from '../../../lib/errors.js';
+import { isUuid } from '../../../lib/ids.js';
+import { DateTimeScalar } from '../../../lib/scalars.js';
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { JobsRepository } from '../data/jobs-repository.js';
+
+/** Upper bound on `User.inferenceJobs(first:)`, so one request cannot ask for every row. */
+export const MAX_JOBS_PAGE = 100;
+
+export function createInferenceResolvers(deps: { jobs: JobsRepository }): Resolvers {
+  const { jobs } = deps;
+  return {
+    DateTime: DateTimeScalar,
+    Query: {
+      models: () => jobs.listModels(),
+      inferenceJob: (_parent, { id }) => (isUuid(id) ? jobs.findJob(id) : null),
+    },
+    InferenceJob: {
+      user: (job) => ({ id: job.userId }),
+      async model(job) {
+        const model = await jobs.findModel(job.modelId);
+        if (!model) throw graphqlError('INTERNAL_SERVER_ERROR', `model ${job.modelId} of job ${job.id} is missing`);
+        return model;
+      },
+    },
+    User: {
+      __resolveReference: (reference) => ({ id: reference.id }),
+      inferenceJobs(user, { first }) {
+        if (first < 1 || first > MAX_JOBS_PAGE) {
+          throw badUserInput(`first must be between 1 and ${MAX_JOBS_PAGE}`, { argument: 'first' });
+        }
+        return isUuid(user.id) ? jobs.listJobsOfUser(user.id, first) : [];
+      },
+    },
+  };
+}

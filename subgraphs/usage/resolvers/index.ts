@@ -1,0 +1,32 @@
+import type { Clock } from '../../../lib/clock.js';
+import { isUuid } from '../../../lib/ids.js';
+import { DateTimeScalar } from '../../../lib/scalars.js';
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { UsageRepository } from '../data/usage-repository.js';
+
+/** The calendar month (UTC) that contains `now`, as [start, end). */
+export function monthOf(now: Date): { start: Date; end: Date } {
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  return { start, end };
+}
+
+export function createUsageResolvers(deps: { usage: UsageRepository; clock: Clock }): Resolvers {
+  const { usage, clock } = deps;
+  const noUsage = { requests: 0, tokensIn: 0, tokensOut: 0 };
+  return {
+    DateTime: DateTimeScalar,
+    Query: {
+      plans: () => usage.listPlans(),
+    },
+    User: {
+      __resolveReference: (reference) => ({ id: reference.id }),
+      plan: (user) => (isUuid(user.id) ? usage.planOfUser(user.id) : usage.defaultPlan()),
+      async usage(user) {
+        const { start, end } = monthOf(clock.now());
+        const totals = isUuid(user.id) ? await usage.totalsOfUser(user.id, start, end) : noUsage;
+        return { periodStart: start, periodEnd: end, ...totals };
+      },
+    },
+  };
+}

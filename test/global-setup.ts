@@ -1,0 +1,29 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { testEnv } from './env.js';
+
+/** Fails the run up front, with a clear message, when PostgreSQL or Redis is not reachable. */
+export default async function setup() {
+  const client = new pg.Client({ connectionString: testEnv.adminDatabaseUrl, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    // Databases left behind by an interrupted run.
+    const { rows } = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'lotabots_test_%'",
+    );
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  } catch (error) {
+    throw new Error(`PostgreSQL is not reachable at ${testEnv.adminDatabaseUrl} (${(error as Error).message}); start it or set TEST_DATABASE_ADMIN_URL`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const redis = new Redis(testEnv.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new Error(`Redis is not reachable at ${testEnv.redisUrl} (${(error as Error).message}); start it or set TEST_REDIS_URL`);
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { startPlatform, type RunningPlatform } from '../embedded/platform.js';
+import { testEnv } from './env.js';
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database on the real PostgreSQL, for one test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `lotabots_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: testEnv.adminDatabaseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(testEnv.adminDatabaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: testEnv.adminDatabaseUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface GraphQLResponse<Data = Record<string, any>> {
+  status: number;
+  body: { data?: Data | null; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }> };
+}
+
+export interface TestPlatform extends RunningPlatform {
+  /** POSTs one operation to the gateway. */
+  query<Data = Record<string, any>>(document: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<Data>>;
+}
+
+/**
+ * The real platform for one test file: its own PostgreSQL database (migrated), real Redis
+ * under its own key prefix, every subgraph, the worker and the gateway on ephemeral ports.
+ * `stop()` shuts everything down, deletes the Redis keys and drops the database.
+ */
+export async function startTestPlatform(): Promise<TestPlatform> {
+  const database = await createTestDatabase();
+  const redisKeyPrefix = `lotabots_test:${randomBytes(6).toString('hex')}:`;
+  let platform: RunningPlatform;
+  try {
+    platform = await startPlatform({
+      host: '127.0.0.1',
+      ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0 },
+      databaseUrl: database.url,
+      embeddedDataDir: 'memory://',
+      redisUrl: testEnv.redisUrl,
+      redisKeyPrefix,
+      logLevel: testEnv.logLevel,
+    });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  return {
+    ...platform,
+    query: (document, variables, headers) => postGraphQL(platform.gatewayUrl, document, variables, headers),
+    async stop() {
+      await platform.stop();
+      await deleteKeys(redisKeyPrefix);
+      await database.drop();
+    },
+  };
+}
+
+export async function postGraphQL<Data>(
+  url: string,
+  document: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<Data>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+    body: JSON.stringify({ query: document, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as GraphQLResponse<Data>['body'] };
+}
+
+async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(testEnv.redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from './kit.js';
+
+const USER_ACROSS_SUBGRAPHS = /* GraphQL */ `
+  query UserAcrossSubgraphs($id: ID!) {
+    user(id: $id) {
+      id
+      email
+      displayName
+      plan { id monthlyTokenQuota }
+      usage { requests tokensIn tokensOut }
+      autonomy(context: "code-review") { level context }
+      inferenceJobs(first: 5) { prompt status tokensOut model { id } user { email } }
+    }
+  }
+`;
+
+describe('the gateway over the four subgraphs', () => {
+  let platform: TestPlatform;
+  let userId: string;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    const registered = await platform.query<{ register: { user: { id: string } } }>(
+      `mutation { register(input: { email: "ada@example.com", password: "correct horse battery", displayName: "Ada" }) { user { id } } }`,
+    );
+    expect(registered.body.errors).toBeUndefined();
+    userId = registered.body.data!.register.user.id;
+    // Rows the other subgraphs own, written straight to their own tables.
+    const today = new Date().toISOString().slice(0, 10);
+    await platform.db.query(`INSERT INTO usage."Account" ("userId", "planId", "updatedAt") VALUES ($1, 'pro', now())`, [userId]);
+    await platform.db.query(
+      `INSERT INTO usage."UsageDaily" ("userId", day, requests, "tokensIn", "tokensOut") VALUES ($1, $2, 7, 120, 340)`,
+      [userId, today],
+    );
+    await platform.db.query(
+      `INSERT INTO autonomy."AutonomySetting" ("userId", context, level, "updatedAt") VALUES ($1, 'code-review', 'EXPERT', now()), ($1, '', 'ASSISTED', now())`,
+      [userId],
+    );
+    await platform.db.query(
+      `INSERT INTO inference."InferenceJob" (id, "userId", "modelId", prompt, "maxTokens", status, "autonomyLevel", "tokensOut")
+       VALUES (gen_random_uuid(), $1, 'lotabots-tiny-cpu', 'Say hi', 16, 'SUCCEEDED', 'EXPERT', 2)`,
+      [userId],
+    );
+  });
+
+  afterAll(() => platform?.stop());
+
+  it('answers one query for one user with data from users, usage, autonomy and inference', async () => {
+    const { status, body } = await platform.query(USER_ACROSS_SUBGRAPHS, { id: userId });
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({
+      user: {
+        id: userId,
+        email: 'ada@example.com',
+        displayName: 'Ada',
+        plan: { id: 'pro', monthlyTokenQuota: 5_000_000 },
+        usage: { requests: 7, tokensIn: 120, tokensOut: 340 },
+        autonomy: { level: 'EXPERT', context: 'code-review' },
+        inferenceJobs: [
+          { prompt: 'Say hi', status: 'SUCCEEDED', tokensOut: 2, model: { id: 'lotabots-tiny-cpu' }, user: { email: 'ada@example.com' } },
+        ],
+      },
+    });
+  });
+
+  it('falls back to the default autonomy level for a context without a setting', async () => {
+    const { body } = await platform.query(`query($id: ID!) { user(id: $id) { autonomy(context: "email") { level context } } }`, { id: userId });
+    expect(body.data).toEqual({ user: { autonomy: { level: 'ASSISTED', context: null } } });
+  });
+
+  it('rejects malformed GraphQL with GRAPHQL_PARSE_FAILED and HTTP 400', async () => {
+    const { status, body } = await platform.query('{ user(id: ');
+    expect(status).toBe(400);
+    expect(body.data).toBeUndefined();
+    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('rejects unknown fields with GRAPHQL_VALIDATION_FAILED and HTTP 400', async () => {
+    const { status, body } = await platform.query('{ models { id weightsOnDisk } }');
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(body.errors?.[0]?.message).toContain('weightsOnDisk');
+  });
+
+  it('rejects bad arguments with BAD_USER_INPUT, not a server error', async () => {
+    const { status, body } = await platform.query(`query($id: ID!) { user(id: $id) { inferenceJobs(first: 100000) { id } } }`, { id: userId });
+    expect(status).toBe(200);
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(body.errors?.[0]?.extensions?.serviceName).toBe('inference');
+  });
+
+  it('answers an unknown or malformed id with null, not an error', async () => {
+    const { body } = await platform.query(`{ a: user(id: "00000000-0000-4000-8000-000000000000") { id } b: user(id: "x'; drop") { id } }`);
+    expect(body).toEqual({ data: { a: null, b: null } });
+  });
+
+  it('rejects a duplicate registration with CONFLICT and keeps the first account', async () => {
+    const { body } = await platform.query(
+      `mutation { register(input: { email: "ADA@example.com", password: "another long password", displayName: "Imposter" }) { user { id } } }`,
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const [row] = await platform.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users."User"`);
+    expect(row!.n).toBe(1);
+  });
+
+  it('reports every subgraph up on /health and the supergraph loaded on /ready', async () => {
+    const base = platform.gatewayUrl.replace(/\/graphql$/, '');
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', subgraphs: { users: 'up', inference: 'up', usage: 'up', autonomy: 'up' } });
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+  });
+
+  it('exports Prometheus metrics on the gateway and each subgraph', async () => {
+    const gatewayMetrics = await (await fetch(platform.gatewayUrl.replace(/graphql$/, 'metrics'))).text();
+    expect(gatewayMetrics).toMatch(/lotabots_graphql_requests_total\{[^}]*service="gateway"/);
+    expect(gatewayMetrics).toMatch(/lotabots_subgraph_fetch_duration_seconds_count\{[^}]*subgraph="usage"[^}]*outcome="ok"/);
+    for (const url of Object.values(platform.subgraphUrls)) {
+      const response = await fetch(url.replace(/graphql$/, 'metrics'));
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('lotabots_graphql_requests_total');
+      expect((await fetch(url.replace(/graphql$/, 'ready'))).status).toBe(200);
+    }
+  });
+});

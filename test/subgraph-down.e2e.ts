@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from './kit.js';
+
+describe('a subgraph that is down', () => {
+  let platform: TestPlatform;
+  let userId: string;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    const registered = await platform.query<{ register: { user: { id: string } } }>(
+      `mutation { register(input: { email: "grace@example.com", password: "correct horse battery", displayName: "Grace" }) { user { id } } }`,
+    );
+    userId = registered.body.data!.register.user.id;
+    await platform.stopSubgraph('usage');
+  });
+
+  afterAll(() => platform?.stop());
+
+  it('yields partial data and an error naming it, with HTTP 200 and no crash', async () => {
+    const { status, body } = await platform.query(
+      `query($id: ID!) { user(id: $id) { email usage { requests } autonomy { level } } }`,
+      { id: userId },
+    );
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ user: { email: 'grace@example.com', usage: null, autonomy: { level: 'ASSISTED' } } });
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'usage' });
+    expect(body.errors![0]!.message).toBe('Subgraph "usage" is unavailable');
+  });
+
+  it('gives null and the same error for a root field the subgraph owns', async () => {
+    const { status, body } = await platform.query('{ plans { id } models { id } }');
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ plans: null, models: [{ id: 'lotabots-tiny-cpu' }] });
+    expect(body.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'usage' });
+  });
+
+  it('reports the gateway degraded on /health while staying alive and ready', async () => {
+    const base = platform.gatewayUrl.replace(/\/graphql$/, '');
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'degraded', subgraphs: { users: 'up', inference: 'up', usage: 'down', autonomy: 'up' } });
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  resolve: {
+    // graphql 16 ships both index.mjs and index.js; Node (and the CommonJS Apollo packages)
+    // load index.js, while Vite would pick index.mjs. Two copies break `instanceof
+    // GraphQLError`, so tests load the one production loads.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'test/**/*.e2e.ts', 'subgraphs/**/*.test.ts', 'gateway/**/*.test.ts', 'lib/**/*.test.ts', 'worker/**/*.test.ts'],
+    // Each file gets its own database and Redis key prefix, so files can run side by side;
+    // two at a time matches this machine's two cores.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    globalSetup: ['test/global-setup.ts'],
+  },
+});
