@@ -6,7 +6,8 @@ import { ConfigError } from './config.js';
  * Returned stop functions run once on SIGINT/SIGTERM, after which the process exits.
  */
 export function runMain(start: () => Promise<{ stop(): Promise<void> }>): void {
-  start().then(
+  // Started inside a promise so a synchronous throw (a config error) takes the same path.
+  Promise.resolve().then(start).then(
     (running) => {
       let stopping = false;
       const shutdown = (signal: string) => {

@@ -1,0 +1,728 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+
+/**
+ * Static checks of the kustomize manifests under k8s/ (no cluster, no kustomize binary): every
+ * referenced file exists and parses, probes, ports, Services, ConfigMap and Secret references
+ * agree with each other and with the processes they run, and no credential is committed.
+ */
+
+const repoRoot = new URL('..', import.meta.url);
+const k8sRoot = new URL('k8s/', repoRoot);
+const baseDir = new URL('base/', k8sRoot);
+
+const IMAGE = 'lotabots/platform-api';
+const SECRET_NAME = 'platform-secrets';
+/** What each process is, as the platform defines it (DESIGN.md "Processes"). */
+const PROCESSES = {
+  gateway: { entry: 'gateway/main.ts', port: 4000, servesClients: true },
+  users: { entry: 'subgraphs/users/main.ts', port: 4001, servesClients: true },
+  inference: { entry: 'subgraphs/inference/main.ts', port: 4002, servesClients: true },
+  usage: { entry: 'subgraphs/usage/main.ts', port: 4003, servesClients: true },
+  autonomy: { entry: 'subgraphs/autonomy/main.ts', port: 4004, servesClients: true },
+  worker: { entry: 'worker/main.ts', port: 4005, servesClients: false },
+} as const;
+/** SHUTDOWN_GRACE_MS when a process is given none (lib/service.ts). */
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+// ---- Kubernetes shapes, as far as these checks read them -------------------------------------
+
+type Labels = Record<string, string>;
+interface ObjectMeta {
+  name: string;
+  labels?: Labels;
+  annotations?: Record<string, string>;
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: unknown;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+interface KeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { configMapKeyRef?: KeyRef; secretKeyRef?: KeyRef; fieldRef?: unknown };
+}
+interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string };
+  secretRef?: { name: string };
+}
+interface HttpProbe {
+  httpGet?: { path: string; port: number | string };
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  startupProbe?: HttpProbe;
+  livenessProbe?: HttpProbe;
+  readinessProbe?: HttpProbe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodTemplate {
+  metadata: ObjectMeta;
+  spec: {
+    containers: Container[];
+    initContainers?: Container[];
+    volumes?: { name: string; emptyDir?: object }[];
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+    terminationGracePeriodSeconds?: number;
+    restartPolicy?: string;
+    enableServiceLinks?: boolean;
+    automountServiceAccountToken?: boolean;
+  };
+}
+interface Deployment extends K8sObject {
+  spec: { replicas?: number; selector: { matchLabels: Labels }; template: PodTemplate };
+}
+interface Job extends K8sObject {
+  spec: { backoffLimit?: number; ttlSecondsAfterFinished?: number; activeDeadlineSeconds?: number; template: PodTemplate };
+}
+interface Service extends K8sObject {
+  spec: { type?: string; selector: Labels; ports: { name?: string; port: number; targetPort?: number | string }[] };
+}
+interface PodDisruptionBudget extends K8sObject {
+  spec: { selector: { matchLabels: Labels }; minAvailable?: number | string; maxUnavailable?: number | string };
+}
+interface HorizontalPodAutoscaler extends K8sObject {
+  spec: {
+    scaleTargetRef: { apiVersion: string; kind: string; name: string };
+    minReplicas?: number;
+    maxReplicas: number;
+    metrics?: { type: string; resource?: { name: string; target: { type: string; averageUtilization?: number } } }[];
+  };
+}
+interface Kustomization {
+  resources?: string[];
+  configMapGenerator?: { name: string; behavior?: string; envs?: string[]; literals?: string[]; files?: string[] }[];
+  secretGenerator?: unknown[];
+  patches?: { path?: string; patch?: string; target?: { kind?: string; name?: string } }[];
+  patchesStrategicMerge?: unknown[];
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+  replicas?: { name: string; count: number }[];
+}
+
+// ---- Loading ----------------------------------------------------------------------------------
+
+function relativeName(url: URL): string {
+  return url.pathname.slice(repoRoot.pathname.length);
+}
+
+/** Every document of a YAML file as plain data; throws on the first syntax error. */
+function readYamlDocuments(url: URL): unknown[] {
+  const documents = parseAllDocuments(readFileSync(url, 'utf8'));
+  const objects: unknown[] = [];
+  for (const document of documents) {
+    const [error] = document.errors;
+    if (error) throw new Error(`${relativeName(url)}: ${error.message}`);
+    const value: unknown = document.toJS();
+    if (value !== null && value !== undefined) objects.push(value);
+  }
+  return objects;
+}
+
+function isK8sObject(value: unknown): value is K8sObject {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<K8sObject>;
+  return typeof candidate.apiVersion === 'string' && typeof candidate.kind === 'string' && typeof candidate.metadata?.name === 'string';
+}
+
+function isDirectory(url: URL): boolean {
+  return existsSync(url) && statSync(url).isDirectory();
+}
+
+function readKustomization(dir: URL): Kustomization {
+  return parseYaml(readFileSync(new URL('kustomization.yaml', dir), 'utf8')) as Kustomization;
+}
+
+/** kustomize's env-file format: `KEY=value` lines; blank lines and `#` comments skipped. */
+function readEnvFile(url: URL): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const rawLine of readFileSync(url, 'utf8').split('\n')) {
+    const line = rawLine.trim();
+    if (!line || line.startsWith('#')) continue;
+    const separator = line.indexOf('=');
+    if (separator <= 0) throw new Error(`${relativeName(url)}: not KEY=value: ${line}`);
+    data[line.slice(0, separator)] = line.slice(separator + 1);
+  }
+  return data;
+}
+
+interface Built {
+  objects: { file: string; object: K8sObject }[];
+  /** ConfigMaps by name (generated or listed), with their data. */
+  configMaps: Map<string, Record<string, string>>;
+  /** Files that are missing or do not parse; the kustomization tests report them. */
+  problems: string[];
+}
+
+/**
+ * What a kustomization brings together, without applying patches: its resources (following
+ * directories into their kustomizations) and its ConfigMaps, generator merges applied.
+ * Never throws on a bad file, so that one mistake fails the tests that check it rather than
+ * every test in this file.
+ */
+function build(dir: URL): Built {
+  const kustomization = readKustomization(dir);
+  const built: Built = { objects: [], configMaps: new Map(), problems: [] };
+  for (const entry of kustomization.resources ?? []) {
+    const url = new URL(entry, dir);
+    if (isDirectory(url)) {
+      const nested = build(new URL(`${entry.replace(/\/?$/, '/')}`, dir));
+      built.objects.push(...nested.objects);
+      built.problems.push(...nested.problems);
+      for (const [name, data] of nested.configMaps) built.configMaps.set(name, data);
+      continue;
+    }
+    try {
+      for (const object of readYamlDocuments(url)) {
+        if (!isK8sObject(object)) throw new Error(`${relativeName(url)}: a document without apiVersion, kind and metadata.name`);
+        built.objects.push({ file: relativeName(url), object });
+        if (object.kind === 'ConfigMap') built.configMaps.set(object.metadata.name, { ...object.data });
+      }
+    } catch (error) {
+      built.problems.push((error as Error).message);
+    }
+  }
+  for (const generator of kustomization.configMapGenerator ?? []) {
+    const data: Record<string, string> = {};
+    for (const envFile of generator.envs ?? []) {
+      try {
+        Object.assign(data, readEnvFile(new URL(envFile, dir)));
+      } catch (error) {
+        built.problems.push((error as Error).message);
+      }
+    }
+    for (const literal of generator.literals ?? []) {
+      const separator = literal.indexOf('=');
+      data[literal.slice(0, separator)] = literal.slice(separator + 1);
+    }
+    const existing = built.configMaps.get(generator.name);
+    built.configMaps.set(generator.name, generator.behavior === 'merge' && existing ? { ...existing, ...data } : data);
+  }
+  return built;
+}
+
+function findKustomizationDirs(dir: URL): URL[] {
+  const found: URL[] = existsSync(new URL('kustomization.yaml', dir)) ? [dir] : [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) found.push(...findKustomizationDirs(new URL(`${entry.name}/`, dir)));
+  }
+  return found;
+}
+
+// ---- Helpers over the loaded objects -----------------------------------------------------------
+
+function ofKind<T extends K8sObject>(built: Built, kind: string): T[] {
+  return built.objects.filter(({ object }) => object.kind === kind).map(({ object }) => object as T);
+}
+
+function matches(selector: Labels, labels: Labels | undefined): boolean {
+  return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+function podTemplates(built: Built): { owner: string; template: PodTemplate }[] {
+  return [
+    ...ofKind<Deployment>(built, 'Deployment').map((d) => ({ owner: `Deployment/${d.metadata.name}`, template: d.spec.template })),
+    ...ofKind<Job>(built, 'Job').map((j) => ({ owner: `Job/${j.metadata.name}`, template: j.spec.template })),
+  ];
+}
+
+function allContainers(template: PodTemplate): Container[] {
+  return [...(template.spec.initContainers ?? []), ...template.spec.containers];
+}
+
+function commandLine(container: Container): string[] {
+  return [...(container.command ?? []), ...(container.args ?? [])];
+}
+
+function entryFileOf(container: Container): string | undefined {
+  return commandLine(container).find((part) => part.endsWith('.ts'));
+}
+
+/** The container port a probe or Service targets, by number or by port name. */
+function declaredPort(container: Container, port: number | string | undefined): number | undefined {
+  const declared = container.ports ?? [];
+  const hit = typeof port === 'number' ? declared.find((p) => p.containerPort === port) : declared.find((p) => p.name === port);
+  return hit?.containerPort;
+}
+
+/**
+ * The value a container sees for an environment variable, following Kubernetes' precedence
+ * (`env` over `envFrom`, later `envFrom` sources over earlier). `undefined` when unset or when
+ * it comes from a Secret.
+ */
+function envValue(container: Container, name: string, configMaps: Map<string, Record<string, string>>): string | undefined {
+  const direct = container.env?.find((e) => e.name === name);
+  if (direct) {
+    if (direct.value !== undefined) return direct.value;
+    const ref = direct.valueFrom?.configMapKeyRef;
+    return ref ? configMaps.get(ref.name)?.[ref.key] : undefined;
+  }
+  let value: string | undefined;
+  for (const source of container.envFrom ?? []) {
+    const prefix = source.prefix ?? '';
+    if (source.configMapRef && name.startsWith(prefix)) {
+      value = configMaps.get(source.configMapRef.name)?.[name.slice(prefix.length)] ?? value;
+    }
+  }
+  return value;
+}
+
+/** A memory quantity in MiB (`512Mi`, `1Gi`, `536870912`, `512M`). */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
+  if (!match) throw new Error(`unsupported memory quantity ${quantity}`);
+  const factor: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12, '': 1 };
+  return (Number(match[1]) * factor[match[2] ?? '']!) / 2 ** 20;
+}
+
+/** Follows a JSON pointer (`/spec/template/spec/containers/0`) through plain data. */
+function atPointer(value: unknown, pointer: string): unknown {
+  let current = value;
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+// ---- The manifests ------------------------------------------------------------------------------
+
+const kustomizationDirs = findKustomizationDirs(k8sRoot);
+const base = build(baseDir);
+const baseKustomization = readKustomization(baseDir);
+const deployments = ofKind<Deployment>(base, 'Deployment');
+const services = ofKind<Service>(base, 'Service');
+const jobs = ofKind<Job>(base, 'Job');
+const secretExampleUrl = new URL('secret.example.yaml', baseDir);
+const secretExample = (existsSync(secretExampleUrl) ? readYamlDocuments(secretExampleUrl)[0] : undefined) as K8sObject | undefined;
+const exampleSecretKeys = new Set(Object.keys({ ...secretExample?.data, ...secretExample?.stringData }));
+
+function deploymentNamed(name: string): Deployment {
+  const deployment = deployments.find((d) => d.metadata.name === name);
+  if (!deployment) throw new Error(`no Deployment ${name}`);
+  return deployment;
+}
+
+/** The one container of a Deployment's pods (each process runs alone in its pod). */
+function onlyContainer(deployment: Deployment): Container {
+  const { containers } = deployment.spec.template.spec;
+  if (containers.length !== 1) throw new Error(`${deployment.metadata.name}: ${containers.length} containers, expected 1`);
+  return containers[0]!;
+}
+
+describe('kustomizations', () => {
+  it('include the base and the dev overlay', () => {
+    expect(kustomizationDirs.map(relativeName)).toEqual(expect.arrayContaining(['k8s/base/', 'k8s/overlays/dev/']));
+  });
+
+  describe.each(kustomizationDirs.map((dir) => [relativeName(dir), dir] as const))('%s', (_name, dir) => {
+    const kustomization = readKustomization(dir);
+
+    it('lists resources that exist and parse into Kubernetes objects', () => {
+      expect(kustomization.resources?.length).toBeGreaterThan(0);
+      for (const entry of kustomization.resources ?? []) {
+        const url = new URL(entry, dir);
+        expect(existsSync(url), `${entry} exists`).toBe(true);
+        if (isDirectory(url)) {
+          expect(existsSync(new URL(`${entry.replace(/\/?$/, '/')}kustomization.yaml`, dir)), `${entry} is a kustomization`).toBe(true);
+        } else {
+          const documents = readYamlDocuments(url);
+          expect(documents.length, `${entry} has documents`).toBeGreaterThan(0);
+          for (const document of documents) expect(isK8sObject(document), `${entry}: apiVersion, kind, metadata.name`).toBe(true);
+        }
+      }
+      expect(build(dir).problems).toEqual([]);
+    });
+
+    it('generates ConfigMaps from files that exist, with keys that are environment variable names', () => {
+      for (const generator of kustomization.configMapGenerator ?? []) {
+        for (const file of [...(generator.envs ?? []), ...(generator.files ?? [])]) {
+          expect(existsSync(new URL(file, dir)), `${generator.name}: ${file} exists`).toBe(true);
+        }
+      }
+      for (const [name, data] of build(dir).configMaps) {
+        for (const key of Object.keys(data)) expect(key, `ConfigMap ${name}`).toMatch(/^[A-Z_][A-Z0-9_]*$/);
+      }
+    });
+
+    it('merges generated ConfigMaps only into ones its resources define', () => {
+      const inherited = new Set<string>();
+      for (const entry of kustomization.resources ?? []) {
+        const url = new URL(entry, dir);
+        if (isDirectory(url)) for (const name of build(new URL(`${entry.replace(/\/?$/, '/')}`, dir)).configMaps.keys()) inherited.add(name);
+      }
+      for (const generator of kustomization.configMapGenerator ?? []) {
+        if (generator.behavior === 'merge' || generator.behavior === 'replace') expect(inherited, generator.name).toContain(generator.name);
+      }
+    });
+
+    it('patches only objects, containers and paths that exist', () => {
+      const { objects } = build(dir);
+      expect(kustomization.patchesStrategicMerge, 'use `patches` (patchesStrategicMerge is deprecated)').toBeUndefined();
+      for (const patch of kustomization.patches ?? []) {
+        expect(patch.path, 'patches live in files').toBeDefined();
+        const url = new URL(patch.path!, dir);
+        expect(existsSync(url), `${patch.path} exists`).toBe(true);
+        const [content] = readYamlDocuments(url);
+        if (Array.isArray(content)) {
+          // JSON 6902: a target selects objects, and every replaced or removed path exists in each.
+          const targets = objects.filter(
+            ({ object }) =>
+              (!patch.target?.kind || object.kind === patch.target.kind) && (!patch.target?.name || object.metadata.name === patch.target.name),
+          );
+          expect(targets.length, `${patch.path} targets something`).toBeGreaterThan(0);
+          for (const operation of content as { op: string; path: string }[]) {
+            if (operation.op !== 'replace' && operation.op !== 'remove' && operation.op !== 'test') continue;
+            for (const { object } of targets) {
+              expect(atPointer(object, operation.path), `${patch.path}: ${operation.path} in ${object.kind}/${object.metadata.name}`).toBeDefined();
+            }
+          }
+        } else {
+          // Strategic merge: the object it names exists, and so does every container it names.
+          expect(isK8sObject(content), `${patch.path} names its object`).toBe(true);
+          const patchObject = content as K8sObject;
+          const target = objects.find(
+            ({ object }) => object.kind === patchObject.kind && object.metadata.name === patchObject.metadata.name,
+          )?.object;
+          expect(target, `${patch.path} patches ${patchObject.kind}/${patchObject.metadata.name}`).toBeDefined();
+          const patchContainers = (patchObject as Partial<Deployment>).spec?.template?.spec?.containers ?? [];
+          const targetContainers = (target as Partial<Deployment>).spec?.template?.spec?.containers ?? [];
+          for (const container of patchContainers) expect(targetContainers.map((c) => c.name)).toContain(container.name);
+        }
+      }
+    });
+
+    it('sets replicas only on existing Deployments that no autoscaler owns', () => {
+      const built = build(dir);
+      const autoscaled = new Set(ofKind<HorizontalPodAutoscaler>(built, 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name));
+      const names = new Set(ofKind<Deployment>(built, 'Deployment').map((d) => d.metadata.name));
+      for (const { name } of kustomization.replicas ?? []) {
+        expect(names, `replicas: ${name}`).toContain(name);
+        expect(autoscaled, `replicas: ${name} is scaled by an HPA`).not.toContain(name);
+      }
+    });
+
+    it('sets the tag of the platform image only', () => {
+      for (const image of kustomization.images ?? []) {
+        expect(image.name).toBe(IMAGE);
+        expect(image.newTag ?? image.digest, `${IMAGE} gets a tag or digest`).toBeTruthy();
+      }
+    });
+
+    it('applies no Secret and generates none', () => {
+      expect(kustomization.secretGenerator).toBeUndefined();
+      expect(kustomization.resources ?? []).not.toContain('secret.example.yaml');
+      expect(build(dir).objects.filter(({ object }) => object.kind === 'Secret')).toEqual([]);
+    });
+  });
+});
+
+describe('base', () => {
+  it('runs every process of the platform, each in its own Deployment', () => {
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(Object.keys(PROCESSES).sort());
+  });
+
+  it('tags the one platform image', () => {
+    expect(baseKustomization.images?.find((i) => i.name === IMAGE)?.newTag).toBeTruthy();
+    for (const { owner, template } of podTemplates(base)) {
+      // Untagged here: the tag comes from `images:`, so every process runs the same build.
+      for (const container of allContainers(template)) expect(container.image, owner).toBe(IMAGE);
+    }
+  });
+
+  it('labels every object with the standard app.kubernetes.io labels', () => {
+    for (const { object } of base.objects) {
+      if (object.kind === 'ConfigMap') continue;
+      expect(object.metadata.labels?.['app.kubernetes.io/name'], `${object.kind}/${object.metadata.name}`).toBeTruthy();
+      expect(object.metadata.labels?.['app.kubernetes.io/part-of'], `${object.kind}/${object.metadata.name}`).toBe('lotabots-platform');
+    }
+  });
+
+  describe.each(Object.entries(PROCESSES))('Deployment %s', (name, expected) => {
+    const deployment = deployments.find((d) => d.metadata.name === name);
+    if (!deployment || deployment.spec.template.spec.containers.length !== 1) {
+      it('exists, with one container', () => {
+        expect(deployment?.spec.template.spec.containers ?? [], `Deployment ${name}`).toHaveLength(1);
+      });
+      return;
+    }
+    const container = onlyContainer(deployment);
+    const template = deployment.spec.template;
+
+    it(`runs ${expected.entry}, which exists in the repository`, () => {
+      expect(commandLine(container).slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+      expect(entryFileOf(container)).toBe(expected.entry);
+      expect(existsSync(new URL(expected.entry, repoRoot)), `${expected.entry} exists`).toBe(true);
+    });
+
+    it('selects its own pods', () => {
+      expect(matches(deployment.spec.selector.matchLabels, template.metadata.labels)).toBe(true);
+    });
+
+    it(`listens on the port it declares (${expected.port}), and PORT says so`, () => {
+      expect(declaredPort(container, expected.port)).toBe(expected.port);
+      expect(envValue(container, 'PORT', base.configMaps)).toBe(String(expected.port));
+    });
+
+    it('probes liveness on /health, readiness on /ready and start-up on /health, on its declared port', () => {
+      const probes = { livenessProbe: '/health', readinessProbe: '/ready', startupProbe: '/health' } as const;
+      for (const [probe, path] of Object.entries(probes) as [keyof typeof probes, string][]) {
+        const httpGet = container[probe]?.httpGet;
+        expect(httpGet?.path, probe).toBe(path);
+        expect(declaredPort(container, httpGet?.port), `${probe} port`).toBe(expected.port);
+      }
+    });
+
+    it('gives start-up more time than liveness, so a slow boot is not restarted', () => {
+      const budget = (p: HttpProbe | undefined) => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      expect(budget(container.startupProbe)).toBeGreaterThanOrEqual(budget(container.livenessProbe));
+    });
+
+    it('outlasts its own drain before SIGKILL', () => {
+      const graceMs = Number(envValue(container, 'SHUTDOWN_GRACE_MS', base.configMaps) ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      const preStop = container.lifecycle?.preStop?.exec?.command;
+      const sleepSeconds = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
+      if (expected.servesClients) expect(sleepSeconds, 'preStop sleep while endpoints are removed').toBeGreaterThan(0);
+      expect(template.spec.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(sleepSeconds + graceMs / 1000);
+    });
+
+    it('has CPU and memory requests and limits, and a V8 heap below the memory limit', () => {
+      for (const kind of ['requests', 'limits'] as const) {
+        expect(container.resources?.[kind]?.cpu, `${kind}.cpu`).toBeTruthy();
+        expect(container.resources?.[kind]?.memory, `${kind}.memory`).toBeTruthy();
+      }
+      const heap = /--max-old-space-size=(\d+)/.exec(envValue(container, 'NODE_OPTIONS', base.configMaps) ?? '');
+      if (heap) expect(Number(heap[1])).toBeLessThan(mebibytes(container.resources!.limits!.memory!));
+    });
+
+    it('is scraped by Prometheus on its declared port', () => {
+      const annotations = template.metadata.annotations ?? {};
+      expect(annotations['prometheus.io/scrape']).toBe('true');
+      expect(annotations['prometheus.io/path']).toBe('/metrics');
+      expect(declaredPort(container, Number(annotations['prometheus.io/port']))).toBe(expected.port);
+    });
+
+    it('gets no service-link variables, which would clash with its settings', () => {
+      expect(template.spec.enableServiceLinks).toBe(false);
+    });
+  });
+
+  describe.each(podTemplates(base).map((p) => [p.owner, p.template] as const))('%s pod security', (_owner, template) => {
+    it('runs as a non-root user, with a read-only root filesystem, no privilege escalation and no capabilities', () => {
+      expect(template.spec.securityContext?.runAsNonRoot).toBe(true);
+      expect(template.spec.securityContext?.runAsUser).toBeGreaterThan(0);
+      for (const container of allContainers(template)) {
+        expect(container.securityContext?.allowPrivilegeEscalation, container.name).toBe(false);
+        expect(container.securityContext?.readOnlyRootFilesystem, container.name).toBe(true);
+        expect(container.securityContext?.capabilities?.drop, container.name).toContain('ALL');
+      }
+    });
+
+    it('mounts an emptyDir at /tmp, the only writable path (tsx compile cache)', () => {
+      for (const container of allContainers(template)) {
+        const mount = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+        expect(mount, container.name).toBeDefined();
+        expect(template.spec.volumes?.find((v) => v.name === mount?.name)?.emptyDir, container.name).toBeDefined();
+      }
+    });
+  });
+
+  describe.each(services.map((s) => [s.metadata.name, s] as const))('Service %s', (_name, service) => {
+    it('is a ClusterIP Service whose selector matches exactly one Deployment, on ports its container declares', () => {
+      expect(service.spec.type ?? 'ClusterIP').toBe('ClusterIP');
+      const selected = deployments.filter((d) => matches(service.spec.selector, d.spec.template.metadata.labels));
+      expect(selected.map((d) => d.metadata.name)).toHaveLength(1);
+      const container = onlyContainer(selected[0]!);
+      for (const port of service.spec.ports) {
+        expect(port.name, 'named port').toBeTruthy();
+        expect(declaredPort(container, port.targetPort ?? port.port), `port ${port.port}`).toBeDefined();
+      }
+    });
+  });
+
+  it('has a Service for every Deployment, named after it, on its port', () => {
+    for (const [name, expected] of Object.entries(PROCESSES)) {
+      const service = services.find((s) => s.metadata.name === name);
+      expect(service?.spec.ports.map((p) => p.port), name).toContain(expected.port);
+    }
+  });
+
+  it('refers only to the ConfigMaps it defines, to keys they hold, and to the platform Secret', () => {
+    for (const { owner, template } of podTemplates(base)) {
+      for (const container of allContainers(template)) {
+        const where = `${owner} ${container.name}`;
+        const names = (container.env ?? []).map((e) => e.name);
+        expect(new Set(names).size, `${where}: no variable set twice`).toBe(names.length);
+        for (const source of container.envFrom ?? []) {
+          if (source.configMapRef) expect([...base.configMaps.keys()], where).toContain(source.configMapRef.name);
+          if (source.secretRef) expect(source.secretRef.name, where).toBe(SECRET_NAME);
+        }
+        for (const variable of container.env ?? []) {
+          const configMapRef = variable.valueFrom?.configMapKeyRef;
+          if (configMapRef) {
+            expect([...base.configMaps.keys()], `${where} ${variable.name}`).toContain(configMapRef.name);
+            expect(Object.keys(base.configMaps.get(configMapRef.name) ?? {}), `${where} ${variable.name}`).toContain(configMapRef.key);
+          }
+          const secretRef = variable.valueFrom?.secretKeyRef;
+          if (secretRef) {
+            expect(secretRef.name, `${where} ${variable.name}`).toBe(SECRET_NAME);
+            // secret.example.yaml documents every key an operator must create.
+            expect([...exampleSecretKeys], `${where} ${variable.name}`).toContain(secretRef.key);
+          }
+        }
+      }
+    }
+  });
+
+  it('documents in secret.example.yaml exactly the Secret keys the pods use', () => {
+    const used = new Set<string>();
+    for (const { template } of podTemplates(base)) {
+      for (const container of allContainers(template)) {
+        for (const variable of container.env ?? []) if (variable.valueFrom?.secretKeyRef) used.add(variable.valueFrom.secretKeyRef.key);
+      }
+    }
+    expect([...exampleSecretKeys].sort()).toEqual([...used].sort());
+  });
+
+  it('commits no credential: the example Secret holds placeholders and is applied by no kustomization', () => {
+    expect(secretExample?.kind).toBe('Secret');
+    expect(secretExample?.metadata.name).toBe(SECRET_NAME);
+    expect(secretExample?.data, 'placeholders go in stringData').toBeUndefined();
+    for (const [key, value] of Object.entries(secretExample?.stringData ?? {})) {
+      expect(value, key).toMatch(/REPLACE_WITH_|PASSWORD/);
+    }
+    for (const dir of kustomizationDirs) {
+      expect(readFileSync(new URL('kustomization.yaml', dir), 'utf8')).not.toMatch(/^\s*-\s*secret\.example\.yaml/m);
+    }
+  });
+
+  it('reads database and Redis settings from the Secret, never from a literal value', () => {
+    for (const { owner, template } of podTemplates(base)) {
+      for (const container of allContainers(template)) {
+        for (const variable of container.env ?? []) {
+          if (/^(DATABASE_URL|REDIS_URL|JWT_.*|.*SECRET.*)$/.test(variable.name)) {
+            expect(variable.valueFrom?.secretKeyRef, `${owner} ${variable.name}`).toBeDefined();
+          }
+        }
+      }
+    }
+    for (const [name, data] of base.configMaps) {
+      for (const value of Object.values(data)) expect(value, `ConfigMap ${name}`).not.toMatch(/^(postgres(ql)?|rediss?):\/\//);
+    }
+  });
+
+  describe('gateway', () => {
+    const container = () => onlyContainer(deploymentNamed('gateway'));
+
+    it('composes from a supergraph config that ships in the image', () => {
+      const file = envValue(container(), 'SUPERGRAPH_CONFIG', base.configMaps);
+      expect(file).toBeTruthy();
+      expect(existsSync(new URL(file!, repoRoot)), `${file} exists`).toBe(true);
+    });
+
+    it('routes each subgraph of the supergraph config to its Service', () => {
+      const overrides = envValue(container(), 'SUBGRAPH_URLS', base.configMaps) ?? '';
+      const routes = new Map(overrides.split(',').map((pair) => pair.split(/=(.*)/s, 2) as [string, string]));
+      const config = parseYaml(readFileSync(new URL(envValue(container(), 'SUPERGRAPH_CONFIG', base.configMaps) ?? 'supergraph.yaml', repoRoot), 'utf8')) as {
+        subgraphs: Record<string, unknown>;
+      };
+      expect([...routes.keys()].sort()).toEqual(Object.keys(config.subgraphs).sort());
+      for (const [subgraph, url] of routes) {
+        const { hostname, port, pathname } = new URL(url);
+        const service = services.find((s) => s.metadata.name === hostname);
+        expect(service, `${subgraph}: Service ${hostname}`).toBeDefined();
+        expect(service!.spec.ports.map((p) => String(p.port)), `${subgraph}: port`).toContain(port);
+        expect(pathname).toBe('/graphql');
+        const target = deployments.find((d) => matches(service!.spec.selector, d.spec.template.metadata.labels));
+        expect(entryFileOf(onlyContainer(target!)), `${subgraph} routes to its own process`).toBe(`subgraphs/${subgraph}/main.ts`);
+      }
+    });
+
+    it('is autoscaled on CPU, and so sets no replicas of its own', () => {
+      const autoscalers = ofKind<HorizontalPodAutoscaler>(base, 'HorizontalPodAutoscaler');
+      const hpa = autoscalers.find((h) => h.spec.scaleTargetRef.name === 'gateway');
+      expect(hpa?.spec.scaleTargetRef.kind).toBe('Deployment');
+      expect(hpa?.spec.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(hpa?.spec.metrics?.[0]?.resource?.target.averageUtilization).toBe(70);
+      expect(deploymentNamed('gateway').spec.replicas).toBeUndefined();
+      for (const autoscaler of autoscalers) expect(deployments.map((d) => d.metadata.name)).toContain(autoscaler.spec.scaleTargetRef.name);
+    });
+
+    it('has a PodDisruptionBudget, and every budget covers exactly one Deployment', () => {
+      const budgets = ofKind<PodDisruptionBudget>(base, 'PodDisruptionBudget');
+      expect(budgets.map((b) => b.metadata.name)).toContain('gateway');
+      for (const budget of budgets) {
+        const covered = deployments.filter((d) => matches(budget.spec.selector.matchLabels, d.spec.template.metadata.labels));
+        expect(covered.map((d) => d.metadata.name), budget.metadata.name).toEqual([budget.metadata.name]);
+      }
+    });
+  });
+
+  describe('migration Job', () => {
+    it('runs scripts/migrate.ts, which exists in the repository, with the database URL from the Secret', () => {
+      const job = jobs.find((j) => j.metadata.name === 'db-migrate');
+      expect(job).toBeDefined();
+      const [container] = job!.spec.template.spec.containers;
+      expect(commandLine(container!).slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+      expect(entryFileOf(container!)).toBe('scripts/migrate.ts');
+      expect(existsSync(new URL('scripts/migrate.ts', repoRoot)), 'scripts/migrate.ts exists').toBe(true);
+      expect(container!.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: SECRET_NAME, key: 'database-url' });
+    });
+
+    it('retries a few times, is cleaned up after it finishes, and never restarts in place', () => {
+      const job = jobs.find((j) => j.metadata.name === 'db-migrate')!;
+      expect(job.spec.backoffLimit).toBe(3);
+      expect(job.spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
+      expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    });
+  });
+});
+
+describe('image', () => {
+  const dockerfile = readFileSync(new URL('Dockerfile', repoRoot), 'utf8');
+  const dockerignore = readFileSync(new URL('.dockerignore', repoRoot), 'utf8').split('\n').map((l) => l.trim());
+
+  it('runs as the same non-root user the pods require', () => {
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    const uid = Number(users.at(-1)?.split(':')[0]);
+    expect(uid).toBeGreaterThan(0);
+    for (const { owner, template } of podTemplates(base)) expect(template.spec.securityContext?.runAsUser, owner).toBe(uid);
+  });
+
+  it('installs production dependencies from the lockfile', () => {
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\}|^FROM node:20-bookworm-slim/m);
+  });
+
+  it('keeps local state, keys and host node_modules out of the build context', () => {
+    for (const path of ['node_modules', '.data', '.keys', '.git']) expect(dockerignore).toContain(path);
+    expect(dockerignore.some((l) => l === 'bench' || l === 'bench/results')).toBe(true);
+  });
+});
