@@ -155,6 +155,11 @@ function isDirectory(url: URL): boolean {
   return existsSync(url) && statSync(url).isDirectory();
 }
 
+/** A kustomization's `resources` entry that names a directory, as a directory URL. */
+function dirUrl(entry: string, from: URL): URL {
+  return new URL(entry.endsWith('/') ? entry : `${entry}/`, from);
+}
+
 function readKustomization(dir: URL): Kustomization {
   return parseYaml(readFileSync(new URL('kustomization.yaml', dir), 'utf8')) as Kustomization;
 }
@@ -192,7 +197,7 @@ function build(dir: URL): Built {
   for (const entry of kustomization.resources ?? []) {
     const url = new URL(entry, dir);
     if (isDirectory(url)) {
-      const nested = build(new URL(`${entry.replace(/\/?$/, '/')}`, dir));
+      const nested = build(dirUrl(entry, dir));
       built.objects.push(...nested.objects);
       built.problems.push(...nested.problems);
       for (const [name, data] of nested.configMaps) built.configMaps.set(name, data);
@@ -351,7 +356,7 @@ describe('kustomizations', () => {
         const url = new URL(entry, dir);
         expect(existsSync(url), `${entry} exists`).toBe(true);
         if (isDirectory(url)) {
-          expect(existsSync(new URL(`${entry.replace(/\/?$/, '/')}kustomization.yaml`, dir)), `${entry} is a kustomization`).toBe(true);
+          expect(existsSync(new URL('kustomization.yaml', dirUrl(entry, dir))), `${entry} is a kustomization`).toBe(true);
         } else {
           const documents = readYamlDocuments(url);
           expect(documents.length, `${entry} has documents`).toBeGreaterThan(0);
@@ -376,7 +381,7 @@ describe('kustomizations', () => {
       const inherited = new Set<string>();
       for (const entry of kustomization.resources ?? []) {
         const url = new URL(entry, dir);
-        if (isDirectory(url)) for (const name of build(new URL(`${entry.replace(/\/?$/, '/')}`, dir)).configMaps.keys()) inherited.add(name);
+        if (isDirectory(url)) for (const name of build(dirUrl(entry, dir)).configMaps.keys()) inherited.add(name);
       }
       for (const generator of kustomization.configMapGenerator ?? []) {
         if (generator.behavior === 'merge' || generator.behavior === 'replace') expect(inherited, generator.name).toContain(generator.name);
