@@ -19,6 +19,8 @@ export const embeddedEnvSchema = z.object({
   EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),
   REDIS_URL: env.optionalUrl(),
   REDIS_KEY_PREFIX: z.string().default('lotabots:'),
+  /** Development token keys and identity secret are generated here once (gitignored). */
+  DEV_KEY_DIR: z.string().min(1).default('.keys'),
 });
 
 export function loadEmbeddedConfig(environment: Record<string, string | undefined>) {

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { runMain } from '../lib/main.js';
 import { redactUrl } from '../lib/redis.js';
 import { loadEmbeddedConfig } from './config.js';
@@ -24,6 +25,10 @@ runMain(async () => {
     redisUrl: config.REDIS_URL,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     logLevel: config.LOG_LEVEL,
+    secrets: {
+      identitySecret: await loadIdentitySecret({ devKeyDir: config.DEV_KEY_DIR, production: false }),
+      signingKeys: await loadSigningKeys({ devKeyDir: config.DEV_KEY_DIR, production: false }, true),
+    },
   });
   const database = config.DATABASE_URL ? redactUrl(config.DATABASE_URL) : `embedded PGlite in ${config.EMBEDDED_DATA_DIR}`;
   const redis = config.REDIS_URL ? redactUrl(config.REDIS_URL) : 'in-process stand-in';

@@ -9,6 +9,9 @@ import { listen, type RunningServer } from '../lib/http.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
+import { createIdentitySigner } from '../lib/auth/identity-header.js';
+import type { SigningKeys } from '../lib/auth/keys.js';
+import { usersEnvSchema, type UsersConfig } from '../subgraphs/users/config.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
@@ -16,14 +19,14 @@ import { createUsersSubgraph } from '../subgraphs/users/server.js';
 import { workerEnvSchema } from '../worker/config.js';
 import { createWorker } from '../worker/worker.js';
 
-export const SUBGRAPH_FACTORIES = {
-  users: createUsersSubgraph,
-  inference: createInferenceSubgraph,
-  usage: createUsageSubgraph,
-  autonomy: createAutonomySubgraph,
-} satisfies Record<string, (deps: SubgraphDeps) => Subgraph>;
+export const SUBGRAPH_NAMES = ['users', 'inference', 'usage', 'autonomy'] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
-export type SubgraphName = keyof typeof SUBGRAPH_FACTORIES;
+/** Secrets every service of the platform shares (see lib/auth/keys.ts for how they are loaded). */
+export interface PlatformSecrets {
+  identitySecret: Uint8Array;
+  signingKeys: SigningKeys;
+}
 
 export interface PlatformOptions {
   host: string;
@@ -34,6 +37,9 @@ export interface PlatformOptions {
   redisUrl?: string | undefined;
   redisKeyPrefix: string;
   logLevel: string;
+  secrets: PlatformSecrets;
+  /** Users subgraph settings that differ from its defaults (tests loosen brute-force limits). */
+  users?: Partial<UsersConfig>;
   clock?: Clock;
 }
 
@@ -69,10 +75,18 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const redis = await connectRedis({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix });
     cleanup.push(async () => void redis.disconnect());
 
-    const deps: SubgraphDeps = { db, redis, logger, clock, production: false };
+    const identity = createIdentitySigner(options.secrets.identitySecret, () => clock.now());
+    const deps: SubgraphDeps = { db, redis, logger, clock, identity, production: false };
+    const usersSettings = { ...usersEnvSchema.parse({}), ...options.users, keys: options.secrets.signingKeys };
+    const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
+      users: (d) => createUsersSubgraph(d, usersSettings),
+      inference: createInferenceSubgraph,
+      usage: createUsageSubgraph,
+      autonomy: createAutonomySubgraph,
+    };
     const servers = {} as Record<SubgraphName, RunningServer>;
-    for (const [name, create] of Object.entries(SUBGRAPH_FACTORIES) as Array<[SubgraphName, (d: SubgraphDeps) => Subgraph]>) {
-      const subgraph = create(deps);
+    for (const name of SUBGRAPH_NAMES) {
+      const subgraph = factories[name](deps);
       cleanup.push(() => subgraph.close());
       servers[name] = await listen(subgraph.yoga, { host: options.host, port: options.ports[name] });
       cleanup.push(() => servers[name].close(1_000));
@@ -83,7 +97,14 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
 
     const gatewayConfig = gatewayEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.gateway), LOG_LEVEL: options.logLevel });
     const supergraphSdl = await loadSupergraphSdl({ configFile: SUPERGRAPH_CONFIG, urlOverrides: subgraphUrls });
-    const gateway = await createGateway(gatewayConfig, { logger: logger.child({ service: 'gateway' }), supergraphSdl });
+    const gateway = await createGateway(gatewayConfig, {
+      logger: logger.child({ service: 'gateway' }),
+      supergraphSdl,
+      redis,
+      clock,
+      identity,
+      keys: options.secrets.signingKeys,
+    });
     cleanup.push(() => gateway.close());
     const gatewayServer = await listen(gateway.yoga, { host: options.host, port: options.ports.gateway });
     cleanup.push(() => gatewayServer.close(1_000));

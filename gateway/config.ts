@@ -1,5 +1,26 @@
 import { z } from 'zod';
 import { ConfigError, env, flagsToEnv, parseEnv } from '../lib/config.js';
+import { oidcIssuerSchema } from './auth/oidc.js';
+
+const oidcIssuers = z
+  .string()
+  .default('[]')
+  .transform((value, ctx) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a JSON array of {issuer, jwksUri, audience, …}' });
+      return z.NEVER;
+    }
+    const result = z.array(oidcIssuerSchema).safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
+      return z.NEVER;
+    }
+    return result.data;
+  });
 
 const subgraphUrls = z
   .string()
@@ -34,6 +55,28 @@ export const gatewayEnvSchema = z.object({
   HEALTH_PROBE_TIMEOUT_MS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s to finish in-flight requests after SIGTERM. */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+  /** Redis for revoked sessions and the API key cache; unset: an in-process stand-in. */
+  REDIS_URL: env.optionalUrl(),
+  REDIS_KEY_PREFIX: z.string().default('lotabots:'),
+  /** Shared with the subgraphs; signs the identity header. Generated into DEV_KEY_DIR outside production. */
+  IDENTITY_SIGNING_SECRET: z.string().optional(),
+  /** SPKI PEM of the key that verifies access tokens (the users subgraph's JWT_PRIVATE_KEY pair). */
+  JWT_PUBLIC_KEY: z.string().optional(),
+  DEV_KEY_DIR: z.string().min(1).default('.keys'),
+  /** Outside issuers whose JWTs are accepted, as JSON: [{"issuer","jwksUri","audience","scopeClaim"?,"rolesClaim"?,"plan"?,"algorithms"?}]. */
+  OIDC_ISSUERS: oidcIssuers,
+  /** @default 30_000 // 30 s: at most one JWKS refetch per issuer per this, whatever kids clients invent. */
+  OIDC_JWKS_COOLDOWN_MS: env.positiveInt(30_000),
+  /** @default 600_000 // 10 min before a cached JWKS is refetched. */
+  OIDC_JWKS_MAX_AGE_MS: env.positiveInt(600_000),
+  /** The subgraph that owns API keys (answers `_apiKeyPrincipal`). */
+  API_KEY_SUBGRAPH: z.string().default('users'),
+  /** @default 60 // s: how stale a key's scopes may be; revocation clears it at once. */
+  API_KEY_CACHE_SECONDS: env.positiveInt(60),
+  /** @default 10 // s an unknown key is remembered, so guessing is cheap for us. */
+  API_KEY_NEGATIVE_CACHE_SECONDS: env.positiveInt(10),
+  /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted (0: use the socket address). */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

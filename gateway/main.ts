@@ -1,4 +1,8 @@
+import { createIdentitySigner } from '../lib/auth/identity-header.js';
+import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
+import { systemClock } from '../lib/clock.js';
 import { listen } from '../lib/http.js';
+import { connectRedis } from '../lib/redis.js';
 import { createLogger } from '../lib/logger.js';
 import { runMain } from '../lib/main.js';
 import { loadGatewayConfig } from './config.js';
@@ -13,7 +17,18 @@ runMain(async () => {
     configFile: config.SUPERGRAPH_CONFIG,
     urlOverrides: config.SUBGRAPH_URLS,
   });
-  const gateway = await createGateway(config, { logger, supergraphSdl });
+  const production = config.NODE_ENV === 'production';
+  const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
+  const keys = await loadSigningKeys({ publicKeyPem: config.JWT_PUBLIC_KEY, devKeyDir: config.DEV_KEY_DIR, production }, false);
+  const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  const gateway = await createGateway(config, {
+    logger,
+    supergraphSdl,
+    redis,
+    clock: systemClock,
+    identity: createIdentitySigner(identitySecret),
+    keys,
+  });
   const server = await listen(gateway.yoga, { host: config.HOST, port: config.PORT });
   logger.info({ subgraphs: gateway.subgraphs.map((s) => s.name) }, `gateway listening on ${server.url}/graphql`);
   return {
@@ -21,6 +36,7 @@ runMain(async () => {
       gateway.startDraining();
       await server.close(config.SHUTDOWN_GRACE_MS);
       await gateway.close();
+      redis.disconnect();
     },
   };
 });

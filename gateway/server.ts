@@ -2,7 +2,17 @@ import { ApolloGateway } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { Histogram, type Registry } from 'prom-client';
+import type { IdentitySigner } from '../lib/auth/identity-header.js';
+import type { SigningKeys } from '../lib/auth/keys.js';
+import { anonymousPrincipal } from '../lib/auth/principal.js';
+import { createSessionRevocations } from '../lib/auth/revocation.js';
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import type { Redis } from '../lib/redis.js';
+import { createApiKeyResolver } from './auth/api-keys.js';
+import { createAuthenticator } from './auth/authenticator.js';
+import { createOidcVerifier } from './auth/oidc.js';
+import { useAuth } from './plugins/use-auth.js';
 import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, METRIC_NAMESPACE, useGraphqlMetrics } from '../lib/metrics.js';
 import type { GatewayConfig } from './config.js';
@@ -16,6 +26,12 @@ export interface GatewayDeps {
   logger: Logger;
   /** The supergraph SDL to serve (see loadSupergraphSdl). */
   supergraphSdl: string;
+  redis: Redis;
+  clock: Clock;
+  /** Signs the identity header the subgraphs verify. */
+  identity: IdentitySigner;
+  /** Verifies LotaBots access tokens. */
+  keys: Pick<SigningKeys, 'publicKey'>;
 }
 
 export interface Gateway {
@@ -47,6 +63,27 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     buildService: ({ name, url }) => new SubgraphDataSource(name, url!, config.SUBGRAPH_TIMEOUT_MS, subgraphFetchDuration),
   });
   const { schema } = await gateway.load();
+  const authenticator = createAuthenticator({
+    keys: deps.keys,
+    // Only read here; the users subgraph writes revocations with the access-token lifetime.
+    revocations: createSessionRevocations(deps.redis, 1),
+    oidc: createOidcVerifier(config.OIDC_ISSUERS, {
+      cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
+      cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
+      timeoutMs: config.HEALTH_PROBE_TIMEOUT_MS * 5,
+    }),
+    apiKeys: createApiKeyResolver({
+      redis: deps.redis,
+      lookupUrl: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
+      identity: deps.identity,
+      cacheSeconds: config.API_KEY_CACHE_SECONDS,
+      negativeCacheSeconds: config.API_KEY_NEGATIVE_CACHE_SECONDS,
+      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    }),
+    clock: deps.clock,
+    logger,
+  });
+  const probeIdentity = () => deps.identity.sign(anonymousPrincipal(null));
   let draining = false;
   const yoga = createYoga<Record<string, unknown>>({
     graphqlEndpoint: '/graphql',
@@ -56,8 +93,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     logging: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
-      useHealth({ subgraphs, probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, isReady: () => !draining }),
+      useHealth({ subgraphs, probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, isReady: () => !draining, probeIdentity }),
       useGraphqlMetrics(registry),
+      useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),
       useRequestErrorStatus(),
       useFederatedExecution(schema, createApolloExecutor(gateway, logger)),
     ],

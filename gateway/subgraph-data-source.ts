@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
+import { IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 
 /**
  * How the gateway calls one subgraph. Uses Node's own fetch (faster than the default
@@ -20,6 +21,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource {
       fetcher: ((input: string, init: RequestInit) =>
         fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as never,
     });
+  }
+
+  /** Forwards the caller's identity, signed once per request by useAuth. */
+  override willSendRequest({ request, context }: { request: { http?: { headers: { set(name: string, value: string): void } } }; context: Record<string, unknown> }) {
+    const header = context.identityHeader;
+    if (typeof header === 'string') request.http?.headers.set(IDENTITY_HEADER, header);
   }
 
   override async process(...args: Parameters<RemoteGraphQLDataSource['process']>) {

@@ -36,6 +36,19 @@ export const env = {
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   nodeEnv: () => z.enum(['development', 'production', 'test']).default('development'),
+  /** `max/seconds`, e.g. `5/300` = at most 5 in any 300 s window. */
+  rateLimit: (defaultValue: string) =>
+    z
+      .string()
+      .default(defaultValue)
+      .transform((value, ctx) => {
+        const match = /^(\d+)\/(\d+)$/.exec(value);
+        if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+          ctx.addIssue({ code: 'custom', message: 'expected max/seconds, e.g. 5/300' });
+          return z.NEVER;
+        }
+        return { max: Number(match[1]), windowSeconds: Number(match[2]) };
+      }),
 };
 
 /** Reads `--name value` and `--name=value` flags into an env-style record (`--supergraph` → `SUPERGRAPH`). */

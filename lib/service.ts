@@ -20,6 +20,10 @@ export function serviceEnvSchema(defaultPort: number) {
     REDIS_URL: env.optionalUrl(),
     REDIS_KEY_PREFIX: z.string().default('lotabots:'),
     SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+    /** Shared with the gateway; signs the identity header. Generated into DEV_KEY_DIR outside production. */
+    IDENTITY_SIGNING_SECRET: z.string().optional(),
+    /** Where development keys and secrets are generated (gitignored). */
+    DEV_KEY_DIR: z.string().min(1).default('.keys'),
   });
 }
 

@@ -1,3 +1,5 @@
+import { createIdentitySigner } from './auth/identity-header.js';
+import { loadIdentitySecret } from './auth/keys.js';
 import { connectServiceDeps, type ServiceEnv } from './service.js';
 import { listen } from './http.js';
 import { systemClock } from './clock.js';
@@ -12,13 +14,16 @@ import type { Subgraph, SubgraphDeps } from './subgraph.js';
 export async function startSubgraphProcess(
   name: string,
   config: ServiceEnv,
-  create: (deps: SubgraphDeps) => Subgraph,
+  create: (deps: SubgraphDeps) => Subgraph | Promise<Subgraph>,
 ): Promise<{ stop(): Promise<void> }> {
+  const production = config.NODE_ENV === 'production';
+  const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
   const infrastructure = await connectServiceDeps(name, config);
-  const subgraph = create({
+  const subgraph = await create({
     ...infrastructure,
     clock: systemClock,
-    production: config.NODE_ENV === 'production',
+    identity: createIdentitySigner(identitySecret),
+    production,
     processMetrics: true,
   });
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });

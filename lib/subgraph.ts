@@ -4,6 +4,9 @@ import { parse, type DocumentNode } from 'graphql';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
+import { GraphQLError } from 'graphql';
+import { IDENTITY_HEADER, type IdentitySigner } from './auth/identity-header.js';
+import type { Principal } from './auth/principal.js';
 import type { Clock } from './clock.js';
 import type { Database } from './db/connection.js';
 import type { Logger } from './logger.js';
@@ -17,16 +20,12 @@ export interface SubgraphDeps {
   redis: Redis;
   logger: Logger;
   clock: Clock;
+  /** Verifies the identity header the gateway signs; requests without a valid one are refused. */
+  identity: IdentitySigner;
   /** Production hides GraphiQL and registers process metrics once per process. */
   production: boolean;
   /** Whether this subgraph should also export Node process metrics (one owner per process). */
   processMetrics?: boolean;
-}
-
-/** Facts about the caller that every subgraph's context starts from. */
-export interface RequestIdentity {
-  /** The caller's user id as vouched for by the gateway, or null when anonymous. */
-  userId: string | null;
 }
 
 export interface Subgraph {
@@ -47,15 +46,21 @@ export interface SubgraphDefinition<Context extends object> {
   schemaFile: URL;
   resolvers: unknown;
   deps: SubgraphDeps;
-  context: (identity: RequestIdentity) => Context;
+  /** Builds the per-request context from the caller the gateway vouched for. */
+  context: (principal: Principal) => Context;
   close?: () => Promise<void>;
 }
+
+const notThroughGateway = () =>
+  new GraphQLError('Requests must come through the gateway', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
 
 /**
  * Builds a subgraph on Yoga: a federation schema from `@apollo/subgraph` served at
  * `/graphql`, `/health` (alive), `/ready` (database and Redis answer, not draining),
  * `/metrics` (its own registry), and unexpected errors masked as INTERNAL_SERVER_ERROR
- * and logged.
+ * and logged. Every GraphQL request must carry the gateway's signed identity header.
  */
 export function createSubgraph<Context extends object>(definition: SubgraphDefinition<Context>): Subgraph {
   const { name, deps } = definition;
@@ -70,7 +75,11 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     landingPage: false,
     graphiql: !deps.production,
     logging: false,
-    context: () => definition.context({ userId: null }),
+    context: async ({ request }) => {
+      const principal = await deps.identity.verify(request.headers.get(IDENTITY_HEADER));
+      if (!principal) throw notThroughGateway();
+      return definition.context(principal);
+    },
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
       useReadinessCheck({

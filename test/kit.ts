@@ -3,6 +3,20 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { startPlatform, type RunningPlatform } from '../embedded/platform.js';
 import { testEnv } from './env.js';
+import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
+import type { PlatformSecrets } from '../embedded/platform.js';
+import type { UsersConfig } from '../subgraphs/users/config.js';
+import { exportJWK, generateKeyPair } from 'jose';
+
+/** Fresh keys per test file: nothing is read from or written to disk. */
+export async function testSecrets(): Promise<PlatformSecrets & { signingKeys: SigningKeys }> {
+  const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
+  const keyId = `test-${randomBytes(4).toString('hex')}`;
+  return {
+    identitySecret: randomBytes(32),
+    signingKeys: { keyId, privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid: keyId, alg: ACCESS_TOKEN_ALG, use: 'sig' } },
+  };
+}
 
 export interface TestDatabase {
   url: string;
@@ -50,7 +64,7 @@ export interface TestPlatform extends RunningPlatform {
  * under its own key prefix, every subgraph, the worker and the gateway on ephemeral ports.
  * `stop()` shuts everything down, deletes the Redis keys and drops the database.
  */
-export async function startTestPlatform(): Promise<TestPlatform> {
+export async function startTestPlatform(options: { users?: Partial<UsersConfig> } = {}): Promise<TestPlatform> {
   const database = await createTestDatabase();
   const redisKeyPrefix = `lotabots_test:${randomBytes(6).toString('hex')}:`;
   let platform: RunningPlatform;
@@ -63,6 +77,8 @@ export async function startTestPlatform(): Promise<TestPlatform> {
       redisUrl: testEnv.redisUrl,
       redisKeyPrefix,
       logLevel: testEnv.logLevel,
+      secrets: await testSecrets(),
+      users: options.users,
     });
   } catch (error) {
     await database.drop();

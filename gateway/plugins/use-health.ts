@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 
 export interface SubgraphEndpoint {
   name: string;
@@ -11,11 +12,11 @@ export type SubgraphStatus = 'up' | 'down';
  * Probes a subgraph with `{ __typename }` on its routing URL, which every GraphQL server
  * answers, so this works for any supergraph, not only ours.
  */
-export async function probeSubgraph(subgraph: SubgraphEndpoint, timeoutMs: number): Promise<SubgraphStatus> {
+export async function probeSubgraph(subgraph: SubgraphEndpoint, timeoutMs: number, identityHeader: string): Promise<SubgraphStatus> {
   try {
     const response = await fetch(subgraph.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', [IDENTITY_HEADER]: identityHeader },
       body: '{"query":"{__typename}"}',
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -36,11 +37,14 @@ export function useHealth(options: {
   subgraphs: SubgraphEndpoint[];
   probeTimeoutMs: number;
   isReady: () => boolean;
+  /** A signed anonymous identity, so probes pass the subgraphs' gateway check. */
+  probeIdentity: () => Promise<string>;
 }): Plugin {
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname === '/health') {
-        const states = await Promise.all(options.subgraphs.map((s) => probeSubgraph(s, options.probeTimeoutMs)));
+        const identityHeader = await options.probeIdentity();
+        const states = await Promise.all(options.subgraphs.map((s) => probeSubgraph(s, options.probeTimeoutMs, identityHeader)));
         const subgraphs = Object.fromEntries(options.subgraphs.map((s, i) => [s.name, states[i]]));
         const status = states.every((state) => state === 'up') ? 'ok' : 'degraded';
         endResponse(Response.json({ status, subgraphs }, { headers: { 'cache-control': 'no-store' } }));

@@ -12,7 +12,7 @@ export function createAutonomySubgraph(deps: SubgraphDeps): Subgraph {
     schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers: createAutonomyResolvers({ settings: createSettingsRepository(prisma) }),
     deps,
-    context: (identity) => ({ userId: identity.userId }),
+    context: (principal) => ({ principal }),
     close: () => prisma.$disconnect(),
   });
 }

@@ -12,7 +12,7 @@ export function createInferenceSubgraph(deps: SubgraphDeps): Subgraph {
     schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers: createInferenceResolvers({ jobs: createJobsRepository(prisma) }),
     deps,
-    context: (identity) => ({ userId: identity.userId }),
+    context: (principal) => ({ principal }),
     close: () => prisma.$disconnect(),
   });
 }

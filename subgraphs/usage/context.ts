@@ -1,5 +1,7 @@
+import type { Principal } from '../../lib/auth/principal.js';
+
 /** Per-request context of the usage subgraph. */
 export interface UsageContext {
-  /** The caller's user id as vouched for by the gateway, or null when anonymous. */
-  userId: string | null;
+  /** The caller, as vouched for by the gateway's signed identity header. */
+  principal: Principal;
 }

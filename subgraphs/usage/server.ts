@@ -12,7 +12,7 @@ export function createUsageSubgraph(deps: SubgraphDeps): Subgraph {
     schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers: createUsageResolvers({ usage: createUsageRepository(prisma), clock: deps.clock }),
     deps,
-    context: (identity) => ({ userId: identity.userId }),
+    context: (principal) => ({ principal }),
     close: () => prisma.$disconnect(),
   });
 }

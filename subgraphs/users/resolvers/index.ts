@@ -15,7 +15,7 @@ export function createUsersResolvers(deps: { users: UsersRepository }): Resolver
   return {
     DateTime: DateTimeScalar,
     Query: {
-      me: (_parent, _args, context) => (context.userId ? findUser(context.userId) : null),
+      me: (_parent, _args, context) => (context.principal.userId ? findUser(context.principal.userId) : null),
       user: (_parent, { id }) => findUser(id),
     },
     Mutation: {

@@ -1,0 +1,86 @@
+import { parseApiKey } from '../../lib/auth/api-key-format.js';
+import type { IdentitySigner } from '../../lib/auth/identity-header.js';
+import { gatewayServicePrincipal, type Principal } from '../../lib/auth/principal.js';
+import { apiKeyCacheKey } from '../../lib/auth/revocation.js';
+import type { Redis } from '../../lib/redis.js';
+
+/** The users subgraph's internal field (`@inaccessible`, so only the gateway can call it). */
+const LOOKUP = /* GraphQL */ `query ApiKeyPrincipal($prefix: String!, $keyHash: String!) {
+  _apiKeyPrincipal(prefix: $prefix, keyHash: $keyHash) { keyId userId roles scopes plan }
+}`;
+
+interface KeyOwner {
+  keyId: string;
+  userId: string;
+  roles: string[];
+  scopes: string[];
+  plan: string;
+}
+
+export class ApiKeyLookupUnavailable extends Error {}
+
+/**
+ * Resolves API keys to principals. Lookups go to the users subgraph (which owns the keys and
+ * records `lastUsedAt`) and are cached in Redis under the key's SHA-256 for `cacheSeconds`;
+ * unknown keys are cached for `negativeCacheSeconds` so guessing costs the users subgraph
+ * little. Revoking a key deletes its cache entry, so revocation is immediate.
+ */
+export function createApiKeyResolver(options: {
+  redis: Redis;
+  /** The users subgraph's GraphQL URL, or null when the supergraph has none (API keys then fail). */
+  lookupUrl: string | null;
+  identity: IdentitySigner;
+  cacheSeconds: number;
+  negativeCacheSeconds: number;
+  timeoutMs: number;
+}) {
+  const toPrincipal = (owner: KeyOwner, clientIp: string | null): Principal => ({
+    kind: 'apiKey',
+    userId: owner.userId,
+    subject: `apiKey:${owner.keyId}`,
+    roles: owner.roles,
+    scopes: owner.scopes,
+    plan: owner.plan,
+    sessionId: null,
+    apiKeyId: owner.keyId,
+    clientIp,
+  });
+
+  async function lookup(prefix: string, keyHash: string): Promise<KeyOwner | null> {
+    if (!options.lookupUrl) return null;
+    let body: { data?: { _apiKeyPrincipal: KeyOwner | null }; errors?: unknown[] };
+    try {
+      const response = await fetch(options.lookupUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-lotabots-identity': await options.identity.sign(gatewayServicePrincipal),
+        },
+        body: JSON.stringify({ query: LOOKUP, variables: { prefix, keyHash } }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      body = (await response.json()) as typeof body;
+    } catch (error) {
+      throw new ApiKeyLookupUnavailable(`API key lookup failed: ${(error as Error).name}`);
+    }
+    if (!body.data || body.errors?.length) throw new ApiKeyLookupUnavailable('API key lookup returned errors');
+    return body.data._apiKeyPrincipal;
+  }
+
+  return {
+    /** The key's principal, or null for a malformed, unknown or revoked key. */
+    async resolve(key: string, clientIp: string | null): Promise<Principal | null> {
+      const parts = parseApiKey(key);
+      if (!parts) return null;
+      const cacheKey = apiKeyCacheKey(parts.hash);
+      const cached = await options.redis.get(cacheKey);
+      if (cached !== null) return cached === 'unknown' ? null : toPrincipal(JSON.parse(cached) as KeyOwner, clientIp);
+      const owner = await lookup(parts.prefix, parts.hash);
+      if (owner) await options.redis.set(cacheKey, JSON.stringify(owner), 'EX', options.cacheSeconds);
+      else await options.redis.set(cacheKey, 'unknown', 'EX', options.negativeCacheSeconds);
+      return owner ? toPrincipal(owner, clientIp) : null;
+    },
+  };
+}
+
+export type ApiKeyResolver = ReturnType<typeof createApiKeyResolver>;

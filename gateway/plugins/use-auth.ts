@@ -1,0 +1,33 @@
+import type { Plugin } from 'graphql-yoga';
+import type { IdentitySigner } from '../../lib/auth/identity-header.js';
+import type { Principal } from '../../lib/auth/principal.js';
+import type { Authenticator } from '../auth/authenticator.js';
+
+/** What `useAuth` adds to every operation's context. */
+export interface AuthContext {
+  principal: Principal;
+  /** The signed identity header forwarded to every subgraph fetch of this request. */
+  identityHeader: string;
+}
+
+/**
+ * Authenticates each request once, before parsing work is spent on it, and signs the
+ * identity the subgraphs will trust. The client address is the socket's peer, or, behind
+ * `trustedProxyHops` proxies, the entry that many hops from the right of X-Forwarded-For.
+ */
+export function useAuth(authenticator: Authenticator, identity: IdentitySigner, trustedProxyHops: number): Plugin<AuthContext> {
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      const request = (context as unknown as { request: Request }).request;
+      const socketAddress = (context as unknown as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress ?? null;
+      const principal = await authenticator.authenticate(request.headers, clientIp(request.headers, socketAddress, trustedProxyHops));
+      extendContext({ principal, identityHeader: await identity.sign(principal) });
+    },
+  };
+}
+
+function clientIp(headers: Headers, socketAddress: string | null, trustedProxyHops: number): string | null {
+  if (trustedProxyHops === 0) return socketAddress;
+  const chain = (headers.get('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return chain[chain.length - trustedProxyHops] ?? socketAddress;
+}

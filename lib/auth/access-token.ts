@@ -1,0 +1,68 @@
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { ACCESS_TOKEN_ALG, type SigningKeys } from './keys.js';
+
+export const ACCESS_TOKEN_ISSUER = 'lotabots';
+export const ACCESS_TOKEN_AUDIENCE = 'lotabots-api';
+/** RFC 9068 media type in the `typ` header, so an ID token or other JWT is never taken for one. */
+const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface AccessTokenClaims {
+  userId: string;
+  roles: string[];
+  scopes: string[];
+  plan: string;
+  /** The refresh-token family this token was issued from (revoking it revokes the token). */
+  sessionId: string;
+}
+
+/** Issues short-lived access tokens (users subgraph only: it holds the private key). */
+export function createAccessTokenIssuer(keys: SigningKeys, lifetimeSeconds: number, now: () => Date) {
+  if (!keys.privateKey) throw new Error('access tokens need the private signing key');
+  const privateKey = keys.privateKey;
+  return {
+    lifetimeSeconds,
+    async issue(claims: AccessTokenClaims): Promise<{ token: string; expiresAt: Date }> {
+      const issuedAt = Math.floor(now().getTime() / 1000);
+      const expiresAt = issuedAt + lifetimeSeconds;
+      const token = await new SignJWT({ roles: claims.roles, scope: claims.scopes.join(' '), plan: claims.plan, sid: claims.sessionId })
+        .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: keys.keyId, typ: ACCESS_TOKEN_TYPE })
+        .setIssuer(ACCESS_TOKEN_ISSUER)
+        .setAudience(ACCESS_TOKEN_AUDIENCE)
+        .setSubject(claims.userId)
+        .setJti(randomUUID())
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(expiresAt)
+        .sign(privateKey);
+      return { token, expiresAt: new Date(expiresAt * 1000) };
+    },
+  };
+}
+
+export type AccessTokenIssuer = ReturnType<typeof createAccessTokenIssuer>;
+
+/**
+ * Verifies a LotaBots access token: ES256 only (so `alg: none` and HS256-with-the-public-key
+ * are refused), our issuer and audience, `typ` at+jwt, not expired. Returns null for anything
+ * that is not a valid token; never throws for bad input.
+ */
+export async function verifyAccessToken(token: string, keys: Pick<SigningKeys, 'publicKey'>, now: Date): Promise<AccessTokenClaims | null> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keys.publicKey, {
+      algorithms: [ACCESS_TOKEN_ALG],
+      issuer: ACCESS_TOKEN_ISSUER,
+      audience: ACCESS_TOKEN_AUDIENCE,
+      typ: ACCESS_TOKEN_TYPE,
+      currentDate: now,
+      requiredClaims: ['sub', 'exp', 'iat', 'sid'],
+    }));
+  } catch (error) {
+    if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
+    throw error;
+  }
+  const { sub, roles, scope, plan, sid } = payload as JWTPayload & { roles?: unknown; scope?: unknown; plan?: unknown; sid?: unknown };
+  if (typeof sub !== 'string' || typeof sid !== 'string' || typeof scope !== 'string' || typeof plan !== 'string') return null;
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) return null;
+  return { userId: sub, roles, scopes: scope.split(' ').filter(Boolean), plan, sessionId: sid };
+}

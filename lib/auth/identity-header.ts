@@ -1,0 +1,51 @@
+import { jwtVerify, SignJWT } from 'jose';
+import type { Principal } from './principal.js';
+
+/** The header that carries the caller's identity from the gateway to subgraphs. */
+export const IDENTITY_HEADER = 'x-lotabots-identity';
+
+const ISSUER = 'lotabots-gateway';
+const AUDIENCE = 'lotabots-subgraphs';
+/**
+ * @default 60 // seconds: long enough for any subgraph call of one request, short enough
+ * that a captured header is soon useless.
+ */
+const LIFETIME_SECONDS = 60;
+
+/**
+ * Signs and verifies the identity header: a compact JWS (HS256) over the principal, keyed
+ * with IDENTITY_SIGNING_SECRET, which only the gateway and the subgraphs hold. A subgraph
+ * answers nothing without a valid one, so a subgraph port reached directly cannot be used
+ * to pose as someone else.
+ */
+export function createIdentitySigner(secret: Uint8Array, now: () => Date = () => new Date()) {
+  return {
+    async sign(principal: Principal): Promise<string> {
+      const issuedAt = Math.floor(now().getTime() / 1000);
+      return new SignJWT({ principal: principal as unknown as Record<string, unknown> })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + LIFETIME_SECONDS)
+        .sign(secret);
+    },
+    /** The principal, or null when the header is missing, forged, expired or malformed. */
+    async verify(header: string | null | undefined): Promise<Principal | null> {
+      if (!header) return null;
+      try {
+        const { payload } = await jwtVerify(header, secret, {
+          algorithms: ['HS256'],
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          currentDate: now(),
+        });
+        return payload.principal as Principal;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+export type IdentitySigner = ReturnType<typeof createIdentitySigner>;
