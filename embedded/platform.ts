@@ -38,6 +38,8 @@ export interface PlatformOptions {
   redisKeyPrefix: string;
   logLevel: string;
   secrets: PlatformSecrets;
+  /** Gateway settings in environment-variable form, over its defaults (e.g. OIDC_ISSUERS). */
+  gatewayEnv?: Record<string, string>;
   /** Users subgraph settings that differ from its defaults (tests loosen brute-force limits). */
   users?: Partial<UsersConfig>;
   clock?: Clock;
@@ -95,7 +97,12 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),
     ) as Record<SubgraphName, string>;
 
-    const gatewayConfig = gatewayEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.gateway), LOG_LEVEL: options.logLevel });
+    const gatewayConfig = gatewayEnvSchema.parse({
+      ...options.gatewayEnv,
+      HOST: options.host,
+      PORT: String(options.ports.gateway),
+      LOG_LEVEL: options.logLevel,
+    });
     const supergraphSdl = await loadSupergraphSdl({ configFile: SUPERGRAPH_CONFIG, urlOverrides: subgraphUrls });
     const gateway = await createGateway(gatewayConfig, {
       logger: logger.child({ service: 'gateway' }),

@@ -55,6 +55,8 @@ export interface GraphQLResponse<Data = Record<string, any>> {
 }
 
 export interface TestPlatform extends RunningPlatform {
+  /** The keys and identity secret this platform was started with (to mint tokens in tests). */
+  secrets: PlatformSecrets & { signingKeys: SigningKeys };
   /** POSTs one operation to the gateway. */
   query<Data = Record<string, any>>(document: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<Data>>;
 }
@@ -64,10 +66,13 @@ export interface TestPlatform extends RunningPlatform {
  * under its own key prefix, every subgraph, the worker and the gateway on ephemeral ports.
  * `stop()` shuts everything down, deletes the Redis keys and drops the database.
  */
-export async function startTestPlatform(options: { users?: Partial<UsersConfig> } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  options: { users?: Partial<UsersConfig>; gatewayEnv?: Record<string, string> } = {},
+): Promise<TestPlatform> {
   const database = await createTestDatabase();
   const redisKeyPrefix = `lotabots_test:${randomBytes(6).toString('hex')}:`;
   let platform: RunningPlatform;
+  const secrets = await testSecrets();
   try {
     platform = await startPlatform({
       host: '127.0.0.1',
@@ -77,8 +82,9 @@ export async function startTestPlatform(options: { users?: Partial<UsersConfig> 
       redisUrl: testEnv.redisUrl,
       redisKeyPrefix,
       logLevel: testEnv.logLevel,
-      secrets: await testSecrets(),
+      secrets,
       users: options.users,
+      gatewayEnv: options.gatewayEnv,
     });
   } catch (error) {
     await database.drop();
@@ -86,6 +92,7 @@ export async function startTestPlatform(options: { users?: Partial<UsersConfig> 
   }
   return {
     ...platform,
+    secrets,
     query: (document, variables, headers) => postGraphQL(platform.gatewayUrl, document, variables, headers),
     async stop() {
       await platform.stop();

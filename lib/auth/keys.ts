@@ -1,6 +1,6 @@
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, type CryptoKey, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
 
@@ -64,8 +64,8 @@ async function developmentKeyPair(dir: string): Promise<{ privatePem: string; pu
   if (existing) return existing;
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
   const pair = { privatePem: await exportPKCS8(privateKey), publicPem: await exportSPKI(publicKey), keyId: `dev-${randomBytes(4).toString('hex')}` };
-  await writeSecretFile(file, JSON.stringify(pair));
-  return pair;
+  // Another process may have generated one meanwhile; everyone uses whichever landed first.
+  return (await writeSecretFileOnce(file, JSON.stringify(pair))) ? pair : JSON.parse(await readFile(file, 'utf8'));
 }
 
 /**
@@ -81,14 +81,20 @@ export async function loadIdentitySecret(source: { secret?: string | undefined; 
   const file = path.join(source.devKeyDir, 'identity-secret');
   let secret = await readFile(file, 'utf8').catch(() => null);
   if (!secret) {
-    secret = randomBytes(32).toString('base64url');
-    await writeSecretFile(file, secret);
+    const generated = randomBytes(32).toString('base64url');
+    secret = (await writeSecretFileOnce(file, generated)) ? generated : await readFile(file, 'utf8');
   }
   return new TextEncoder().encode(secret.trim());
 }
 
-async function writeSecretFile(file: string, content: string): Promise<void> {
+/** Creates `file` (mode 0600) unless it exists; false when another process got there first. */
+async function writeSecretFileOnce(file: string, content: string): Promise<boolean> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, content, { mode: 0o600, flag: 'w' });
-  await chmod(file, 0o600);
+  try {
+    await writeFile(file, content, { mode: 0o600, flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
 }
