@@ -115,6 +115,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     cleanup.push(() => gateway.close());
     const gatewayServer = await listen(gateway.yoga, { host: options.host, port: options.ports.gateway });
     cleanup.push(() => gatewayServer.close(1_000));
+    const webSockets = gateway.attachWebSockets(gatewayServer.server);
+    cleanup.push(() => webSockets.close());
 
     const worker = createWorker(
       workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel }),

@@ -55,6 +55,8 @@ export const gatewayEnvSchema = z.object({
   HEALTH_PROBE_TIMEOUT_MS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s to finish in-flight requests after SIGTERM. */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+  /** @default 3_000 // 3 s for a WebSocket client to send connection_init before it is closed (4408). */
+  CONNECTION_INIT_TIMEOUT_MS: env.positiveInt(3_000),
   /** Redis for revoked sessions and the API key cache; unset: an in-process stand-in. */
   REDIS_URL: env.optionalUrl(),
   REDIS_KEY_PREFIX: z.string().default('lotabots:'),

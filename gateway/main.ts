@@ -30,10 +30,12 @@ runMain(async () => {
     keys,
   });
   const server = await listen(gateway.yoga, { host: config.HOST, port: config.PORT });
+  const webSockets = gateway.attachWebSockets(server.server);
   logger.info({ subgraphs: gateway.subgraphs.map((s) => s.name) }, `gateway listening on ${server.url}/graphql`);
   return {
     async stop() {
       gateway.startDraining();
+      await webSockets.close();
       await server.close(config.SHUTDOWN_GRACE_MS);
       await gateway.close();
       redis.disconnect();

@@ -13,6 +13,8 @@ import { createApiKeyResolver } from './auth/api-keys.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createOidcVerifier } from './auth/oidc.js';
 import { useAuth } from './plugins/use-auth.js';
+import { attachGraphqlWs } from './transports/graphql-ws.js';
+import type { Server } from 'node:http';
 import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, METRIC_NAMESPACE, useGraphqlMetrics } from '../lib/metrics.js';
 import type { GatewayConfig } from './config.js';
@@ -20,6 +22,7 @@ import { createApolloExecutor } from './execution/apollo-executor.js';
 import { useFederatedExecution } from './plugins/use-federated-execution.js';
 import { useHealth, type SubgraphEndpoint } from './plugins/use-health.js';
 import { useRequestErrorStatus } from './plugins/use-request-error-status.js';
+import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 
 export interface GatewayDeps {
@@ -38,6 +41,8 @@ export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
   registry: Registry;
   subgraphs: SubgraphEndpoint[];
+  /** Serves GraphQL over WebSocket (graphql-transport-ws) on the same server and path. */
+  attachWebSockets(server: Server): { close(): Promise<void> };
   startDraining(): void;
   close(): Promise<void>;
 }
@@ -56,9 +61,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     labelNames: ['subgraph', 'outcome'] as const,
     registers: [registry],
   });
-  const subgraphs = [...Supergraph.build(deps.supergraphSdl).subgraphs().values()].map((s) => ({ name: s.name, url: s.url }));
+  const supergraphSdl = acknowledgeEnforcedSecurityFeatures(deps.supergraphSdl);
+  const subgraphs = [...Supergraph.build(supergraphSdl).subgraphs().values()].map((s) => ({ name: s.name, url: s.url }));
   const gateway = new ApolloGateway({
-    supergraphSdl: deps.supergraphSdl,
+    supergraphSdl,
     logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
     buildService: ({ name, url }) => new SubgraphDataSource(name, url!, config.SUBGRAPH_TIMEOUT_MS, subgraphFetchDuration),
   });
@@ -104,6 +110,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     yoga,
     registry,
     subgraphs,
+    attachWebSockets: (server) =>
+      attachGraphqlWs({ server, yoga, authenticator, logger, connectionInitWaitTimeoutMs: config.CONNECTION_INIT_TIMEOUT_MS }),
     startDraining: () => {
       draining = true;
     },

@@ -2,6 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { CONNECTION_PRINCIPAL } from '../transports/graphql-ws.js';
 
 /** What `useAuth` adds to every operation's context. */
 export interface AuthContext {
@@ -18,6 +19,12 @@ export interface AuthContext {
 export function useAuth(authenticator: Authenticator, identity: IdentitySigner, trustedProxyHops: number): Plugin<AuthContext> {
   return {
     async onContextBuilding({ context, extendContext }) {
+      // Over WebSocket the connection authenticated once, at connection_init.
+      const connectionPrincipal = (context as Record<symbol, Principal | undefined>)[CONNECTION_PRINCIPAL];
+      if (connectionPrincipal) {
+        extendContext({ principal: connectionPrincipal, identityHeader: await identity.sign(connectionPrincipal) });
+        return;
+      }
       const request = (context as unknown as { request: Request }).request;
       const socketAddress = (context as unknown as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress ?? null;
       const principal = await authenticator.authenticate(request.headers, clientIp(request.headers, socketAddress, trustedProxyHops));
