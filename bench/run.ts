@@ -1,0 +1,266 @@
+/**
+ * `npm run bench`: starts the platform against a throwaway database, seeds one user, checks
+ * every scenario answers correctly, measures them in interleaved rounds, checks again, cleans
+ * up, then writes bench/results/latest.json and prints the markdown report (table last) on
+ * stdout. Progress and the platform's logs go to stderr.
+ *
+ * Exit status: 0 when every measured response succeeded; 1 when any failed (the report still
+ * prints), when a check fails, or when the run exceeds its time budget; 2 for bad settings.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../lib/config.js';
+import { loadBenchConfig, type BenchConfig } from './lib/config.js';
+import { postGraphQL } from './lib/graphql.js';
+import { failureCount, runLoad, type Failures, type LoadResult } from './lib/load.js';
+import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
+import { startBenchPlatform, type BenchPlatform } from './lib/platform.js';
+import { renderMarkdown, type HttpRow, type MicroRow, type Report } from './lib/report.js';
+import { median } from './lib/stats.js';
+import { microBenchmarks } from './microbenchmarks.js';
+import { httpScenarios, seedUser, type BenchContext, type HttpScenario } from './scenarios.js';
+
+const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+/** Slack per measured window on top of warm-up + duration (connection set-up, a slow stop). @default 30 // s */
+const WINDOW_SLACK_S = 30;
+/** Time allowed for seeding and the checks, before the windows are counted. @default 120 // s */
+const SETUP_BUDGET_S = 120;
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+async function main(): Promise<number> {
+  const config = loadBenchConfig(process.env);
+  const guard = guardRun();
+  log('starting the platform');
+  let platform: BenchPlatform;
+  try {
+    platform = await startBenchPlatform({
+      databaseAdminUrl: config.BENCH_DATABASE_ADMIN_URL,
+      redisUrl: config.BENCH_REDIS_URL,
+      logLevel: config.BENCH_LOG_LEVEL,
+      signal: guard.signal,
+    });
+  } catch (error) {
+    guard.release();
+    throw error;
+  }
+  guard.attach(platform);
+  log(`platform up (${platform.description})`);
+  let report: Report;
+  try {
+    report = await measure(platform, config, guard);
+  } finally {
+    log('stopping the platform and cleaning up');
+    // The guards stay until the cleanup is done: a signal meanwhile waits for the same stop.
+    await platform.stop();
+    guard.release();
+  }
+  await mkdir(dirname(RESULTS_FILE), { recursive: true });
+  await writeFile(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${RESULTS_FILE}`);
+  process.stdout.write(`${renderMarkdown(report)}\n`);
+  const failed = report.http.filter((row) => failureCount(row.failures) > 0);
+  if (failed.length > 0) {
+    log(`FAILED: responses that were not successes in ${failed.map((row) => `"${row.name}"`).join(', ')}; the numbers above are not valid`);
+    return 1;
+  }
+  return 0;
+}
+
+async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunGuard): Promise<Report> {
+  const user = await seedUser(platform.gatewayUrl);
+  const context: BenchContext = { gatewayUrl: platform.gatewayUrl, subgraphUrls: platform.subgraphUrls, identity: platform.identity, user };
+  const scenarios = httpScenarios(context);
+  const baselines = scenarios.filter((scenario) => scenario.baseline);
+  if (baselines.length !== 1) throw new Error(`exactly one scenario must be the baseline, found ${baselines.length}`);
+  for (const scenario of scenarios) await check(scenario, 'before measuring');
+  const windows = config.BENCH_ROUNDS * (scenarios.length + microBenchmarks.length);
+  guard.setBudget(windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) + SETUP_BUDGET_S);
+
+  const load = { connections: config.BENCH_CONNECTIONS, durationS: config.BENCH_DURATION };
+  const httpRounds = new Map<HttpScenario, LoadResult[]>(scenarios.map((scenario) => [scenario, []]));
+  for (let round = 1; round <= config.BENCH_ROUNDS; round++) {
+    for (const scenario of scenarios) {
+      const target = async () => ({ url: scenario.url, body: scenario.body, headers: await scenario.headers?.() });
+      if (config.BENCH_WARMUP > 0) await runLoad(await target(), { ...load, durationS: config.BENCH_WARMUP });
+      const result = await runLoad(await target(), load);
+      httpRounds.get(scenario)!.push(result);
+      log(
+        `round ${round}/${config.BENCH_ROUNDS} ${scenario.name}: ${Math.round(result.reqPerSec)} req/s, ` +
+          `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, failures ${failureCount(result.failures)}`,
+      );
+    }
+  }
+  for (const scenario of scenarios) await check(scenario, 'after measuring');
+
+  const micro = await measureMicroBenchmarks(context, config);
+
+  const medianReqPerSec = (scenario: HttpScenario) => median(httpRounds.get(scenario)!.map((r) => r.reqPerSec));
+  const baselineReqPerSec = medianReqPerSec(baselines[0]!);
+  const rows = scenarios.map((scenario): HttpRow => {
+    const rounds = httpRounds.get(scenario)!;
+    return {
+      name: scenario.name,
+      baseline: scenario.baseline === true,
+      url: scenario.url,
+      reqPerSec: medianReqPerSec(scenario),
+      p50Ms: median(rounds.map((r) => r.p50Ms)),
+      p99Ms: median(rounds.map((r) => r.p99Ms)),
+      ratio: baselineReqPerSec > 0 ? medianReqPerSec(scenario) / baselineReqPerSec : Number.NaN,
+      failures: sumFailures(rounds.map((r) => r.failures)),
+      rounds,
+    };
+  });
+  return {
+    generatedAt: new Date().toISOString(),
+    commit: gitCommit(),
+    machine: {
+      cores: os.availableParallelism(),
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+      memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+      node: process.version,
+      os: `${os.platform()} ${os.arch()}`,
+    },
+    settings: { durationS: config.BENCH_DURATION, warmupS: config.BENCH_WARMUP, connections: config.BENCH_CONNECTIONS, rounds: config.BENCH_ROUNDS },
+    platform: { mode: platform.mode, description: platform.description },
+    micro,
+    http: rows,
+  };
+}
+
+/** One request outside the load: it must be a 2xx without errors and carry the expected data. */
+async function check(scenario: HttpScenario, when: string): Promise<void> {
+  const response = await postGraphQL(scenario.url, scenario.body, await scenario.headers?.());
+  try {
+    if (response.status < 200 || response.status >= 300) throw new Error(`status ${response.status}`);
+    if (response.errors) throw new Error(`errors ${JSON.stringify(response.errors)}`);
+    scenario.verify(response.data);
+  } catch (error) {
+    throw new Error(`scenario "${scenario.name}" ${when}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function measureMicroBenchmarks(context: BenchContext, config: BenchConfig): Promise<MicroRow[]> {
+  if (microBenchmarks.length === 0) return [];
+  const operations: Array<{ name: string; operation: MicroOperation; rounds: MicroResult[] }> = [];
+  try {
+    for (const bench of microBenchmarks) operations.push({ name: bench.name, operation: await bench.setup(context), rounds: [] });
+    for (let round = 1; round <= config.BENCH_ROUNDS; round++) {
+      for (const entry of operations) {
+        if (config.BENCH_WARMUP > 0) await measureMicro(entry.operation, config.BENCH_WARMUP);
+        const result = await measureMicro(entry.operation, config.BENCH_DURATION);
+        entry.rounds.push(result);
+        log(`round ${round}/${config.BENCH_ROUNDS} ${entry.name}: ${Math.round(result.opsPerSec)} ops/s, ${result.meanUs.toFixed(2)} µs/op`);
+      }
+    }
+  } finally {
+    for (const entry of operations) await entry.operation.close?.();
+  }
+  return operations.map(({ name, rounds }) => ({
+    name,
+    opsPerSec: median(rounds.map((r) => r.opsPerSec)),
+    meanUs: median(rounds.map((r) => r.meanUs)),
+    rounds,
+  }));
+}
+
+function sumFailures(list: Failures[]): Failures {
+  return list.reduce(
+    (sum, f) => ({
+      non2xx: sum.non2xx + f.non2xx,
+      graphqlErrors: sum.graphqlErrors + f.graphqlErrors,
+      transport: sum.transport + f.transport,
+      timeouts: sum.timeouts + f.timeouts,
+    }),
+    { non2xx: 0, graphqlErrors: 0, transport: 0, timeouts: 0 },
+  );
+}
+
+interface RunGuard {
+  /** Aborted on SIGINT/SIGTERM or when the budget runs out before a platform is attached. */
+  signal: AbortSignal;
+  /** From now on an interruption stops this platform (`stop` is idempotent) and exits. */
+  attach(platform: BenchPlatform): void;
+  /** Replaces the time budget, counted from now. */
+  setBudget(seconds: number): void;
+  release(): void;
+}
+
+/**
+ * Bounds the run and cleans up when interrupted: SIGINT/SIGTERM, or the run outliving its
+ * time budget (SETUP_BUDGET_S until `setBudget`), stop the platform (dropping the database
+ * and the Redis keys) and exit. Before a platform is attached, they abort `signal` instead,
+ * which makes `startBenchPlatform` undo its work and reject.
+ */
+function guardRun(): RunGuard {
+  const controller = new AbortController();
+  let platform: BenchPlatform | undefined;
+  let aborting = false;
+  const abort = (reason: string, code: number) => {
+    if (aborting) return;
+    aborting = true;
+    process.exitCode = code;
+    if (!platform) {
+      log(`${reason}: abandoning start-up`);
+      controller.abort();
+      return;
+    }
+    log(`${reason}: stopping the platform and cleaning up`);
+    platform.stop().then(
+      () => process.exit(code),
+      (error: unknown) => {
+        log(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(code);
+      },
+    );
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const setBudget = (seconds: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort(`the run exceeded its time budget of ${Math.round(seconds)} s`, 1), seconds * 1_000);
+    timer.unref();
+  };
+  const onSigint = () => abort('SIGINT', 130);
+  const onSigterm = () => abort('SIGTERM', 143);
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  setBudget(SETUP_BUDGET_S);
+  return {
+    signal: controller.signal,
+    attach(attached) {
+      platform = attached;
+    },
+    setBudget,
+    release() {
+      clearTimeout(timer);
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+    },
+  };
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`[bench] FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode ??= 1;
+  },
+);
