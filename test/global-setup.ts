@@ -7,11 +7,12 @@ export default async function setup() {
   const client = new pg.Client({ connectionString: testEnv.adminDatabaseUrl, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
-    // Databases left behind by an interrupted run.
+    // Databases left behind by an interrupted run; one still in use belongs to a run in progress.
     const { rows } = await client.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'lotabots_test_%'",
+      `SELECT datname FROM pg_database d WHERE datname LIKE 'lotabots_test_%'
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
     );
-    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => {});
   } catch (error) {
     throw new Error(`PostgreSQL is not reachable at ${testEnv.adminDatabaseUrl} (${(error as Error).message}); start it or set TEST_DATABASE_ADMIN_URL`);
   } finally {

@@ -29,19 +29,19 @@ describe('npm start with no environment', () => {
     expect(gatewayUrl).toBe('http://127.0.0.1:4000/graphql');
     expect(output).toContain('embedded PGlite');
 
-    const registered = await postGraphQL<{ register: { user: { id: string } } }>(
+    const registered = await postGraphQL<{ register: { accessToken: string } }>(
       gatewayUrl,
-      `mutation { register(input: { email: "smoke@example.com", password: "correct horse battery", displayName: "Smoke" }) { user { id } } }`,
+      `mutation { register(input: { email: "smoke@example.com", password: "correct horse battery", displayName: "Smoke" }) { accessToken } }`,
     );
-    const id = registered.body.data!.register.user.id;
     const { status, body } = await postGraphQL(
       gatewayUrl,
-      `query($id: ID!) { user(id: $id) { email plan { id } usage { requests } autonomy { level } inferenceJobs { id } } }`,
-      { id },
+      `{ me { email plan { id } usage { requests } autonomy { level } inferenceJobs { id } } }`,
+      {},
+      { authorization: `Bearer ${registered.body.data!.register.accessToken}` },
     );
     expect(status).toBe(200);
     expect(body).toEqual({
-      data: { user: { email: 'smoke@example.com', plan: { id: 'free' }, usage: { requests: 0 }, autonomy: { level: 'ASSISTED' }, inferenceJobs: [] } },
+      data: { me: { email: 'smoke@example.com', plan: { id: 'free' }, usage: { requests: 0 }, autonomy: { level: 'ASSISTED' }, inferenceJobs: [] } },
     });
 
     child.kill('SIGTERM');

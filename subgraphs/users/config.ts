@@ -15,6 +15,8 @@ export const usersEnvSchema = serviceEnvSchema(4001).extend({
   REFRESH_TOKEN_TTL_SECONDS: env.positiveInt(2_592_000),
   /** @default 1_800 // 30 min to use an emailed reset link. */
   PASSWORD_RESET_TTL_SECONDS: env.positiveInt(1_800),
+  /** The web page a reset email links to; the token is appended as `?token=`. */
+  PASSWORD_RESET_URL: z.url().default('https://app.lotabots.example/reset-password'),
   /** Brute-force limits, `max/seconds`: per client IP and per account (email). */
   LOGIN_LIMIT_PER_IP: env.rateLimit('20/60'),
   LOGIN_LIMIT_PER_ACCOUNT: env.rateLimit('5/300'),

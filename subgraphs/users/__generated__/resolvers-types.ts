@@ -19,10 +19,115 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** A partner API key. The key itself is never shown again after creation; only its prefix. */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** When the key was last used, to within a minute; null if never. */
+  lastUsedAt: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The key's visible start (`lbk_` and 12 hex digits), to recognise it. */
+  prefix: Scalars['String']['output'];
+  /** When the key was revoked; null while it is active. */
+  revokedAt: Maybe<Scalars['DateTime']['output']>;
+  /** What requests made with this key may do. */
+  scopes: Array<Scalars['String']['output']>;
+};
+
+/** Who an API key acts for, as the gateway needs it to build the caller's identity. */
+export type ApiKeyPrincipal = {
+  __typename?: 'ApiKeyPrincipal';
+  keyId: Scalars['ID']['output'];
+  plan: Scalars['String']['output'];
+  roles: Array<Scalars['String']['output']>;
+  /** The key's scopes that its owner still holds. */
+  scopes: Array<Scalars['String']['output']>;
+  userId: Scalars['ID']['output'];
+};
+
+/** A signed-in session: a short-lived access token and the refresh token that renews it. */
+export type AuthPayload = {
+  __typename?: 'AuthPayload';
+  /** Send as `Authorization: Bearer <accessToken>`. */
+  accessToken: Scalars['String']['output'];
+  accessTokenExpiresAt: Scalars['DateTime']['output'];
+  /** Single use: `refreshToken` returns a new one with each new access token. */
+  refreshToken: Scalars['String']['output'];
+  refreshTokenExpiresAt: Scalars['DateTime']['output'];
+  user: User;
+};
+
+export type ChangePasswordInput = {
+  currentPassword: Scalars['String']['input'];
+  /** Must satisfy the password policy and differ from the current password. */
+  newPassword: Scalars['String']['input'];
+};
+
+export type CreateApiKeyInput = {
+  /** A label to tell keys apart, 1 to 100 characters. */
+  name: Scalars['String']['input'];
+  /** A subset of the caller's own scopes; empty or omitted means inference:read, inference:write and usage:read. */
+  scopes?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  apiKey: ApiKey;
+  /** The whole key, shown once: store it now; it cannot be retrieved later. */
+  key: Scalars['String']['output'];
+};
+
+export type LoginInput = {
+  email: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Creates an account. The password must satisfy the password policy (see the users README). */
-  register: RegisterPayload;
+  /** Changes the signed-in user's password, ends all their sessions and starts a new one. */
+  changePassword: AuthPayload;
+  /** Creates an API key for the signed-in user. The key is in the payload once and never again. */
+  createApiKey: CreatedApiKey;
+  /** Signs in with email and password, starting a new session. Wrong password and unknown email fail alike. */
+  login: AuthPayload;
+  /** Ends the session the refresh token belongs to. Always true, also for an unknown token. */
+  logout: Scalars['Boolean']['output'];
+  /** Exchanges a refresh token for new tokens. Each refresh token works once; presenting a used one ends its session. */
+  refreshToken: AuthPayload;
+  /** Creates an account and signs it in. The password must satisfy the password policy (see the users README). */
+  register: AuthPayload;
+  /** Emails a single-use reset link when the account exists. Always true, so it reveals nothing about accounts. */
+  requestPasswordReset: Scalars['Boolean']['output'];
+  /** Sets a new password with a token from a reset link and ends all the account's sessions. */
+  resetPassword: Scalars['Boolean']['output'];
+  /** Revokes one of the caller's API keys; requests with it fail from now on. */
+  revokeApiKey: ApiKey;
+};
+
+
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
+};
+
+
+export type MutationLoginArgs = {
+  input: LoginInput;
+};
+
+
+export type MutationLogoutArgs = {
+  refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationRefreshTokenArgs = {
+  refreshToken: Scalars['String']['input'];
 };
 
 
@@ -30,12 +135,40 @@ export type MutationRegisterArgs = {
   input: RegisterInput;
 };
 
+
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  input: ResetPasswordInput;
+};
+
+
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
 export type Query = {
   __typename?: 'Query';
-  /** The signed-in user, or null without credentials. */
+  /**
+   * Internal: the gateway resolves an API key to its owner here. Only the gateway's own service
+   * identity may call it. Null for an unknown or revoked key.
+   */
+  _apiKeyPrincipal: Maybe<ApiKeyPrincipal>;
+  /** The caller's API keys, newest first, revoked ones included. Needs a signed-in user, not an API key. */
+  apiKeys: Array<ApiKey>;
+  /** The signed-in user (or the owner of the API key in use), or null without credentials. */
   me: Maybe<User>;
-  /** A user by id. */
+  /** Any user by id; needs the `users:read` scope (administrators). Null for an unknown id. */
   user: Maybe<User>;
+};
+
+
+export type Query_ApiKeyPrincipalArgs = {
+  keyHash: Scalars['String']['input'];
+  prefix: Scalars['String']['input'];
 };
 
 
@@ -49,9 +182,10 @@ export type RegisterInput = {
   password: Scalars['String']['input'];
 };
 
-export type RegisterPayload = {
-  __typename?: 'RegisterPayload';
-  user: User;
+export type ResetPasswordInput = {
+  newPassword: Scalars['String']['input'];
+  /** The token from the reset link. */
+  token: Scalars['String']['input'];
 };
 
 /** A person or service account on the platform. Owned by the users subgraph. */
@@ -59,11 +193,15 @@ export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
   displayName: Scalars['String']['output'];
+  /** Lower-case, as normalised at registration. */
   email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   /** The billing plan tier, mirrored into access tokens: free, pro or enterprise. */
   planTier: Scalars['String']['output'];
+  /** Roles (user, admin) from which most scopes follow. */
   roles: Array<Scalars['String']['output']>;
+  /** Effective scopes: those of the roles plus any granted to this user directly. */
+  scopes: Array<Scalars['String']['output']>;
 };
 
 
@@ -160,28 +298,73 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
-  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ApiKey: ResolverTypeWrapper<ApiKey>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  RegisterInput: RegisterInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
-  RegisterPayload: ResolverTypeWrapper<Omit<RegisterPayload, 'user'> & { user: ResolversTypes['User'] }>;
-  User: ResolverTypeWrapper<UserParent>;
+  ApiKeyPrincipal: ResolverTypeWrapper<ApiKeyPrincipal>;
+  AuthPayload: ResolverTypeWrapper<Omit<AuthPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ChangePasswordInput: ChangePasswordInput;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreatedApiKey: ResolverTypeWrapper<CreatedApiKey>;
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  LoginInput: LoginInput;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterInput: RegisterInput;
+  ResetPasswordInput: ResetPasswordInput;
+  User: ResolverTypeWrapper<UserParent>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  DateTime: Scalars['DateTime']['output'];
-  Mutation: Record<PropertyKey, never>;
-  Query: Record<PropertyKey, never>;
+  ApiKey: ApiKey;
   ID: Scalars['ID']['output'];
-  RegisterInput: RegisterInput;
   String: Scalars['String']['output'];
-  RegisterPayload: Omit<RegisterPayload, 'user'> & { user: ResolversParentTypes['User'] };
-  User: UserParent;
+  ApiKeyPrincipal: ApiKeyPrincipal;
+  AuthPayload: Omit<AuthPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ChangePasswordInput: ChangePasswordInput;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreatedApiKey: CreatedApiKey;
+  DateTime: Scalars['DateTime']['output'];
+  LoginInput: LoginInput;
+  Mutation: Record<PropertyKey, never>;
   Boolean: Scalars['Boolean']['output'];
+  Query: Record<PropertyKey, never>;
+  RegisterInput: RegisterInput;
+  ResetPasswordInput: ResetPasswordInput;
+  User: UserParent;
+};
+
+export type ApiKeyResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ApiKeyPrincipalResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['ApiKeyPrincipal'] = ResolversParentTypes['ApiKeyPrincipal']> = {
+  keyId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  plan?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type AuthPayloadResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
+  accessToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  accessTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  refreshTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type CreatedApiKeyResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -189,16 +372,22 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MutationResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  register?: Resolver<ResolversTypes['RegisterPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
+  login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
+  logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
+  refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'refreshToken'>>;
+  register?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
+  requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
+  resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'input'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
 };
 
 export type QueryResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  _apiKeyPrincipal?: Resolver<Maybe<ResolversTypes['ApiKeyPrincipal']>, ParentType, ContextType, RequireFields<Query_ApiKeyPrincipalArgs, 'keyHash' | 'prefix'>>;
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-};
-
-export type RegisterPayloadResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['RegisterPayload'] = ResolversParentTypes['RegisterPayload']> = {
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
@@ -209,13 +398,17 @@ export type UserResolvers<ContextType = UsersContext, ParentType extends Resolve
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   planTier?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = UsersContext> = {
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  ApiKeyPrincipal?: ApiKeyPrincipalResolvers<ContextType>;
+  AuthPayload?: AuthPayloadResolvers<ContextType>;
+  CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
-  RegisterPayload?: RegisterPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

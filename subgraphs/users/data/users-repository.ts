@@ -1,16 +1,17 @@
 import { conflict } from '../../../lib/errors.js';
 import { Prisma } from './__generated__/prisma/client.js';
-import type { UsersPrisma } from './database.js';
+import type { UsersDb } from './database.js';
 
-export type UserRecord = Awaited<ReturnType<UsersPrisma['user']['findUniqueOrThrow']>>;
-
-export function createUsersRepository(prisma: UsersPrisma) {
+export function createUsersRepository(db: UsersDb) {
   return {
-    findById: (id: string) => prisma.user.findUnique({ where: { id } }),
-    findByEmail: (email: string) => prisma.user.findUnique({ where: { email } }),
-    async create(input: { email: string; displayName: string; passwordHash: string }): Promise<UserRecord> {
+    findById: (id: string) => db.user.findUnique({ where: { id } }),
+    findByEmail: (email: string) => db.user.findUnique({ where: { email } }),
+    /** With the password hash: for checking credentials, nothing else. */
+    findCredentialsByEmail: (email: string) => db.user.findUnique({ where: { email }, omit: { passwordHash: false } }),
+    findCredentialsById: (id: string) => db.user.findUnique({ where: { id }, omit: { passwordHash: false } }),
+    async create(input: { email: string; displayName: string; passwordHash: string }) {
       try {
-        return await prisma.user.create({ data: input });
+        return await db.user.create({ data: input });
       } catch (error) {
         if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
           throw conflict('An account with this email already exists');
@@ -18,7 +19,15 @@ export function createUsersRepository(prisma: UsersPrisma) {
         throw error;
       }
     },
+    async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+      await db.user.update({ where: { id }, data: { passwordHash } });
+    },
+    /** Row lock until the transaction ends, so per-user limits (active API keys) hold under concurrency. */
+    async lock(id: string): Promise<void> {
+      await db.$queryRaw`SELECT 1 FROM "users"."User" WHERE "id" = ${id}::uuid FOR UPDATE`;
+    },
   };
 }
 
 export type UsersRepository = ReturnType<typeof createUsersRepository>;
+export type UserRecord = NonNullable<Awaited<ReturnType<UsersRepository['findById']>>>;
