@@ -7,8 +7,9 @@ import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
 /**
  * Starts one subgraph as its own process: connects PostgreSQL and Redis (failing fast when
- * either is unreachable), builds the subgraph, listens. Stopping drains: `/ready` turns 503,
- * in-flight requests get `SHUTDOWN_GRACE_MS`, then connections close.
+ * either is unreachable), builds the subgraph, listens (HTTP and SSE, plus WebSocket on the
+ * same path). Stopping drains: `/ready` turns 503, WebSocket connections close, in-flight
+ * requests get `SHUTDOWN_GRACE_MS`, then connections close.
  * Migrations are not applied here; they run as a separate job (`npm run db:migrate`).
  */
 export async function startSubgraphProcess(
@@ -27,10 +28,13 @@ export async function startSubgraphProcess(
     processMetrics: true,
   });
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
-  infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql`);
+  const webSockets = subgraph.attachWebSockets(server.server);
+  infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql (HTTP, SSE and WebSocket)`);
   return {
     async stop() {
       subgraph.startDraining();
+      // Subscriptions end now (1001, going away): the gateway reopens them on another replica.
+      await webSockets.close();
       await server.close(config.SHUTDOWN_GRACE_MS);
       await subgraph.close();
       await infrastructure.close();

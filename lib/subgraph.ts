@@ -3,12 +3,14 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { parse, type DocumentNode } from 'graphql';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { GraphQLError } from 'graphql';
 import { IDENTITY_HEADER, type IdentitySigner } from './auth/identity-header.js';
 import type { Principal } from './auth/principal.js';
 import type { Clock } from './clock.js';
 import type { Database } from './db/connection.js';
+import { connectionPrincipalOf, serveGraphqlOverWebSocket } from './graphql-ws-server.js';
 import type { Logger } from './logger.js';
 import { maskUnexpectedError } from './mask-error.js';
 import { createMetricsRegistry, useGraphqlMetrics } from './metrics.js';
@@ -34,6 +36,12 @@ export interface Subgraph {
   /** The Yoga server: a fetch handler and a Node request listener. */
   yoga: YogaServerInstance<Record<string, unknown>, object>;
   registry: Registry;
+  /**
+   * Serves GraphQL over WebSocket (`graphql-transport-ws`) on the same server and `/graphql`
+   * path, for the gateway's subscriptions. `connection_init` must carry the gateway-signed
+   * identity as `connectionParams['x-lotabots-identity']`; otherwise the socket closes with 4403.
+   */
+  attachWebSockets(server: Server): { close(): Promise<void> };
   /** Makes `/ready` answer 503 so load balancers stop routing here before shutdown. */
   startDraining(): void;
   /** Releases what the factory created (not the deps it was given). */
@@ -61,6 +69,8 @@ const notThroughGateway = () =>
  * `/graphql`, `/health` (alive), `/ready` (database and Redis answer, not draining),
  * `/metrics` (its own registry), and unexpected errors masked as INTERNAL_SERVER_ERROR
  * and logged. Every GraphQL request must carry the gateway's signed identity header.
+ * Subscriptions are served over SSE (`Accept: text/event-stream`, graphql-sse's distinct
+ * connections mode) by Yoga itself and over WebSocket once `attachWebSockets` is called.
  */
 export function createSubgraph<Context extends object>(definition: SubgraphDefinition<Context>): Subgraph {
   const { name, deps } = definition;
@@ -75,8 +85,9 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     landingPage: false,
     graphiql: !deps.production,
     logging: false,
-    context: async ({ request }) => {
-      const principal = await deps.identity.verify(request.headers.get(IDENTITY_HEADER));
+    context: async (initial) => {
+      // A WebSocket connection verified the identity once, at connection_init.
+      const principal = connectionPrincipalOf(initial) ?? (await deps.identity.verify(initial.request.headers.get(IDENTITY_HEADER)));
       if (!principal) throw notThroughGateway();
       return definition.context(principal);
     },
@@ -103,6 +114,12 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     typeDefs,
     yoga: yoga as unknown as Subgraph['yoga'],
     registry,
+    attachWebSockets: (server) =>
+      serveGraphqlOverWebSocket({
+        server,
+        yoga: yoga as unknown as Subgraph['yoga'],
+        authenticate: (connectionParams) => deps.identity.verify(stringParam(connectionParams[IDENTITY_HEADER])),
+      }),
     startDraining: () => {
       draining = true;
     },
@@ -111,3 +128,5 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     },
   };
 }
+
+const stringParam = (value: unknown) => (typeof value === 'string' ? value : null);

@@ -1,18 +1,31 @@
+import { createLiveHub } from '../../lib/live/pubsub.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
 import type { UsageContext } from './context.js';
 import { createUsagePrisma } from './data/database.js';
 import { createUsageRepository } from './data/usage-repository.js';
+import { createPlatformMetricsFeed } from './domain/platform-metrics.js';
 import { createUsageResolvers } from './resolvers/index.js';
 
-/** The usage subgraph: plans, metering and billing. Builds everything, listens nowhere. */
+/**
+ * The usage subgraph: plans, metering, billing and live usage. Builds everything, listens
+ * nowhere. Its Redis subscriber connection (for `usageLive`) opens with the first live
+ * subscription; `close()` ends every open subscription and closes it.
+ */
 export function createUsageSubgraph(deps: SubgraphDeps): Subgraph {
   const prisma = createUsagePrisma(deps.db);
+  const logger = deps.logger.child({ subgraph: 'usage' });
+  const hub = createLiveHub(deps.redis, logger);
+  const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger });
   return createSubgraph<UsageContext>({
     name: 'usage',
     schemaFile: new URL('./schema.graphql', import.meta.url),
-    resolvers: createUsageResolvers({ usage: createUsageRepository(prisma), clock: deps.clock }),
+    resolvers: createUsageResolvers({ usage: createUsageRepository(prisma), clock: deps.clock, hub, platformMetrics }),
     deps,
     context: (principal) => ({ principal }),
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      platformMetrics.close();
+      await hub.close();
+      await prisma.$disconnect();
+    },
   });
 }

@@ -5,6 +5,8 @@ import type { UserParent, PlanParent, UsageSummaryParent } from '../resolvers/ma
 import type { UsageContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -28,10 +30,41 @@ export type Plan = {
   priceCentsPerMonth: Scalars['Int']['output'];
 };
 
+/** Live figures of the whole platform, over each gateway's last 10 seconds. */
+export type PlatformMetrics = {
+  __typename?: 'PlatformMetrics';
+  at: Scalars['DateTime']['output'];
+  /** Share of operations that ended with errors (0 to 1), weighted by each gateway's traffic. */
+  errorRate: Scalars['Float']['output'];
+  /** Subscriptions open at the gateways. */
+  openSubscriptions: Scalars['Int']['output'];
+  /** 95th percentile operation latency, the highest of any gateway. */
+  p95LatencyMs: Scalars['Float']['output'];
+  /** Inference jobs waiting in the queue. */
+  queueDepth: Scalars['Int']['output'];
+  /** Operations per second, summed over the gateways. */
+  requestsPerSecond: Scalars['Float']['output'];
+  /** Output tokens generated per second since the previous figures (0 on the first). */
+  tokensPerSecond: Scalars['Float']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** Every plan a user can be on. */
   plans: Maybe<Array<Plan>>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Platform-wide live figures for dashboards, every intervalSeconds (1-60). */
+  platformMetrics: PlatformMetrics;
+  /** Live usage of the signed-in caller: one event per metered operation. */
+  usageLive: UsageUpdate;
+};
+
+
+export type SubscriptionPlatformMetricsArgs = {
+  intervalSeconds?: Scalars['Int']['input'];
 };
 
 /** Usage over a period, aggregated from metered events. */
@@ -42,6 +75,18 @@ export type UsageSummary = {
   requests: Scalars['Int']['output'];
   tokensIn: Scalars['Int']['output'];
   tokensOut: Scalars['Int']['output'];
+};
+
+/** One metered operation of the caller, as it happens (before aggregation into their usage). */
+export type UsageUpdate = {
+  __typename?: 'UsageUpdate';
+  /** When the operation finished (for a subscription: when it started). */
+  at: Scalars['DateTime']['output'];
+  operationName: Maybe<Scalars['String']['output']>;
+  requests: Scalars['Int']['output'];
+  tokensIn: Scalars['Int']['output'];
+  tokensOut: Scalars['Int']['output'];
+  user: User;
 };
 
 export type User = {
@@ -152,8 +197,12 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  PlatformMetrics: ResolverTypeWrapper<PlatformMetrics>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UsageSummary: ResolverTypeWrapper<UsageSummaryParent>;
+  UsageUpdate: ResolverTypeWrapper<Omit<UsageUpdate, 'user'> & { user: ResolversTypes['User'] }>;
   User: ResolverTypeWrapper<UserParent>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
@@ -165,8 +214,12 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
+  PlatformMetrics: PlatformMetrics;
+  Float: Scalars['Float']['output'];
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   UsageSummary: UsageSummaryParent;
+  UsageUpdate: Omit<UsageUpdate, 'user'> & { user: ResolversParentTypes['User'] };
   User: UserParent;
   Boolean: Scalars['Boolean']['output'];
 };
@@ -183,8 +236,23 @@ export type PlanResolvers<ContextType = UsageContext, ParentType extends Resolve
   priceCentsPerMonth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type PlatformMetricsResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['PlatformMetrics'] = ResolversParentTypes['PlatformMetrics']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  errorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  openSubscriptions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  p95LatencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  queueDepth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requestsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  tokensPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   plans?: Resolver<Maybe<Array<ResolversTypes['Plan']>>, ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  platformMetrics?: SubscriptionResolver<ResolversTypes['PlatformMetrics'], "platformMetrics", ParentType, ContextType, RequireFields<SubscriptionPlatformMetricsArgs, 'intervalSeconds'>>;
+  usageLive?: SubscriptionResolver<ResolversTypes['UsageUpdate'], "usageLive", ParentType, ContextType>;
 };
 
 export type UsageSummaryResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['UsageSummary'] = ResolversParentTypes['UsageSummary']> = {
@@ -193,6 +261,15 @@ export type UsageSummaryResolvers<ContextType = UsageContext, ParentType extends
   requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   tokensIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   tokensOut?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UsageUpdateResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['UsageUpdate'] = ResolversParentTypes['UsageUpdate']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  operationName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tokensIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tokensOut?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
@@ -205,8 +282,11 @@ export type UserResolvers<ContextType = UsageContext, ParentType extends Resolve
 export type Resolvers<ContextType = UsageContext> = {
   DateTime?: GraphQLScalarType;
   Plan?: PlanResolvers<ContextType>;
+  PlatformMetrics?: PlatformMetricsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   UsageSummary?: UsageSummaryResolvers<ContextType>;
+  UsageUpdate?: UsageUpdateResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

@@ -1,8 +1,11 @@
 import type { Clock } from '../../../lib/clock.js';
 import { isUuid } from '../../../lib/ids.js';
+import type { LiveHub } from '../../../lib/live/pubsub.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { UsageRepository } from '../data/usage-repository.js';
+import type { PlatformMetricsFeed } from '../domain/platform-metrics.js';
+import { createSubscriptionResolvers } from './subscriptions.js';
 
 /** The calendar month (UTC) that contains `now`, as [start, end). */
 export function monthOf(now: Date): { start: Date; end: Date } {
@@ -11,7 +14,12 @@ export function monthOf(now: Date): { start: Date; end: Date } {
   return { start, end };
 }
 
-export function createUsageResolvers(deps: { usage: UsageRepository; clock: Clock }): Resolvers {
+export function createUsageResolvers(deps: {
+  usage: UsageRepository;
+  clock: Clock;
+  hub: LiveHub;
+  platformMetrics: PlatformMetricsFeed;
+}): Resolvers {
   const { usage, clock } = deps;
   const noUsage = { requests: 0, tokensIn: 0, tokensOut: 0 };
   return {
@@ -19,6 +27,7 @@ export function createUsageResolvers(deps: { usage: UsageRepository; clock: Cloc
     Query: {
       plans: () => usage.listPlans(),
     },
+    Subscription: createSubscriptionResolvers(deps),
     User: {
       __resolveReference: (reference) => ({ id: reference.id }),
       plan: (user) => (isUuid(user.id) ? usage.planOfUser(user.id) : usage.defaultPlan()),

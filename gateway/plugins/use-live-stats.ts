@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Clock } from '../../lib/clock.js';
+import { removeGatewayMetrics, writeGatewayMetrics, type GatewayMetricsSnapshot } from '../../lib/live/gateway-metrics.js';
+import { createStatsWindow } from '../../lib/live/stats-window.js';
+import type { Logger } from '../../lib/logger.js';
+import { METRIC_NAMESPACE } from '../../lib/metrics.js';
+import type { Redis } from '../../lib/redis.js';
+
+export interface LiveStatsOptions {
+  redis: Redis;
+  clock: Clock;
+  logger: Logger;
+  /** The gateway's registry, for the open-subscriptions gauge and publish failures. */
+  registry: Registry;
+  /**
+   * Subscriptions open at this instance. By default this plugin counts them itself (started
+   * in `onSubscribe`, ended when their stream ends or is cancelled); a subscription executor
+   * that knows better can provide its own count.
+   */
+  openSubscriptions?: () => number;
+  /** This instance's id in `metrics:gateways`. @default `<hostname>-<pid>-<random>` (unique per gateway, pod names included). */
+  instanceId?: string;
+  /** @default 10 // s of operations the figures cover. */
+  windowSeconds?: number;
+  /** @default 1_000 // ms between two snapshots written to Redis (they expire after 10 s). */
+  publishIntervalMs?: number;
+}
+
+export type LiveStatsPlugin = Plugin & {
+  instanceId: string;
+  /** The figures the next snapshot would carry. */
+  snapshot(): GatewayMetricsSnapshot;
+  /** Starts publishing (idempotent); the plugin calls it when Yoga starts. */
+  start(): void;
+  /** Stops publishing and takes this instance out of the figures; the plugin calls it on Yoga dispose. */
+  stop(): Promise<void>;
+};
+
+/**
+ * @default 10_000 // 10 s between two log lines about failed snapshot writes.
+ */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * This gateway's live figures for the `platformMetrics` subscription: a sliding window of
+ * operations (rate, error rate, p95 latency) plus open subscriptions, written every second
+ * to the hash `metrics:gateway:<instanceId>` (expiring after 10 s, so a dead gateway drops
+ * out) and registered in the set `metrics:gateways`.
+ *
+ * An operation is a query or mutation that executed (latency: execution, which is planning
+ * and subgraph fetches), a subscription start (no latency sample), or a document that failed
+ * to parse or validate (an error, no latency sample). It failed when its result carries errors.
+ * Rates, errors and latencies are in Prometheus already (`lotabots_graphql_*`); this adds the
+ * `lotabots_gateway_open_subscriptions` gauge.
+ */
+export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
+  const { redis, clock, logger } = options;
+  const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const window = createStatsWindow({ now: () => clock.now().getTime(), windowSeconds: options.windowSeconds });
+  let counted = 0;
+  const openSubscriptions = options.openSubscriptions ?? (() => counted);
+  new Gauge({
+    name: `${METRIC_NAMESPACE}_gateway_open_subscriptions`,
+    help: 'Subscriptions open at this gateway instance.',
+    registers: [options.registry],
+    collect() {
+      this.set(openSubscriptions());
+    },
+  });
+  const publishFailures = new Counter({
+    name: `${METRIC_NAMESPACE}_gateway_live_stats_write_failures_total`,
+    help: 'Live-figure snapshots this gateway could not write to Redis (platformMetrics misses it meanwhile).',
+    registers: [options.registry],
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  let writing = false;
+  let lastFailureLogAt = -Infinity;
+  const snapshot = (): GatewayMetricsSnapshot => ({ at: clock.now(), ...window.figures(), openSubscriptions: openSubscriptions() });
+  const publish = async () => {
+    // A write still pending (slow Redis) makes this tick redundant.
+    if (writing) return;
+    writing = true;
+    try {
+      await writeGatewayMetrics(redis, instanceId, snapshot());
+    } catch (error) {
+      publishFailures.inc();
+      if (Date.now() - lastFailureLogAt >= FAILURE_LOG_INTERVAL_MS) {
+        lastFailureLogAt = Date.now();
+        logger.warn({ err: error, instanceId }, 'live gateway figures not written');
+      }
+    } finally {
+      writing = false;
+    }
+  };
+  const start = () => {
+    if (timer) return;
+    void publish();
+    timer = setInterval(() => void publish(), options.publishIntervalMs ?? 1_000);
+    timer.unref();
+  };
+  const stop = async () => {
+    if (!timer) return;
+    clearInterval(timer);
+    timer = undefined;
+    await removeGatewayMetrics(redis, instanceId).catch((error: unknown) => logger.warn({ err: error }, 'live gateway figures not removed'));
+  };
+
+  return {
+    instanceId,
+    snapshot,
+    start,
+    stop,
+    onYogaInit() {
+      start();
+    },
+    onDispose: stop,
+    onParse() {
+      return ({ result }) => {
+        if (result instanceof Error) window.record(true, null);
+      };
+    },
+    onValidate() {
+      return ({ valid }) => {
+        if (!valid) window.record(true, null);
+      };
+    },
+    onExecute() {
+      const startedAt = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          window.record(hasErrors(result), performance.now() - startedAt);
+        },
+      };
+    },
+    onSubscribe() {
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterable(result)) {
+            window.record(hasErrors(result), null);
+            return;
+          }
+          window.record(false, null);
+          counted += 1;
+          setResult(onceEnded(result, () => (counted -= 1)));
+        },
+      };
+    },
+  };
+}
+
+function hasErrors(result: unknown): boolean {
+  return !isAsyncIterable(result) && ((result as ExecutionResult).errors?.length ?? 0) > 0;
+}
+
+function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
+  return typeof Object(value)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * `source` with `onEnd` called exactly once when it ends in any way: done, failed, or
+ * cancelled by the consumer (`return`/`throw`).
+ */
+function onceEnded<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIterableIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  const wrapped: AsyncIterableIterator<T> = {
+    next: () =>
+      iterator.next().then(
+        (step) => {
+          if (step.done) end();
+          return step;
+        },
+        (error: unknown) => {
+          end();
+          throw error;
+        },
+      ),
+    return: (value?: unknown) => {
+      end();
+      return iterator.return ? iterator.return(value) : Promise.resolve({ value: undefined, done: true });
+    },
+    throw: (error?: unknown) => {
+      end();
+      return iterator.throw ? iterator.throw(error) : Promise.reject(error);
+    },
+    [Symbol.asyncIterator]: () => wrapped,
+  };
+  return wrapped;
+}

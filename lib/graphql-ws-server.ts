@@ -1,0 +1,113 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import type { ConnectionInitMessage } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Principal } from './auth/principal.js';
+
+/**
+ * Where a WebSocket connection's principal is handed to each operation's context: a symbol,
+ * so nothing a client sends over HTTP can set it.
+ */
+export const CONNECTION_PRINCIPAL = Symbol('connectionPrincipal');
+
+/** The principal a WebSocket operation runs as, or undefined for an HTTP request. */
+export function connectionPrincipalOf(context: object): Principal | undefined {
+  return (context as Record<symbol, Principal | undefined>)[CONNECTION_PRINCIPAL];
+}
+
+export interface GraphqlWsOptions {
+  server: Server;
+  /** Serves on its `graphqlEndpoint` path; operations run through its envelop. */
+  yoga: YogaServerInstance<Record<string, unknown>, object>;
+  /**
+   * Who the connection acts for, from the `connection_init` payload. `null` refuses the
+   * connection: the socket closes with 4403 (Forbidden) before any operation.
+   */
+  authenticate(connectionParams: Readonly<Record<string, unknown>>, request: IncomingMessage): Promise<Principal | null>;
+  /** @default 3_000 // ms a client may wait before sending connection_init (then 4408). */
+  connectionInitWaitTimeoutMs?: number;
+  /**
+   * Authenticate every operation again with the connection's `connection_init` payload, so a
+   * token that expired or was revoked since the socket opened stops working on it too
+   * (UNAUTHENTICATED for that operation). Off for subgraphs, whose gateway-signed identity
+   * is deliberately short-lived and checked at connect.
+   */
+  authenticateEachOperation?: boolean;
+  /**
+   * @default 12_000 // ms between pings; a socket that has not answered the previous ping by
+   * the next is terminated, so half-open connections (a phone that vanished) are freed.
+   */
+  keepAliveMs?: number;
+}
+
+type ConnectionExtra = { principal?: Principal };
+
+/**
+ * GraphQL over WebSocket (`graphql-transport-ws`, the graphql-ws protocol) on an HTTP server
+ * that already serves Yoga. The connection authenticates once, at `connection_init`; each
+ * operation then runs through Yoga's envelop (`getEnveloped`: parse and validation caches,
+ * error masking, metrics, the schema's resolvers) with the principal in its context, which
+ * the Yoga `context` factory reads with `connectionPrincipalOf`.
+ * Yoga's `onParams` hooks do not run here (they belong to the HTTP pipeline).
+ */
+export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close(): Promise<void> } {
+  const { yoga } = options;
+  const wsServer = new WebSocketServer({ server: options.server, path: yoga.graphqlEndpoint });
+  const disposable = useServer<ConnectionInitMessage['payload'], ConnectionExtra>(
+    {
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3_000,
+      async onConnect(ctx) {
+        const principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request).catch(() => null);
+        if (!principal) return false;
+        ctx.extra.principal = principal;
+        return true;
+      },
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      async onSubscribe(ctx, _id, params) {
+        if (options.authenticateEachOperation) {
+          const principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request).catch(() => null);
+          if (!principal) return [new GraphQLError('Invalid or expired credentials', { extensions: { code: 'UNAUTHENTICATED' } })];
+          ctx.extra.principal = principal;
+        }
+        const enveloped = yoga.getEnveloped({
+          request: ctx.extra.request,
+          params,
+          [CONNECTION_PRINCIPAL]: ctx.extra.principal,
+        });
+        let document;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Syntax error', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+    },
+    wsServer,
+    options.keepAliveMs ?? 12_000,
+  );
+  return {
+    // Closes every socket (1001, going away), which ends their subscriptions, then the server.
+    close: async () => {
+      await disposable.dispose();
+    },
+  };
+}
+
+interface EnvelopedRoot {
+  execute(args: ExecutionArgs): ReturnType<typeof import('graphql').execute>;
+  subscribe(args: ExecutionArgs): ReturnType<typeof import('graphql').subscribe>;
+}

@@ -1,0 +1,23 @@
+/**
+ * Redis names shared by the processes that produce and consume live data. Keys go through
+ * the client's `keyPrefix` like every other key; pub/sub channels do not (ioredis never
+ * prefixes channel names), so `lib/live/pubsub.ts` prefixes them itself.
+ */
+
+/** Channel with one message per metered operation of one user (a `LiveUsageUpdate` as JSON). */
+export const usageLiveChannel = (userId: string) => `usage:live:${userId}`;
+
+/** Stream of every usage event (with a unique `eventId`), for the usage aggregator. */
+export const USAGE_EVENTS_STREAM = 'usage:events';
+
+/** Set of gateway instance ids that publish live figures; members whose hash expired are stale. */
+export const GATEWAY_METRICS_SET = 'metrics:gateways';
+
+/** Hash of one gateway instance's live figures, expiring unless refreshed. */
+export const gatewayMetricsKey = (instanceId: string) => `metrics:gateway:${instanceId}`;
+
+/** The inference job queue (a stream); its length is the queue depth. */
+export const INFERENCE_QUEUE_STREAM = 'inference:queue';
+
+/** Counter of output tokens generated platform-wide (INCRBY by the workers). */
+export const TOKENS_OUT_COUNTER = 'metrics:tokens:out';
