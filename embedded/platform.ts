@@ -92,6 +92,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       cleanup.push(() => subgraph.close());
       servers[name] = await listen(subgraph.yoga, { host: options.host, port: options.ports[name] });
       cleanup.push(() => servers[name].close(1_000));
+      const webSockets = subgraph.attachWebSockets(servers[name].server);
+      cleanup.push(() => webSockets.close());
     }
     const subgraphUrls = Object.fromEntries(
       Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),

@@ -22,21 +22,24 @@ const oidcIssuers = z
     return result.data;
   });
 
-const subgraphUrls = z
-  .string()
-  .default('')
-  .transform((value, ctx) => {
-    const urls: Record<string, string> = {};
-    for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const [name, url] = entry.split(/=(.*)/s, 2);
-      if (!name || !url || !z.url().safeParse(url).success) {
-        ctx.addIssue({ code: 'custom', message: `expected name=url pairs separated by commas, got "${entry}"` });
-        return z.NEVER;
+/** `name=value,name=value`, each value checked by `valueSchema`. */
+const namedValues = <T>(valueSchema: z.ZodType<T>, what: string) =>
+  z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries: Record<string, T> = {};
+      for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const [name, raw] = entry.split(/=(.*)/s, 2);
+        const parsed = valueSchema.safeParse(raw);
+        if (!name || raw === undefined || !parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `expected name=${what} pairs separated by commas, got "${entry}"` });
+          return z.NEVER;
+        }
+        entries[name] = parsed.data;
       }
-      urls[name] = url;
-    }
-    return urls;
-  });
+      return entries;
+    });
 
 export const gatewayEnvSchema = z.object({
   NODE_ENV: env.nodeEnv(),
@@ -48,7 +51,21 @@ export const gatewayEnvSchema = z.object({
   /** A rover-format supergraph.yaml, composed at start-up when SUPERGRAPH is unset. */
   SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
   /** Routing URL overrides, `users=http://users:4001/graphql,usage=…`. */
-  SUBGRAPH_URLS: subgraphUrls,
+  SUBGRAPH_URLS: namedValues(z.url(), 'url'),
+  /** Upstream transport for subscriptions per subgraph, `usage=sse,inference=ws`; default ws. */
+  SUBGRAPH_SUBSCRIPTION_PROTOCOLS: namedValues(z.enum(['ws', 'sse']), '(ws|sse)'),
+  /** @default 100 // open subscriptions per caller on one gateway process (a dashboard needs a few). */
+  MAX_SUBSCRIPTIONS_PER_PRINCIPAL: env.positiveInt(100),
+  /** @default 20_000 // open subscriptions per gateway process (about 20 KB each). */
+  MAX_SUBSCRIPTIONS: env.positiveInt(20_000),
+  /** @default 86_400 // 24 h, after which a subscription ends with SUBSCRIPTION_EXPIRED and the client resubscribes. */
+  SUBSCRIPTION_MAX_LIFETIME_SECONDS: env.positiveInt(86_400),
+  /** @default 12_000 // 12 s between keep-alive pings on WebSockets, to clients and to subgraphs. */
+  SUBSCRIPTION_KEEPALIVE_MS: env.positiveInt(12_000),
+  /** @default 5_000 // 5 s between `{}` heartbeat parts on multipart subscriptions (Apollo Router's value). */
+  MULTIPART_HEARTBEAT_MS: env.positiveInt(5_000),
+  /** @default 1_000 // events a slow client may fall behind before its subscription is ended. */
+  SUBSCRIPTION_MAX_QUEUED_EVENTS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s: a subgraph slower than this counts as unavailable for the request. */
   SUBGRAPH_TIMEOUT_MS: env.positiveInt(10_000),
   /** @default 1_000 // 1 s: /health reports a subgraph down when its probe takes longer. */

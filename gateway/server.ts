@@ -5,14 +5,18 @@ import { Histogram, type Registry } from 'prom-client';
 import type { IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
-import { createSessionRevocations } from '../lib/auth/revocation.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Redis } from '../lib/redis.js';
-import { createApiKeyResolver } from './auth/api-keys.js';
-import { createAuthenticator } from './auth/authenticator.js';
-import { createOidcVerifier } from './auth/oidc.js';
+import { createGatewayAuthenticator } from './auth/index.js';
+import { createLiveHub } from '../lib/live/pubsub.js';
 import { useAuth } from './plugins/use-auth.js';
+import { useDashboard } from './plugins/use-dashboard.js';
+import { watchRevocations } from './subscriptions/revocations.js';
+import { useLiveStats } from './plugins/use-live-stats.js';
+import { useUsageEvents } from './plugins/use-usage-events.js';
+import { useMultipartSubscriptions } from './plugins/use-multipart-subscriptions.js';
+import { useAuthDirectives } from './plugins/use-auth-directives.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
 import type { Server } from 'node:http';
 import { maskUnexpectedError } from '../lib/mask-error.js';
@@ -24,6 +28,7 @@ import { useHealth, type SubgraphEndpoint } from './plugins/use-health.js';
 import { useRequestErrorStatus } from './plugins/use-request-error-status.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
+import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -41,6 +46,8 @@ export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
   registry: Registry;
   subgraphs: SubgraphEndpoint[];
+  /** Open subscriptions, and ending those of a revoked caller. */
+  subscriptions: Pick<GatewaySubscriptions, 'openSubscriptions' | 'endSubscriptionsOf'>;
   /** Serves GraphQL over WebSocket (graphql-transport-ws) on the same server and path. */
   attachWebSockets(server: Server): { close(): Promise<void> };
   startDraining(): void;
@@ -63,32 +70,19 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   });
   const supergraphSdl = acknowledgeEnforcedSecurityFeatures(deps.supergraphSdl);
   const subgraphs = [...Supergraph.build(supergraphSdl).subgraphs().values()].map((s) => ({ name: s.name, url: s.url }));
+  const dataSources = Object.fromEntries(
+    subgraphs.map(({ name, url }) => [name, new SubgraphDataSource(name, url, config.SUBGRAPH_TIMEOUT_MS, subgraphFetchDuration)]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
-    buildService: ({ name, url }) => new SubgraphDataSource(name, url!, config.SUBGRAPH_TIMEOUT_MS, subgraphFetchDuration),
+    buildService: ({ name }) => dataSources[name]!,
   });
   const { schema } = await gateway.load();
-  const authenticator = createAuthenticator({
-    keys: deps.keys,
-    // Only read here; the users subgraph writes revocations with the access-token lifetime.
-    revocations: createSessionRevocations(deps.redis, 1),
-    oidc: createOidcVerifier(config.OIDC_ISSUERS, {
-      cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
-      cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
-      timeoutMs: config.HEALTH_PROBE_TIMEOUT_MS * 5,
-    }),
-    apiKeys: createApiKeyResolver({
-      redis: deps.redis,
-      lookupUrl: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
-      identity: deps.identity,
-      cacheSeconds: config.API_KEY_CACHE_SECONDS,
-      negativeCacheSeconds: config.API_KEY_NEGATIVE_CACHE_SECONDS,
-      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-    }),
-    clock: deps.clock,
-    logger,
-  });
+  const authenticator = createGatewayAuthenticator(config, deps, subgraphs);
+  const subscriptions = createGatewaySubscriptions(config, { supergraphSdl, subgraphs, dataSources, clock: deps.clock, logger });
+  const liveHub = createLiveHub(deps.redis, logger);
+  const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
   const probeIdentity = () => deps.identity.sign(anonymousPrincipal(null));
   let draining = false;
   const yoga = createYoga<Record<string, unknown>>({
@@ -101,8 +95,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     plugins: [
       useHealth({ subgraphs, probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, isReady: () => !draining, probeIdentity }),
       useGraphqlMetrics(registry),
+      useDashboard(),
+      useLiveStats({ redis: deps.redis, clock: deps.clock, logger, registry, openSubscriptions: subscriptions.openSubscriptions }),
       useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),
+      useAuthDirectives(deps.supergraphSdl),
+      // After authorization, so operations refused before execution are not metered.
+      useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),
+      useMultipartSubscriptions(config.MULTIPART_HEARTBEAT_MS),
+      subscriptions.plugin,
       useFederatedExecution(schema, createApolloExecutor(gateway, logger)),
     ],
   });
@@ -110,11 +111,24 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     yoga,
     registry,
     subgraphs,
+    subscriptions,
     attachWebSockets: (server) =>
-      attachGraphqlWs({ server, yoga, authenticator, logger, connectionInitWaitTimeoutMs: config.CONNECTION_INIT_TIMEOUT_MS }),
+      attachGraphqlWs({
+        server,
+        yoga,
+        authenticator,
+        logger,
+        connectionInitWaitTimeoutMs: config.CONNECTION_INIT_TIMEOUT_MS,
+        keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
+      }),
     startDraining: () => {
       draining = true;
     },
-    close: () => gateway.stop(),
+    async close() {
+      await stopWatchingRevocations();
+      await liveHub.close();
+      await yoga.dispose();
+      await gateway.stop();
+    },
   };
 }

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The requested object does not exist or is not visible to the caller.',
   CONFLICT: 'The request conflicts with the current state.',
   SUBGRAPH_UNAVAILABLE: 'A subgraph could not be reached; data from it is missing.',
+  SUBSCRIPTION_LIMIT_EXCEEDED: 'Too many open subscriptions for this caller or this gateway; close some first.',
+  SUBSCRIPTION_EXPIRED: 'The subscription reached its maximum lifetime; subscribe again.',
   INTERNAL_SERVER_ERROR: 'An unexpected error; details are in the server log only.',
 } as const;
 

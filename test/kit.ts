@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
+import { scopesOfRoles } from '../lib/auth/principal.js';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { startPlatform, type RunningPlatform } from '../embedded/platform.js';
@@ -57,6 +59,8 @@ export interface GraphQLResponse<Data = Record<string, any>> {
 export interface TestPlatform extends RunningPlatform {
   /** The keys and identity secret this platform was started with (to mint tokens in tests). */
   secrets: PlatformSecrets & { signingKeys: SigningKeys };
+  /** An access token for `userId`, signed with this platform's key (default role: user). */
+  tokenFor(userId: string, claims?: { roles?: string[]; scopes?: string[]; sessionId?: string }): Promise<string>;
   /** POSTs one operation to the gateway. */
   query<Data = Record<string, any>>(document: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<Data>>;
 }
@@ -93,6 +97,18 @@ export async function startTestPlatform(
   return {
     ...platform,
     secrets,
+    tokenFor: async (userId, claims = {}) => {
+      const roles = claims.roles ?? ['user'];
+      const issuer = createAccessTokenIssuer(secrets.signingKeys, 900, () => new Date());
+      const { token } = await issuer.issue({
+        userId,
+        roles,
+        scopes: claims.scopes ?? scopesOfRoles(roles),
+        plan: 'free',
+        sessionId: claims.sessionId ?? randomUUID(),
+      });
+      return token;
+    },
     query: (document, variables, headers) => postGraphQL(platform.gatewayUrl, document, variables, headers),
     async stop() {
       await platform.stop();

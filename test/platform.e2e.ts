@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 const USER_ACROSS_SUBGRAPHS = /* GraphQL */ `
-  query UserAcrossSubgraphs($id: ID!) {
-    user(id: $id) {
+  query UserAcrossSubgraphs {
+    me {
       id
       email
       displayName
@@ -18,6 +18,8 @@ const USER_ACROSS_SUBGRAPHS = /* GraphQL */ `
 describe('the gateway over the four subgraphs', () => {
   let platform: TestPlatform;
   let userId: string;
+  let asUser: Record<string, string>;
+  let asAdmin: Record<string, string>;
 
   beforeAll(async () => {
     platform = await startTestPlatform();
@@ -26,6 +28,8 @@ describe('the gateway over the four subgraphs', () => {
     );
     expect(registered.body.errors).toBeUndefined();
     userId = registered.body.data!.register.user.id;
+    asUser = { authorization: `Bearer ${await platform.tokenFor(userId)}` };
+    asAdmin = { authorization: `Bearer ${await platform.tokenFor(userId, { roles: ['admin'] })}` };
     // Rows the other subgraphs own, written straight to their own tables.
     const today = new Date().toISOString().slice(0, 10);
     await platform.db.query(`INSERT INTO usage."Account" ("userId", "planId", "updatedAt") VALUES ($1, 'pro', now())`, [userId]);
@@ -47,11 +51,11 @@ describe('the gateway over the four subgraphs', () => {
   afterAll(() => platform?.stop());
 
   it('answers one query for one user with data from users, usage, autonomy and inference', async () => {
-    const { status, body } = await platform.query(USER_ACROSS_SUBGRAPHS, { id: userId });
+    const { status, body } = await platform.query(USER_ACROSS_SUBGRAPHS, undefined, asUser);
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
     expect(body.data).toEqual({
-      user: {
+      me: {
         id: userId,
         email: 'ada@example.com',
         displayName: 'Ada',
@@ -66,8 +70,8 @@ describe('the gateway over the four subgraphs', () => {
   });
 
   it('falls back to the default autonomy level for a context without a setting', async () => {
-    const { body } = await platform.query(`query($id: ID!) { user(id: $id) { autonomy(context: "email") { level context } } }`, { id: userId });
-    expect(body.data).toEqual({ user: { autonomy: { level: 'ASSISTED', context: null } } });
+    const { body } = await platform.query(`{ me { autonomy(context: "email") { level context } } }`, undefined, asUser);
+    expect(body.data).toEqual({ me: { autonomy: { level: 'ASSISTED', context: null } } });
   });
 
   it('rejects malformed GraphQL with GRAPHQL_PARSE_FAILED and HTTP 400', async () => {
@@ -85,14 +89,18 @@ describe('the gateway over the four subgraphs', () => {
   });
 
   it('rejects bad arguments with BAD_USER_INPUT, not a server error', async () => {
-    const { status, body } = await platform.query(`query($id: ID!) { user(id: $id) { inferenceJobs(first: 100000) { id } } }`, { id: userId });
+    const { status, body } = await platform.query(`{ me { inferenceJobs(first: 100000) { id } } }`, undefined, asUser);
     expect(status).toBe(200);
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(body.errors?.[0]?.extensions?.serviceName).toBe('inference');
   });
 
   it('answers an unknown or malformed id with null, not an error', async () => {
-    const { body } = await platform.query(`{ a: user(id: "00000000-0000-4000-8000-000000000000") { id } b: user(id: "x'; drop") { id } }`);
+    const { body } = await platform.query(
+      `{ a: user(id: "00000000-0000-4000-8000-000000000000") { id } b: user(id: "x'; drop") { id } }`,
+      undefined,
+      asAdmin,
+    );
     expect(body).toEqual({ data: { a: null, b: null } });
   });
 

@@ -4,6 +4,7 @@ import { startTestPlatform, type TestPlatform } from './kit.js';
 describe('a subgraph that is down', () => {
   let platform: TestPlatform;
   let userId: string;
+  let asUser: Record<string, string>;
 
   beforeAll(async () => {
     platform = await startTestPlatform();
@@ -11,18 +12,16 @@ describe('a subgraph that is down', () => {
       `mutation { register(input: { email: "grace@example.com", password: "correct horse battery", displayName: "Grace" }) { user { id } } }`,
     );
     userId = registered.body.data!.register.user.id;
+    asUser = { authorization: `Bearer ${await platform.tokenFor(userId)}` };
     await platform.stopSubgraph('usage');
   });
 
   afterAll(() => platform?.stop());
 
   it('yields partial data and an error naming it, with HTTP 200 and no crash', async () => {
-    const { status, body } = await platform.query(
-      `query($id: ID!) { user(id: $id) { email usage { requests } autonomy { level } } }`,
-      { id: userId },
-    );
+    const { status, body } = await platform.query(`{ me { id email usage { requests } autonomy { level } } }`, undefined, asUser);
     expect(status).toBe(200);
-    expect(body.data).toEqual({ user: { email: 'grace@example.com', usage: null, autonomy: { level: 'ASSISTED' } } });
+    expect(body.data).toEqual({ me: { id: userId, email: 'grace@example.com', usage: null, autonomy: { level: 'ASSISTED' } } });
     expect(body.errors).toHaveLength(1);
     expect(body.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'usage' });
     expect(body.errors![0]!.message).toBe('Subgraph "usage" is unavailable');

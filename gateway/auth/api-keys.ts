@@ -1,7 +1,7 @@
 import { parseApiKey } from '../../lib/auth/api-key-format.js';
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import { gatewayServicePrincipal, type Principal } from '../../lib/auth/principal.js';
-import { apiKeyCacheKey } from '../../lib/auth/revocation.js';
+import { apiKeyCacheKey, UNKNOWN_API_KEY } from '../../lib/auth/revocation.js';
 import type { Redis } from '../../lib/redis.js';
 
 /** The users subgraph's internal field (`@inaccessible`, so only the gateway can call it). */
@@ -74,11 +74,16 @@ export function createApiKeyResolver(options: {
       if (!parts) return null;
       const cacheKey = apiKeyCacheKey(parts.hash);
       const cached = await options.redis.get(cacheKey);
-      if (cached !== null) return cached === 'unknown' ? null : toPrincipal(JSON.parse(cached) as KeyOwner, clientIp);
+      if (cached !== null) return cached === UNKNOWN_API_KEY ? null : toPrincipal(JSON.parse(cached) as KeyOwner, clientIp);
       const owner = await lookup(parts.prefix, parts.hash);
-      if (owner) await options.redis.set(cacheKey, JSON.stringify(owner), 'EX', options.cacheSeconds);
-      else await options.redis.set(cacheKey, 'unknown', 'EX', options.negativeCacheSeconds);
-      return owner ? toPrincipal(owner, clientIp) : null;
+      if (!owner) {
+        await options.redis.set(cacheKey, UNKNOWN_API_KEY, 'EX', options.negativeCacheSeconds, 'NX');
+        return null;
+      }
+      // NX: a revocation's tombstone written while this lookup was in flight wins.
+      const stored = await options.redis.set(cacheKey, JSON.stringify(owner), 'EX', options.cacheSeconds, 'NX');
+      if (stored === null && (await options.redis.get(cacheKey)) === UNKNOWN_API_KEY) return null;
+      return toPrincipal(owner, clientIp);
     },
   };
 }

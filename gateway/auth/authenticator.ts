@@ -49,6 +49,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         sessionId: claims.sessionId,
         apiKeyId: null,
         clientIp,
+        credentialExpiresAt: claims.expiresAt.toISOString(),
       };
     }
     if (deps.oidc.handles(issuer)) {

@@ -67,6 +67,7 @@ export function createOidcVerifier(issuers: OidcIssuer[], options: { cooldownMs:
         sessionId: null,
         apiKeyId: null,
         clientIp,
+        credentialExpiresAt: new Date(payload.exp! * 1000).toISOString(),
       };
     },
   };

@@ -2,7 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { CONNECTION_PRINCIPAL } from '../transports/graphql-ws.js';
+import { connectionPrincipalOf } from '../../lib/graphql-ws-server.js';
 
 /** What `useAuth` adds to every operation's context. */
 export interface AuthContext {
@@ -20,7 +20,7 @@ export function useAuth(authenticator: Authenticator, identity: IdentitySigner, 
   return {
     async onContextBuilding({ context, extendContext }) {
       // Over WebSocket the connection authenticated once, at connection_init.
-      const connectionPrincipal = (context as Record<symbol, Principal | undefined>)[CONNECTION_PRINCIPAL];
+      const connectionPrincipal = connectionPrincipalOf(context);
       if (connectionPrincipal) {
         extendContext({ principal: connectionPrincipal, identityHeader: await identity.sign(connectionPrincipal) });
         return;

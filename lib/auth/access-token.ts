@@ -16,6 +16,10 @@ export interface AccessTokenClaims {
   sessionId: string;
 }
 
+export interface VerifiedAccessToken extends AccessTokenClaims {
+  expiresAt: Date;
+}
+
 /** Issues short-lived access tokens (users subgraph only: it holds the private key). */
 export function createAccessTokenIssuer(keys: SigningKeys, lifetimeSeconds: number, now: () => Date) {
   if (!keys.privateKey) throw new Error('access tokens need the private signing key');
@@ -46,7 +50,7 @@ export type AccessTokenIssuer = ReturnType<typeof createAccessTokenIssuer>;
  * are refused), our issuer and audience, `typ` at+jwt, not expired. Returns null for anything
  * that is not a valid token; never throws for bad input.
  */
-export async function verifyAccessToken(token: string, keys: Pick<SigningKeys, 'publicKey'>, now: Date): Promise<AccessTokenClaims | null> {
+export async function verifyAccessToken(token: string, keys: Pick<SigningKeys, 'publicKey'>, now: Date): Promise<VerifiedAccessToken | null> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys.publicKey, {
@@ -64,5 +68,5 @@ export async function verifyAccessToken(token: string, keys: Pick<SigningKeys, '
   const { sub, roles, scope, plan, sid } = payload as JWTPayload & { roles?: unknown; scope?: unknown; plan?: unknown; sid?: unknown };
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof scope !== 'string' || typeof plan !== 'string') return null;
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) return null;
-  return { userId: sub, roles, scopes: scope.split(' ').filter(Boolean), plan, sessionId: sid };
+  return { userId: sub, roles, scopes: scope.split(' ').filter(Boolean), plan, sessionId: sid, expiresAt: new Date(payload.exp! * 1000) };
 }

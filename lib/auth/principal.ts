@@ -23,6 +23,8 @@ export interface Principal {
   apiKeyId: string | null;
   /** The client's address as the gateway saw it (for per-IP limits), or null when unknown. */
   clientIp: string | null;
+  /** When the presented token expires (ISO-8601); long-lived operations end then. Null or absent: never. */
+  credentialExpiresAt?: string | null;
 }
 
 export const anonymousPrincipal = (clientIp: string | null): Principal => ({
@@ -55,7 +57,7 @@ export const USER_SCOPES = ['inference:read', 'inference:write', 'usage:read', '
 /** Extra scopes per role. `admin` can read any user's data. */
 export const ROLE_SCOPES: Record<string, readonly string[]> = {
   user: USER_SCOPES,
-  admin: [...USER_SCOPES, 'users:read', 'usage:admin'],
+  admin: [...USER_SCOPES, 'users:read', 'usage:admin', 'metrics:read'],
 };
 
 export function scopesOfRoles(roles: readonly string[]): string[] {

@@ -1,0 +1,39 @@
+import type { IdentitySigner } from '../../lib/auth/identity-header.js';
+import type { SigningKeys } from '../../lib/auth/keys.js';
+import { createSessionRevocations } from '../../lib/auth/revocation.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Redis } from '../../lib/redis.js';
+import type { GatewayConfig } from '../config.js';
+import type { SubgraphEndpoint } from '../plugins/use-health.js';
+import { createApiKeyResolver } from './api-keys.js';
+import { createAuthenticator } from './authenticator.js';
+import { createOidcVerifier } from './oidc.js';
+
+/** The gateway's authenticator, assembled from its config: access tokens, OIDC issuers, API keys. */
+export function createGatewayAuthenticator(
+  config: GatewayConfig,
+  deps: { keys: Pick<SigningKeys, 'publicKey'>; redis: Redis; identity: IdentitySigner; clock: Clock; logger: Logger },
+  subgraphs: SubgraphEndpoint[],
+) {
+  return createAuthenticator({
+    keys: deps.keys,
+    // Only read here; the users subgraph writes revocations with the access-token lifetime.
+    revocations: createSessionRevocations(deps.redis, 1),
+    oidc: createOidcVerifier(config.OIDC_ISSUERS, {
+      cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
+      cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
+      timeoutMs: config.HEALTH_PROBE_TIMEOUT_MS * 5,
+    }),
+    apiKeys: createApiKeyResolver({
+      redis: deps.redis,
+      lookupUrl: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
+      identity: deps.identity,
+      cacheSeconds: config.API_KEY_CACHE_SECONDS,
+      negativeCacheSeconds: config.API_KEY_NEGATIVE_CACHE_SECONDS,
+      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    }),
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+}

@@ -1,0 +1,81 @@
+import type { ExecutionResult } from 'graphql';
+import { createEventQueue, type EventQueue } from '../../lib/live/event-queue.js';
+
+/** One event from an upstream subscription, shared by every listener of its topic. */
+export interface UpstreamEvent {
+  result: ExecutionResult;
+  /** Results already computed for this event, by document; identical subscriptions share one. */
+  resolved: Map<string, Promise<ExecutionResult>>;
+}
+
+export type HubItem = { kind: 'event'; event: UpstreamEvent } | { kind: 'failed'; error: unknown } | { kind: 'final'; result: ExecutionResult };
+
+interface Topic {
+  listeners: Set<EventQueue<HubItem>>;
+  upstream: AsyncIterableIterator<ExecutionResult>;
+}
+
+/**
+ * Deduplicates upstream subscriptions: every listener of the same topic (same subgraph
+ * operation, variables and caller) shares one upstream subscription, opened with the first
+ * listener and closed with the last.
+ */
+export function createSubscriptionHub(options: { maxQueuedEvents: number; overflow: () => ExecutionResult }) {
+  const topics = new Map<string, Topic>();
+
+  function pump(key: string, topic: Topic) {
+    void (async () => {
+      try {
+        for await (const result of { [Symbol.asyncIterator]: () => topic.upstream }) {
+          const event: UpstreamEvent = { result, resolved: new Map() };
+          for (const listener of topic.listeners) listener.push({ kind: 'event', event });
+        }
+        for (const listener of topic.listeners) listener.end();
+      } catch (error) {
+        for (const listener of topic.listeners) {
+          listener.push({ kind: 'failed', error });
+          listener.end();
+        }
+      } finally {
+        if (topics.get(key) === topic) topics.delete(key);
+      }
+    })();
+  }
+
+  return {
+    /** Upstream subscriptions currently open. */
+    upstreamCount: () => topics.size,
+    listen(key: string, open: () => AsyncIterableIterator<ExecutionResult>): EventQueue<HubItem> {
+      let topic = topics.get(key);
+      let overflowed = false;
+      const queue: EventQueue<HubItem> = createEventQueue<HubItem>({
+        maxBuffered: options.maxQueuedEvents,
+        // Events are not dropped silently: a client that falls this far behind is told and ended.
+        onDrop: () => {
+          if (overflowed) return;
+          overflowed = true;
+          queueMicrotask(() => {
+            queue.push({ kind: 'final', result: options.overflow() });
+            queue.end();
+          });
+        },
+        onEnd: () => {
+          const current = topics.get(key);
+          if (!current?.listeners.delete(queue) || current.listeners.size > 0) return;
+          topics.delete(key);
+          void current.upstream.return?.();
+        },
+      });
+      if (topic) {
+        topic.listeners.add(queue);
+      } else {
+        topic = { listeners: new Set([queue]), upstream: open() };
+        topics.set(key, topic);
+        pump(key, topic);
+      }
+      return queue;
+    },
+  };
+}
+
+export type SubscriptionHub = ReturnType<typeof createSubscriptionHub>;

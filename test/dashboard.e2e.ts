@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from './kit.js';
+
+/** Debian's Chromium (installed by .ci/run); playwright-core never downloads a browser. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+describe('the live dashboard at /dashboard', () => {
+  let platform: TestPlatform;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
+    platform = await startTestPlatform();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  it('subscribes to platformMetrics and redraws as traffic changes the numbers', async () => {
+    const adminToken = await platform.tokenFor(randomUUID(), { roles: ['admin'] });
+    const page = await browser.newPage();
+    const dashboardUrl = platform.gatewayUrl.replace(/\/graphql$/, '/dashboard');
+    await page.goto(dashboardUrl);
+    await page.fill('#token', adminToken);
+    await page.selectOption('#interval', '1');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => Number(document.getElementById('updates')!.textContent) >= 1, undefined, { timeout: 10_000 });
+    const rate = () => page.getAttribute('[data-metric=requestsPerSecond] .value', 'data-raw').then(Number);
+    const before = await rate();
+
+    for (let i = 0; i < 40; i++) await platform.query('{ models { id } }');
+    await page.waitForFunction(
+      (previous) => Number(document.querySelector('[data-metric=requestsPerSecond] .value')!.getAttribute('data-raw')) > previous,
+      before,
+      { timeout: 10_000 },
+    );
+    expect(await rate()).toBeGreaterThan(before);
+    expect(await page.textContent('#status')).toBe('Live.');
+    expect(Number(await page.getAttribute('[data-metric=openSubscriptions] .value', 'data-raw'))).toBeGreaterThanOrEqual(1);
+    const points = await page.getAttribute('[data-metric=requestsPerSecond] polyline', 'points');
+    expect(points!.split(' ').length).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: path.join(tmpdir(), 'lotabots-dashboard.png'), fullPage: true });
+  });
+
+  it('says why when the token may not read metrics', async () => {
+    const page = await browser.newPage();
+    await page.goto(platform.gatewayUrl.replace(/\/graphql$/, '/dashboard'));
+    await page.fill('#token', await platform.tokenFor(randomUUID()));
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('status')!.classList.contains('error'), undefined, { timeout: 10_000 });
+    expect(await page.textContent('#status')).toMatch(/^Disconnected: Unauthorized field or type: Subscription\.platformMetrics/);
+  });
+});
