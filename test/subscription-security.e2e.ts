@@ -1,0 +1,102 @@
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startTestPlatform, type TestPlatform } from './kit.js';
+
+type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+const USAGE_LIVE = 'subscription { usageLive { requests user { email } } }';
+
+/** Subscriptions on the real platform: what applies to queries applies to them, and they end with their credentials. */
+describe('subscriptions and credentials through the gateway', () => {
+  let platform: TestPlatform;
+  let session: { accessToken: string; refreshToken: string };
+  const clients: Array<{ dispose(): unknown }> = [];
+
+  const register = async (email: string) => {
+    const { body } = await platform.query<{ register: { accessToken: string; refreshToken: string } }>(
+      `mutation($email: String!) { register(input: { email: $email, password: "correct horse battery", displayName: "Sub" }) { accessToken refreshToken } }`,
+      { email },
+    );
+    return body.data!.register;
+  };
+  const socket = (connectionParams: Record<string, string>, lazy = true) => {
+    const client = createClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams, retryAttempts: 0, lazy });
+    clients.push(client);
+    return client;
+  };
+  const started = async (iterator: AsyncIterableIterator<Result>, headers: Record<string, string>) => {
+    // The first event proves the upstream subscription is live: a query by the same caller.
+    const first = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await platform.query('query Ping { models { id } }', undefined, headers);
+    return first;
+  };
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    session = await register('sub@example.com');
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+    await platform?.stop();
+  });
+
+  it('streams the caller’s own usage with the user entity resolved from the users subgraph', async () => {
+    const bearer = { authorization: `Bearer ${session.accessToken}` };
+    const iterator = socket(bearer).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
+    const first = await started(iterator, bearer);
+    expect(first.value).toEqual({ data: { usageLive: { requests: 1, user: { email: 'sub@example.com' } } } });
+    await iterator.return!();
+  });
+
+  it('applies the auth directives to subscriptions: anonymous usageLive is refused with UNAUTHENTICATED', async () => {
+    const results: Result[] = [];
+    for await (const result of socket({}).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>) results.push(result);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('counts subscriptions in the gateway metrics', async () => {
+    const bearer = { authorization: `Bearer ${session.accessToken}` };
+    const iterator = socket(bearer).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
+    await started(iterator, bearer);
+    const metrics = await (await fetch(platform.gatewayUrl.replace(/graphql$/, 'metrics'))).text();
+    expect(metrics).toMatch(/lotabots_gateway_open_subscriptions\{service="gateway"\} [1-9]/);
+    expect(metrics).toMatch(/lotabots_graphql_subscribe_duration_seconds_count\{[^}]*\} [1-9]/);
+    await iterator.return!();
+  });
+
+  it('ends an open subscription when its session logs out, and refuses new operations on the same socket', async () => {
+    const own = await register('logout@example.com');
+    const bearer = { authorization: `Bearer ${own.accessToken}` };
+    // Not lazy: the socket stays open after its last subscription ends, as a real app's would.
+    const client = socket(bearer, false);
+    const iterator = client.iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
+    await started(iterator, bearer);
+    await platform.query('mutation($t: String!) { logout(refreshToken: $t) }', { t: own.refreshToken });
+    const rest: Result[] = [];
+    for await (const result of iterator) rest.push(result);
+    expect(rest.at(-1)!.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    const refusal = await (async () => {
+      for await (const _ of client.iterate({ query: '{ me { id } }' })) return 'answered';
+      return 'completed';
+    })().catch((error: unknown) => error);
+    expect(refusal).toMatchObject([{ message: 'Invalid or expired credentials', extensions: { code: 'UNAUTHENTICATED' } }]);
+  });
+
+  it('ends an open subscription when its API key is revoked', async () => {
+    const own = await register('keys@example.com');
+    const { body } = await platform.query<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+      'mutation { createApiKey(input: { name: "stream", scopes: ["usage:read"] }) { key apiKey { id } } }',
+      undefined,
+      { authorization: `Bearer ${own.accessToken}` },
+    );
+    const { key, apiKey } = body.data!.createApiKey;
+    const iterator = socket({ 'x-api-key': key }).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
+    await started(iterator, { 'x-api-key': key });
+    await platform.query('mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: apiKey.id }, { authorization: `Bearer ${own.accessToken}` });
+    const rest: Result[] = [];
+    for await (const result of iterator) rest.push(result);
+    expect(rest.at(-1)!.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});
