@@ -1,20 +1,5 @@
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse } from 'graphql';
-import { createYoga, type Plugin } from 'graphql-yoga';
-import { exportJWK, generateKeyPair } from 'jose';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { gatewayEnvSchema } from '../gateway/config.js';
-import { createGateway, type Gateway } from '../gateway/server.js';
-import { createAccessTokenIssuer, type AccessTokenIssuer } from '../lib/auth/access-token.js';
-import { createIdentitySigner } from '../lib/auth/identity-header.js';
-import { ACCESS_TOKEN_ALG } from '../lib/auth/keys.js';
-import { systemClock } from '../lib/clock.js';
-import { composeSupergraph } from '../lib/compose.js';
-import { listen, type RunningServer } from '../lib/http.js';
-import { createLogger } from '../lib/logger.js';
-import { connectRedis, type Redis } from '../lib/redis.js';
-import { testEnv } from './env.js';
+import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSubgraph } from './gateway-kit.js';
 
 // The real gateway (createGateway) over two small subgraphs on real HTTP ports, composed on
 // the fly; principals are real access tokens with chosen scopes.
@@ -144,67 +129,20 @@ const billingResolvers = {
   },
 };
 
-interface Subgraph {
-  server: RunningServer;
-  /** The query text of every operation the subgraph received. */
-  received: string[];
-}
-
-async function startSubgraph(sdl: string, resolvers: object): Promise<Subgraph> {
-  const received: string[] = [];
-  const recordQueries: Plugin = {
-    onParams({ params }) {
-      received.push(params.query ?? '');
-    },
-  };
-  const yoga = createYoga({
-    schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }),
-    logging: false,
-    plugins: [recordQueries],
-  });
-  return { server: await listen(yoga, { host: '127.0.0.1', port: 0 }), received };
-}
-
-let accounts: Subgraph;
-let billing: Subgraph;
-let gateway: Gateway;
-let gatewayServer: RunningServer;
-let redis: Redis;
-let tokens: AccessTokenIssuer;
+let accounts: AdHocSubgraph;
+let billing: AdHocSubgraph;
+let gateway: AdHocGateway;
 
 beforeAll(async () => {
-  accounts = await startSubgraph(accountsSdl, accountsResolvers);
-  billing = await startSubgraph(billingSdl, billingResolvers);
-  const supergraphSdl = composeSupergraph([
-    { name: 'accounts', url: `${accounts.server.url}/graphql`, typeDefs: accountsSdl },
-    { name: 'billing', url: `${billing.server.url}/graphql`, typeDefs: billingSdl },
-  ]);
-  expect(supergraphSdl).toContain('@link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)');
-  const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
-  const keys = { keyId: 'test', privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid: 'test' } };
-  tokens = createAccessTokenIssuer(keys, 300, () => new Date());
-  redis = await connectRedis({ url: testEnv.redisUrl, keyPrefix: `lotabots_test:${randomBytes(6).toString('hex')}:` });
-  gateway = await createGateway(gatewayEnvSchema.parse({}), {
-    logger: createLogger({ name: 'gateway', level: testEnv.logLevel }),
-    supergraphSdl,
-    redis,
-    clock: systemClock,
-    identity: createIdentitySigner(randomBytes(32)),
-    keys,
-  });
-  gatewayServer = await listen(gateway.yoga, { host: '127.0.0.1', port: 0 });
+  accounts = await startAdHocSubgraph('accounts', accountsSdl, accountsResolvers);
+  billing = await startAdHocSubgraph('billing', billingSdl, billingResolvers);
+  gateway = await startAdHocGateway([accounts, billing]);
 });
 
 afterAll(async () => {
-  await gatewayServer?.close(0);
   await gateway?.close();
-  await accounts?.server.close(0);
-  await billing?.server.close(0);
-  if (redis) {
-    const keys = await redis.keys(`${redis.options.keyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys.map((key) => key.slice(redis.options.keyPrefix!.length)));
-    redis.disconnect();
-  }
+  await accounts?.close();
+  await billing?.close();
 });
 
 beforeEach(() => {
@@ -218,12 +156,12 @@ interface Response {
 }
 
 async function post(query: string, options: { scopes?: string[]; variables?: Record<string, unknown>; accept?: string } = {}): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: options.accept ?? 'application/graphql-response+json' };
-  if (options.scopes) {
-    const { token } = await tokens.issue({ userId: 'u1', roles: ['user'], scopes: options.scopes, plan: 'free', sessionId: randomUUID() });
-    headers.authorization = `Bearer ${token}`;
-  }
-  const response = await fetch(`${gatewayServer.url}/graphql`, {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: options.accept ?? 'application/graphql-response+json',
+    ...(options.scopes ? await gateway.bearer(options.scopes, { userId: 'u1' }) : {}),
+  };
+  const response = await fetch(gateway.url, {
     method: 'POST',
     headers,
     body: JSON.stringify({ query, variables: options.variables }),

@@ -2,8 +2,8 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventsResolvers, eventsSdl, peopleResolvers, peopleSdl, sleep, upstream } from './fixtures/ticks-subgraphs.js';
-import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSubgraph } from './gateway-kit.js';
+import { sleep, startTicksPlatform, upstream, type TicksPlatform } from './fixtures/ticks-subgraphs.js';
+import type { AdHocGateway, AdHocSubgraph } from './gateway-kit.js';
 
 type Result = { data?: any; errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }> };
 
@@ -25,24 +25,18 @@ const waitFor = async (condition: () => boolean, timeoutMs = 3_000) => {
 };
 
 describe.each(['ws', 'sse'] as const)('federated subscriptions through the gateway (upstream over %s)', (protocol) => {
-  let events: AdHocSubgraph;
+  let ticks: TicksPlatform;
   let people: AdHocSubgraph;
   let gateway: AdHocGateway;
   const clients: Array<{ dispose(): unknown }> = [];
 
   beforeAll(async () => {
-    events = await startAdHocSubgraph('events', eventsSdl, eventsResolvers);
-    people = await startAdHocSubgraph('people', peopleSdl, peopleResolvers);
-    gateway = await startAdHocGateway([events, people], {
-      SUBGRAPH_SUBSCRIPTION_PROTOCOLS: `events=${protocol}`,
-      MAX_SUBSCRIPTIONS_PER_PRINCIPAL: '3',
-    });
+    ticks = await startTicksPlatform({ SUBGRAPH_SUBSCRIPTION_PROTOCOLS: `events=${protocol}`, MAX_SUBSCRIPTIONS_PER_PRINCIPAL: '3' });
+    ({ people, gateway } = ticks);
   });
   afterAll(async () => {
     for (const client of clients) await client.dispose();
-    await gateway?.close();
-    await events?.close();
-    await people?.close();
+    await ticks?.close();
   });
 
   const wsClient = (headers: Record<string, string> = {}) => {
@@ -76,7 +70,7 @@ describe.each(['ws', 'sse'] as const)('federated subscriptions through the gatew
 
   it('shares one upstream subscription and one entity fetch per event among identical subscriptions', async () => {
     const startedBefore = upstream.started;
-    const entityFetchesBefore = people.httpRequests.filter((r) => r.query.includes('_entities')).length;
+    const entityFetchesBefore = people.received.filter((query) => query.includes('_entities')).length;
     const query = 'subscription { ticks(count: 3, intervalMs: 250) { n author { name } } }';
     const auth = await gateway.bearer([], { userId: 'same-user' });
     const [a, b, c] = await Promise.all([
@@ -88,7 +82,7 @@ describe.each(['ws', 'sse'] as const)('federated subscriptions through the gatew
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     expect(upstream.started - startedBefore).toBe(1);
-    expect(people.httpRequests.filter((r) => r.query.includes('_entities')).length - entityFetchesBefore).toBe(3);
+    expect(people.received.filter((query) => query.includes('_entities')).length - entityFetchesBefore).toBe(3);
   });
 
   it('closes the upstream subscription when the client cancels', async () => {
@@ -111,24 +105,19 @@ describe.each(['ws', 'sse'] as const)('federated subscriptions through the gatew
 });
 
 describe('subscription lifecycle limits and failures', () => {
+  let ticks: TicksPlatform;
   let events: AdHocSubgraph;
-  let people: AdHocSubgraph;
   let gateway: AdHocGateway;
 
   beforeAll(async () => {
-    events = await startAdHocSubgraph('events', eventsSdl, eventsResolvers);
-    people = await startAdHocSubgraph('people', peopleSdl, peopleResolvers);
-    gateway = await startAdHocGateway([events, people], {
+    ticks = await startTicksPlatform({
       SUBSCRIPTION_MAX_LIFETIME_SECONDS: '1',
       SUBSCRIPTION_KEEPALIVE_MS: '100',
       CONNECTION_INIT_TIMEOUT_MS: '300',
     });
+    ({ events, gateway } = ticks);
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await people?.close();
-    await events?.close();
-  });
+  afterAll(() => ticks?.close());
 
   const subscribe = (headers: Record<string, string>, query: string) => {
     const client = createWsClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, connectionParams: headers, retryAttempts: 0 });

@@ -23,8 +23,8 @@ export interface AdHocSubgraph {
   url: string;
   typeDefs: string;
   schema: GraphQLSchema;
-  /** GraphQL requests received over HTTP (queries, and SSE subscriptions). */
-  httpRequests: Array<{ query: string }>;
+  /** Documents received over HTTP (queries, and SSE subscriptions), in order. */
+  received: string[];
   close(): Promise<void>;
 }
 
@@ -34,12 +34,12 @@ export interface AdHocSubgraph {
  */
 export async function startAdHocSubgraph(name: string, typeDefs: string, resolvers: unknown): Promise<AdHocSubgraph> {
   const schema = buildSubgraphSchema({ typeDefs: parse(typeDefs), resolvers: resolvers as GraphQLResolverMap<unknown> });
-  const httpRequests: Array<{ query: string }> = [];
+  const received: string[] = [];
   const yoga = createYoga({
     schema,
     logging: false,
     maskedErrors: false,
-    plugins: [{ onParams: ({ params }) => void httpRequests.push({ query: params.query ?? '' }) }],
+    plugins: [{ onParams: ({ params }) => void received.push(params.query ?? '') }],
   });
   const server: RunningServer = await listen(yoga, { host: '127.0.0.1', port: 0 });
   const wsServer = new WebSocketServer({ server: server.server, path: '/graphql' });
@@ -50,7 +50,7 @@ export async function startAdHocSubgraph(name: string, typeDefs: string, resolve
     url: `${server.url}/graphql`,
     typeDefs,
     schema,
-    httpRequests,
+    received,
     async close() {
       if (closed) return;
       closed = true;

@@ -5,8 +5,8 @@ import { createClient as createWsClient } from 'graphql-ws';
 import { pipe, take, toPromise, scan } from 'wonka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventsResolvers, eventsSdl, peopleResolvers, peopleSdl } from './fixtures/ticks-subgraphs.js';
-import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSubgraph } from './gateway-kit.js';
+import { startTicksPlatform, type TicksPlatform } from './fixtures/ticks-subgraphs.js';
+import type { AdHocGateway } from './gateway-kit.js';
 
 const TICKS = 'subscription Ticks { ticks(count: 3, intervalMs: 20) { n author { id name } } }';
 const expected = [1, 2, 3].map((n) => ({ ticks: { __typename: 'Tick', n, author: { __typename: 'User', id: `u${n % 2}`, name: `Name u${n % 2}` } } }));
@@ -21,20 +21,14 @@ function collect<T>(observable: { subscribe(observer: { next(v: T): void; error(
 }
 
 describe('real GraphQL clients subscribing through the gateway', () => {
-  let events: AdHocSubgraph;
-  let people: AdHocSubgraph;
+  let ticks: TicksPlatform;
   let gateway: AdHocGateway;
 
   beforeAll(async () => {
-    events = await startAdHocSubgraph('events', eventsSdl, eventsResolvers);
-    people = await startAdHocSubgraph('people', peopleSdl, peopleResolvers);
-    gateway = await startAdHocGateway([events, people], { MULTIPART_HEARTBEAT_MS: '30' });
+    ticks = await startTicksPlatform({ MULTIPART_HEARTBEAT_MS: '30' });
+    gateway = ticks.gateway;
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await events?.close();
-    await people?.close();
-  });
+  afterAll(() => ticks?.close());
 
   it('Apollo Client over HttpLink (multipart subscriptions, no extra setup)', async () => {
     const client = new ApolloClient({ link: new HttpLink({ uri: gateway.url }), cache: new InMemoryCache() });
