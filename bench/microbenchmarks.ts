@@ -1,7 +1,58 @@
-import type { MicroBenchmark } from './lib/micro.js';
+import { createGatewayAuthenticator } from '../gateway/auth/index.js';
+import { gatewayEnvSchema } from '../gateway/config.js';
+import { systemClock } from '../lib/clock.js';
+import { createLogger } from '../lib/logger.js';
+import { connectRedis } from '../lib/redis.js';
+import type { MicroBenchmark, MicroOperation } from './lib/micro.js';
+import type { BenchContext } from './scenarios.js';
 
 /**
  * Micro-benchmarks, reported in their own table before the HTTP one (skipped while empty).
- * Add one per measured operation, e.g. the cost of authenticating a request.
+ * Add one per measured operation.
  */
-export const microBenchmarks: MicroBenchmark[] = [];
+export const microBenchmarks: MicroBenchmark[] = [
+  {
+    name: 'authenticate: no credential',
+    setup: (context) => authenticating(context, async () => new Headers()),
+  },
+  {
+    name: 'authenticate: JWT access token',
+    baseline: 'authenticate: no credential',
+    setup: (context) => authenticating(context, async () => new Headers({ authorization: `Bearer ${await context.session.accessToken()}` })),
+  },
+  {
+    name: 'authenticate: API key (cached)',
+    baseline: 'authenticate: no credential',
+    setup: (context) => authenticating(context, async () => new Headers({ 'x-api-key': context.apiKey })),
+  },
+];
+
+/**
+ * `authenticator.authenticate(headers, '127.0.0.1')` with the gateway's real authenticator
+ * (`createGatewayAuthenticator`, default gateway settings): the platform's public key, its
+ * Redis and key prefix (session revocations, the API key cache) and its users subgraph for
+ * API key lookups. The headers are made once per round, as a request brings them. The first
+ * call must succeed; for an API key it fills the cache, so the loop measures cache hits (an
+ * entry lives API_KEY_CACHE_SECONDS, 60 s: a longer run pays one lookup per minute).
+ */
+async function authenticating(context: BenchContext, makeHeaders: () => Promise<Headers>): Promise<MicroOperation> {
+  const config = gatewayEnvSchema.parse({ NODE_ENV: 'production', LOG_LEVEL: 'silent' });
+  const redis = await connectRedis({ url: context.redis.url, keyPrefix: context.redis.keyPrefix });
+  const authenticator = createGatewayAuthenticator(
+    config,
+    { keys: context.keys, redis, identity: context.identity, clock: systemClock, logger: createLogger({ name: 'bench', level: 'silent' }) },
+    [{ name: config.API_KEY_SUBGRAPH, url: context.subgraphUrls.users }],
+  );
+  let headers = await makeHeaders();
+  const expectedKind = headers.has('authorization') ? 'user' : headers.has('x-api-key') ? 'apiKey' : 'anonymous';
+  const principal = await authenticator.authenticate(headers, '127.0.0.1');
+  if (principal.kind !== expectedKind) throw new Error(`authenticate returned a ${principal.kind} principal, expected ${expectedKind}`);
+  return {
+    // A token renewed between rounds (the session refreshes it near expiry) is picked up here.
+    async beforeRound() {
+      headers = await makeHeaders();
+    },
+    run: () => authenticator.authenticate(headers, '127.0.0.1'),
+    close: () => void redis.disconnect(),
+  };
+}

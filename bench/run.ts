@@ -18,10 +18,11 @@ import { postGraphQL } from './lib/graphql.js';
 import { failureCount, runLoad, type Failures, type LoadResult } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
 import { startBenchPlatform, type BenchPlatform } from './lib/platform.js';
-import { renderMarkdown, type HttpRow, type MicroRow, type Report } from './lib/report.js';
+import { renderMarkdown, subscriptionFailureCount, type HttpRow, type MicroRow, type Report } from './lib/report.js';
 import { median } from './lib/stats.js';
 import { microBenchmarks } from './microbenchmarks.js';
-import { httpScenarios, seedUser, type BenchContext, type HttpScenario } from './scenarios.js';
+import { httpNotes, httpScenarios, seedUser, type BenchContext, type HttpScenario } from './scenarios.js';
+import { measureSubscriptions, subscriptionBudgetSeconds, type SubscriptionSettings } from './subscriptions.js';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 /** Slack per measured window on top of warm-up + duration (connection set-up, a slow stop). @default 30 // s */
@@ -67,18 +68,49 @@ async function main(): Promise<number> {
     log(`FAILED: responses that were not successes in ${failed.map((row) => `"${row.name}"`).join(', ')}; the numbers above are not valid`);
     return 1;
   }
+  if (subscriptionFailureCount(report.subscriptions) > 0) {
+    log('FAILED: the subscription benchmark saw errors, ended subscriptions or lost events; its numbers above are not valid');
+    return 1;
+  }
   return 0;
 }
 
 async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunGuard): Promise<Report> {
-  const user = await seedUser(platform.gatewayUrl);
-  const context: BenchContext = { gatewayUrl: platform.gatewayUrl, subgraphUrls: platform.subgraphUrls, identity: platform.identity, user };
+  const seeded = await seedUser(platform.gatewayUrl);
+  const context: BenchContext = {
+    gatewayUrl: platform.gatewayUrl,
+    subgraphUrls: platform.subgraphUrls,
+    identity: platform.identity,
+    secrets: platform.secrets,
+    keys: platform.keys,
+    redis: platform.redis,
+    ...seeded,
+  };
   const scenarios = httpScenarios(context);
   const baselines = scenarios.filter((scenario) => scenario.baseline);
   if (baselines.length !== 1) throw new Error(`exactly one scenario must be the baseline, found ${baselines.length}`);
   for (const scenario of scenarios) await check(scenario, 'before measuring');
   const windows = config.BENCH_ROUNDS * (scenarios.length + microBenchmarks.length);
-  guard.setBudget(windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) + SETUP_BUDGET_S);
+  const subscriptionSettings: SubscriptionSettings = {
+    count: config.BENCH_SUBSCRIPTIONS_COUNT,
+    sockets: config.BENCH_SUBSCRIPTION_SOCKETS,
+    probes: config.BENCH_LATENCY_SUBSCRIPTIONS,
+    eventRate: config.BENCH_EVENT_RATE,
+    eventSeconds: config.BENCH_EVENT_SECONDS,
+    // The gateway process's warnings are worth seeing even when the platform is silent.
+    logLevel: config.BENCH_LOG_LEVEL === 'silent' ? 'warn' : config.BENCH_LOG_LEVEL,
+    nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS,
+  };
+  const subscriptionsSkipped = !config.BENCH_SUBSCRIPTIONS
+    ? 'BENCH_SUBSCRIPTIONS=0'
+    : platform.mode === 'embedded'
+      ? 'embedded mode: a second gateway process needs the real Redis'
+      : null;
+  guard.setBudget(
+    windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) +
+      SETUP_BUDGET_S +
+      (subscriptionsSkipped ? 0 : subscriptionBudgetSeconds(subscriptionSettings)),
+  );
 
   const load = { connections: config.BENCH_CONNECTIONS, durationS: config.BENCH_DURATION };
   const httpRounds = new Map<HttpScenario, LoadResult[]>(scenarios.map((scenario) => [scenario, []]));
@@ -97,6 +129,13 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
   for (const scenario of scenarios) await check(scenario, 'after measuring');
 
   const micro = await measureMicroBenchmarks(context, config);
+
+  let subscriptions: Report['subscriptions'];
+  if (subscriptionsSkipped) {
+    subscriptions = { skipped: subscriptionsSkipped };
+  } else {
+    subscriptions = await measureSubscriptions(context, subscriptionSettings, { log, addCleanup: guard.addCleanup });
+  }
 
   const medianReqPerSec = (scenario: HttpScenario) => median(httpRounds.get(scenario)!.map((r) => r.reqPerSec));
   const baselineReqPerSec = medianReqPerSec(baselines[0]!);
@@ -128,6 +167,8 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     platform: { mode: platform.mode, description: platform.description },
     micro,
     http: rows,
+    httpNotes: httpNotes(new Map(rows.map((row) => [row.name, row.reqPerSec]))),
+    subscriptions,
   };
 }
 
@@ -145,11 +186,14 @@ async function check(scenario: HttpScenario, when: string): Promise<void> {
 
 async function measureMicroBenchmarks(context: BenchContext, config: BenchConfig): Promise<MicroRow[]> {
   if (microBenchmarks.length === 0) return [];
-  const operations: Array<{ name: string; operation: MicroOperation; rounds: MicroResult[] }> = [];
+  const operations: Array<{ name: string; baseline: string | undefined; operation: MicroOperation; rounds: MicroResult[] }> = [];
   try {
-    for (const bench of microBenchmarks) operations.push({ name: bench.name, operation: await bench.setup(context), rounds: [] });
+    for (const bench of microBenchmarks) {
+      operations.push({ name: bench.name, baseline: bench.baseline, operation: await bench.setup(context), rounds: [] });
+    }
     for (let round = 1; round <= config.BENCH_ROUNDS; round++) {
       for (const entry of operations) {
+        await entry.operation.beforeRound?.();
         if (config.BENCH_WARMUP > 0) await measureMicro(entry.operation, config.BENCH_WARMUP);
         const result = await measureMicro(entry.operation, config.BENCH_DURATION);
         entry.rounds.push(result);
@@ -159,12 +203,18 @@ async function measureMicroBenchmarks(context: BenchContext, config: BenchConfig
   } finally {
     for (const entry of operations) await entry.operation.close?.();
   }
-  return operations.map(({ name, rounds }) => ({
-    name,
-    opsPerSec: median(rounds.map((r) => r.opsPerSec)),
-    meanUs: median(rounds.map((r) => r.meanUs)),
-    rounds,
-  }));
+  const meanUs = new Map(operations.map(({ name, rounds }) => [name, median(rounds.map((r) => r.meanUs))]));
+  return operations.map(({ name, baseline, rounds }): MicroRow => {
+    const baselineUs = baseline === undefined ? undefined : meanUs.get(baseline);
+    if (baseline !== undefined && baselineUs === undefined) throw new Error(`micro-benchmark "${name}": no micro-benchmark named "${baseline}"`);
+    return {
+      name,
+      opsPerSec: median(rounds.map((r) => r.opsPerSec)),
+      meanUs: meanUs.get(name)!,
+      baseline: baseline === undefined ? null : { name: baseline, ratio: meanUs.get(name)! / baselineUs! },
+      rounds,
+    };
+  });
 }
 
 function sumFailures(list: Failures[]): Failures {
@@ -186,6 +236,8 @@ interface RunGuard {
   attach(platform: BenchPlatform): void;
   /** Replaces the time budget, counted from now. */
   setBudget(seconds: number): void;
+  /** Runs `cleanup` before the platform stops if the run is interrupted; returns its remover. */
+  addCleanup(cleanup: () => Promise<void>): () => void;
   release(): void;
 }
 
@@ -198,6 +250,7 @@ interface RunGuard {
 function guardRun(): RunGuard {
   const controller = new AbortController();
   let platform: BenchPlatform | undefined;
+  const cleanups = new Set<() => Promise<void>>();
   let aborting = false;
   const abort = (reason: string, code: number) => {
     if (aborting) return;
@@ -209,7 +262,10 @@ function guardRun(): RunGuard {
       return;
     }
     log(`${reason}: stopping the platform and cleaning up`);
-    platform.stop().then(
+    const attached = platform;
+    Promise.allSettled([...cleanups].map((cleanup) => cleanup()))
+      .then(() => attached.stop())
+      .then(
       () => process.exit(code),
       (error: unknown) => {
         log(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -234,6 +290,10 @@ function guardRun(): RunGuard {
       platform = attached;
     },
     setBudget,
+    addCleanup(cleanup) {
+      cleanups.add(cleanup);
+      return () => cleanups.delete(cleanup);
+    },
     release() {
       clearTimeout(timer);
       process.off('SIGINT', onSigint);

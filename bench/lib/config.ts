@@ -22,6 +22,26 @@ export const benchEnvSchema = z.object({
   BENCH_REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** @default silent // the platform's log level; logs go to stderr */
   BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'),
+  /** @default true // run the subscription benchmark after the HTTP part (`0` skips it) */
+  BENCH_SUBSCRIPTIONS: env.bool(true),
+  /** @default 10_000 // subscriptions the gateway process holds open (the issue's target) */
+  BENCH_SUBSCRIPTIONS_COUNT: env.positiveInt(10_000),
+  /** @default 100 // graphql-ws connections those subscriptions are multiplexed over */
+  BENCH_SUBSCRIPTION_SOCKETS: env.positiveInt(100),
+  /** @default 100 // extra users with one subscription each (own socket) whose deliveries are timed */
+  BENCH_LATENCY_SUBSCRIPTIONS: env.positiveInt(100),
+  /** @default 1_000 // events published per second in the latency measurement */
+  BENCH_EVENT_RATE: env.positiveInt(1_000),
+  /** @default 10 // seconds of events in the latency measurement; at most 120 */
+  BENCH_EVENT_SECONDS: z.coerce.number().positive().max(120).default(10),
+  /**
+   * NODE_OPTIONS of the subscription benchmark's gateway process. @default the production
+   * value (k8s/base/gateway.yaml): the V8 heap is collected before the pod's memory limit.
+   */
+  BENCH_GATEWAY_NODE_OPTIONS: z.string().default('--max-old-space-size=384'),
+}).refine((config) => config.BENCH_SUBSCRIPTION_SOCKETS <= config.BENCH_SUBSCRIPTIONS_COUNT, {
+  path: ['BENCH_SUBSCRIPTION_SOCKETS'],
+  message: 'must not exceed BENCH_SUBSCRIPTIONS_COUNT',
 });
 
 export type BenchConfig = z.output<typeof benchEnvSchema>;

@@ -7,10 +7,14 @@ import type { BenchContext } from '../scenarios.js';
  */
 export interface MicroBenchmark {
   name: string;
+  /** The name of another micro-benchmark this one is compared with: the table shows µs/op ÷ that row's µs/op. */
+  baseline?: string;
   setup(context: BenchContext): Promise<MicroOperation> | MicroOperation;
 }
 
 export interface MicroOperation {
+  /** Called before each round's warm-up (e.g. to renew a credential the operation uses). */
+  beforeRound?(): Promise<void> | void;
   /** The operation; a returned promise is awaited before the next call. */
   run(): unknown;
   close?(): Promise<void> | void;

@@ -4,10 +4,9 @@
  * On a `stop` message, or when the parent goes away (the IPC channel closes), it stops the
  * platform and exits, so an interrupted benchmark leaves no process behind.
  */
-import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import { startPlatform, type PlatformSecrets, type RunningPlatform } from '../../embedded/platform.js';
-import { ACCESS_TOKEN_ALG, loadIdentitySecret, loadSigningKeys } from '../../lib/auth/keys.js';
-import type { HostPlatformOptions, HostReply, HostRequest } from './platform.js';
+import { loadIdentitySecret, loadSigningKeys } from '../../lib/auth/keys.js';
+import type { BenchSecrets, HostPlatformOptions, HostReply, HostRequest } from './platform.js';
 
 let platform: RunningPlatform | undefined;
 let stopping = false;
@@ -19,21 +18,17 @@ function reply(message: HostReply): Promise<void> {
   });
 }
 
-/** The run's identity secret, and a throwaway access-token key pair that never touches disk. */
-async function secretsFor(identitySecret: string): Promise<PlatformSecrets> {
-  const pair = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
+/** The run's identity secret and access-token key pair (made by the parent, never on disk). */
+async function secretsFor(secrets: BenchSecrets): Promise<PlatformSecrets> {
   const source = { devKeyDir: '', production: false };
   return {
-    identitySecret: await loadIdentitySecret({ ...source, secret: identitySecret }),
-    signingKeys: await loadSigningKeys(
-      { ...source, privateKeyPem: await exportPKCS8(pair.privateKey), publicKeyPem: await exportSPKI(pair.publicKey), keyId: 'bench' },
-      true,
-    ),
+    identitySecret: await loadIdentitySecret({ ...source, secret: secrets.identitySecret }),
+    signingKeys: await loadSigningKeys({ ...source, ...secrets }, true),
   };
 }
 
-async function start({ identitySecret, ...options }: HostPlatformOptions): Promise<RunningPlatform> {
-  return startPlatform({ ...options, secrets: await secretsFor(identitySecret) });
+async function start({ secrets, ...options }: HostPlatformOptions): Promise<RunningPlatform> {
+  return startPlatform({ ...options, secrets: await secretsFor(secrets) });
 }
 
 async function shutdown(): Promise<void> {

@@ -2,17 +2,27 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import pg from 'pg';
 import type { PlatformOptions, SubgraphName } from '../../embedded/platform.js';
 import { createIdentitySigner, type IdentitySigner } from '../../lib/auth/identity-header.js';
-import { loadIdentitySecret } from '../../lib/auth/keys.js';
+import { ACCESS_TOKEN_ALG, loadIdentitySecret, loadSigningKeys, type SigningKeys } from '../../lib/auth/keys.js';
 import { redactUrl } from '../../lib/redis.js';
 
-/** Platform options that cross the IPC channel: plain data, the secrets in their string form. */
-export type HostPlatformOptions = Omit<PlatformOptions, 'secrets' | 'clock'> & {
-  /** IDENTITY_SIGNING_SECRET for this run; the access-token keys are generated in the platform process. */
+/**
+ * This run's secrets in their configuration (string) form, as a separately started gateway
+ * takes them: IDENTITY_SIGNING_SECRET, JWT_PRIVATE_KEY (PKCS#8 PEM), JWT_PUBLIC_KEY (SPKI PEM).
+ * Made fresh per run in this process and never written to disk.
+ */
+export interface BenchSecrets {
   identitySecret: string;
-};
+  privateKeyPem: string;
+  publicKeyPem: string;
+  keyId: string;
+}
+
+/** Platform options that cross the IPC channel: plain data, the secrets in their string form. */
+export type HostPlatformOptions = Omit<PlatformOptions, 'secrets' | 'clock'> & { secrets: BenchSecrets };
 
 /** Parent → platform process. */
 export type HostRequest = { type: 'start'; options: HostPlatformOptions } | { type: 'stop' };
@@ -38,6 +48,12 @@ export interface BenchPlatform {
   subgraphUrls: Record<SubgraphName, string>;
   /** Signs identity headers as the gateway does, for requests sent to a subgraph directly. */
   identity: IdentitySigner;
+  /** The secrets the platform runs with (a second gateway started by the benchmark needs them). */
+  secrets: BenchSecrets;
+  /** The platform's access-token keys, imported (the public one verifies tokens as the gateway does). */
+  keys: SigningKeys;
+  /** The Redis the platform uses (`url` undefined in embedded mode: the stand-in lives in the platform process) and its key prefix. */
+  redis: { url: string | undefined; keyPrefix: string };
   /** Stops the platform process, deletes this run's Redis keys and drops its database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -78,16 +94,18 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
       ...((await redisReachable(options.redisUrl)) ? [] : [`Redis at ${redactUrl(options.redisUrl)}`]),
       ...((await postgresReachable(options.databaseAdminUrl)) ? [] : [`PostgreSQL at ${redactUrl(options.databaseAdminUrl)}`]),
     ];
-    // A fresh secret per run, never written to disk (the development default would be).
-    const identitySecret = randomBytes(32).toString('base64url');
-    const identity = createIdentitySigner(await loadIdentitySecret({ secret: identitySecret, devKeyDir: '', production: false }));
+    // Fresh secrets per run, never written to disk (the development defaults would be).
+    const secrets = await freshSecrets();
+    const keySource = { devKeyDir: '', production: false };
+    const identity = createIdentitySigner(await loadIdentitySecret({ ...keySource, secret: secrets.identitySecret }));
+    const keys = await loadSigningKeys({ ...keySource, ...secrets }, true);
     const platformOptions: HostPlatformOptions = {
       host: '127.0.0.1',
       ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0 },
       embeddedDataDir: 'memory://',
       redisKeyPrefix,
       logLevel: options.logLevel,
-      identitySecret,
+      secrets,
     };
     let mode: BenchPlatform['mode'];
     let description: string;
@@ -113,11 +131,31 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
     });
     cleanup.push(() => stopChild(child));
     const ready = await startChild(child, platformOptions, options.signal);
-    return { mode, description, gatewayUrl: ready.gatewayUrl, subgraphUrls: ready.subgraphUrls, identity, stop };
+    return {
+      mode,
+      description,
+      gatewayUrl: ready.gatewayUrl,
+      subgraphUrls: ready.subgraphUrls,
+      identity,
+      secrets,
+      keys,
+      redis: { url: platformOptions.redisUrl, keyPrefix: redisKeyPrefix },
+      stop,
+    };
   } catch (error) {
     await stop().catch(() => {});
     throw error;
   }
+}
+
+async function freshSecrets(): Promise<BenchSecrets> {
+  const pair = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
+  return {
+    identitySecret: randomBytes(32).toString('base64url'),
+    privateKeyPem: await exportPKCS8(pair.privateKey),
+    publicKeyPem: await exportSPKI(pair.publicKey),
+    keyId: 'bench',
+  };
 }
 
 function startChild(

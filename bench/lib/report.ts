@@ -1,3 +1,4 @@
+import type { SubscriptionResult } from '../subscriptions.js';
 import { failureCount, type Failures, type LoadResult } from './load.js';
 import type { MicroResult } from './micro.js';
 
@@ -21,6 +22,8 @@ export interface MicroRow {
   /** Medians over rounds. */
   opsPerSec: number;
   meanUs: number;
+  /** The row this one is compared with, and this row's µs/op ÷ that row's. */
+  baseline: { name: string; ratio: number } | null;
   rounds: MicroResult[];
 }
 
@@ -33,6 +36,10 @@ export interface Report {
   platform: { mode: 'services' | 'embedded'; description: string };
   micro: MicroRow[];
   http: HttpRow[];
+  /** Derived lines printed under the HTTP table (see `httpNotes`). */
+  httpNotes: string[];
+  /** The subscription benchmark, or why it did not run. */
+  subscriptions: SubscriptionResult | { skipped: string };
 }
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -49,7 +56,7 @@ function formatFailures(failures: Failures): string {
   return `**${total}** (${parts.join(', ')})`;
 }
 
-/** The report as markdown; the HTTP table comes last. */
+/** The report as markdown: micro-benchmarks, HTTP, then subscriptions. */
 export function renderMarkdown(report: Report): string {
   const { machine, settings } = report;
   const lines = [
@@ -61,8 +68,11 @@ export function renderMarkdown(report: Report): string {
     '',
   ];
   if (report.micro.length > 0) {
-    lines.push('| micro-benchmark | ops/s (median) | µs/op (median) |', '| --- | ---: | ---: |');
-    for (const row of report.micro) lines.push(`| ${row.name} | ${integer.format(row.opsPerSec)} | ${fixed(row.meanUs, 2)} |`);
+    lines.push('| micro-benchmark | ops/s (median) | µs/op (median) | µs/op ratio |', '| --- | ---: | ---: | --- |');
+    for (const row of report.micro) {
+      const ratio = row.baseline ? `${fixed(row.baseline.ratio, 2)} × ${row.baseline.name}` : '';
+      lines.push(`| ${row.name} | ${integer.format(row.opsPerSec)} | ${fixed(row.meanUs, 2)} | ${ratio} |`);
+    }
     lines.push('');
   }
   lines.push(
@@ -74,5 +84,44 @@ export function renderMarkdown(report: Report): string {
       `| ${row.name} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.ratio, 2)} | ${formatFailures(row.failures)} |`,
     );
   }
+  if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
+  lines.push('', ...renderSubscriptions(report.subscriptions));
   return lines.join('\n');
+}
+
+/** KiB (as /proc reports) → MB (10⁶ bytes, the target's unit). */
+const mb = (kib: number) => `${fixed((kib * 1024) / 1e6, 1)} MB`;
+const ms = (value: number) => `${fixed(value, 2)} ms`;
+
+function renderSubscriptions(result: Report['subscriptions']): string[] {
+  if ('skipped' in result) return [`Subscriptions: not measured (${result.skipped}).`];
+  const { settings, memory, fanout, latency, failures, upstream } = result;
+  const n = integer.format(settings.count);
+  const memoryAt = (reading: typeof memory.idle) => (reading ? mb(reading.rssKiB) : 'n/a');
+  const heap = (bytes: number) => mb(bytes / 1024);
+  const failureText = [
+    failures.errors && `${failures.errors} errors (first: ${failures.firstError})`,
+    failures.ended && `${failures.ended} ended by the gateway`,
+    failures.unexpected && `${failures.unexpected} unexpected events`,
+  ].filter(Boolean);
+  const rows: Array<[string, string]> = [
+    ['open subscriptions (gateway gauge)', `${integer.format(result.opened)} of ${n}, over ${integer.format(settings.sockets)} graphql-ws sockets, opened in ${fixed(result.openSeconds, 1)} s (${integer.format(result.opened / result.openSeconds)}/s)`],
+    ['upstream', `${upstream.gatewayToUsageConnections ?? 'n/a'} gateway→usage subgraph connection(s); ${upstream.redisSubscribers} Redis subscriber(s) on the user's live channel`],
+    ['gateway RSS: ready → with subscriptions open', `${memoryAt(memory.idle)} → **${memoryAt(memory.open)}** (peak so far ${memory.open ? mb(memory.open.hwmKiB) : 'n/a'})`],
+    ['RSS per subscription', `${fixed(result.rssPerSubscriptionKB, 1)} KB`],
+    ['V8 heap used: ready → open', `${heap(result.heapUsedBytes.idle)} → ${heap(result.heapUsedBytes.open)}`],
+    [`target: ${n} under ${result.rssTargetMB} MB`, result.withinTarget ? '**pass**' : '**FAIL**'],
+    [`fan-out: 1 event → ${n} subscriptions (median of ${fanout.broadcasts})`, `first ${ms(fanout.firstMs)}, p50 ${ms(fanout.p50Ms)}, p99 ${ms(fanout.p99Ms)}, last ${ms(fanout.lastMs)} (${integer.format(settings.count / (fanout.lastMs / 1000))} deliveries/s)${fanout.missing ? `, **${fanout.missing} missing**` : ''}`],
+    [`latency: ${integer.format(settings.eventRate)} events/s for ${settings.eventSeconds} s over ${integer.format(settings.probes)} more users' subscriptions`, `p50 **${ms(latency.p50Ms)}**, p99 **${ms(latency.p99Ms)}**, max ${ms(latency.maxMs)}`],
+    ['delivered', `${integer.format(latency.received)} of ${integer.format(latency.published)} (${integer.format(latency.deliveredPerSec)}/s), lost ${latency.lost === 0 ? '0' : `**${integer.format(latency.lost)}**`}`],
+    ['gateway RSS at the end (peak)', `${memoryAt(memory.end)} (${memory.end ? mb(memory.end.hwmKiB) : 'n/a'}); heap ${heap(result.heapUsedBytes.end)}`],
+    ['errors', failureText.length === 0 ? '0' : `**${failureText.join('; ')}**`],
+  ];
+  return ['| subscriptions (gateway in its own process) | |', '| --- | --- |', ...rows.map(([name, value]) => `| ${name} | ${value} |`)];
+}
+
+/** Failures of the subscription benchmark that make the run invalid. */
+export function subscriptionFailureCount(result: Report['subscriptions']): number {
+  if ('skipped' in result) return 0;
+  return result.failures.errors + result.failures.ended + result.failures.unexpected + result.latency.lost + result.fanout.missing;
 }

@@ -1,0 +1,177 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const GATEWAY_ENTRY = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
+/** @default 90_000 // 90 s: the gateway composes the supergraph at start-up */
+const READY_TIMEOUT_MS = 90_000;
+/** @default 15_000 // 15 s for a graceful stop (it closes every WebSocket) before SIGKILL */
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface GatewayProcessOptions {
+  /** The gateway's settings (gateway/config.ts) in environment form; HOST and PORT are set here. */
+  env: Record<string, string>;
+}
+
+/** Memory of a process as the kernel counts it (`/proc/<pid>/status`), in KiB; null off Linux. */
+export interface ProcessMemory {
+  /** VmRSS: resident now. */
+  rssKiB: number;
+  /** VmHWM: the most it was ever resident. */
+  hwmKiB: number;
+}
+
+export interface GatewayProcess {
+  pid: number;
+  /** `http://127.0.0.1:<port>/graphql` (graphql-ws on the same path). */
+  url: string;
+  memory(): Promise<ProcessMemory | null>;
+  /** Every sample of the gateway's Prometheus `/metrics` (name with labels → value). */
+  metrics(): Promise<Map<string, number>>;
+  /** Established TCP connections this process holds to `port` on 127.0.0.1 (Linux; null elsewhere). */
+  connectionsTo(port: number): Promise<number | null>;
+  /** SIGTERM to its process group, SIGKILL after STOP_TIMEOUT_MS. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `gateway/main.ts` as a process of its own (`node --import tsx`, in its own process
+ * group, with exactly the given environment plus PATH), so its memory is the gateway's alone,
+ * and waits until `/ready` answers 200. Its logs go to this process's stderr. Should this
+ * process exit without stopping it, an exit hook kills the group.
+ */
+export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), GATEWAY_ENTRY], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+    detached: true,
+    stdio: ['ignore', 2, 2],
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the gateway process');
+  const killGroup = () => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.on('exit', killGroup);
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= stopGroup(child, pid).finally(() => {
+      process.off('exit', killGroup);
+    }));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(child, `${base}/ready`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    pid,
+    url: `${base}/graphql`,
+    memory: () => processMemory(pid),
+    metrics: async () => parsePrometheus(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()),
+    connectionsTo: (remotePort) => establishedConnections(pid, remotePort),
+    stop,
+  };
+}
+
+async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, name);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+  // Anything the gateway left in its group goes with it.
+  signal('SIGKILL');
+}
+
+async function waitReady(child: ChildProcess, readyUrl: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exit: string | null = null;
+  child.once('exit', (code, signal) => (exit = signal ?? `status ${code}`));
+  for (;;) {
+    if (exit !== null) throw new Error(`the gateway process exited during start-up (${exit})`);
+    const ready = await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`the gateway process was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A port free on 127.0.0.1 now (the gateway binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function processMemory(pid: number): Promise<ProcessMemory | null> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+  if (status === null) return null;
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+}
+
+/** Prometheus text format → `name{labels}` → value (comments skipped). */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const cut = line.lastIndexOf(' ');
+    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return samples;
+}
+
+/** The value of the first sample named `name` (whatever its labels), or NaN. */
+export function metricValue(samples: Map<string, number>, name: string): number {
+  for (const [key, value] of samples) if (key === name || key.startsWith(`${name}{`)) return value;
+  return Number.NaN;
+}
+
+/** Counts the process's sockets that are established TCP connections to 127.0.0.1:`port`. */
+async function establishedConnections(pid: number, port: number): Promise<number | null> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => null);
+  if (fds === null) return null;
+  const inodes = new Set<string>();
+  for (const fd of fds) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match) inodes.add(match[1]!);
+  }
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      // sl local_address rem_address st … inode (10th column)
+      if (columns.length < 10 || columns[3] !== '01') continue;
+      const remotePort = Number.parseInt(columns[2]!.split(':').pop()!, 16);
+      if (remotePort === port && inodes.has(columns[9]!)) count++;
+    }
+  }
+  return count;
+}
