@@ -49,3 +49,24 @@ export function redactUrl(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/**
+ * Deletes every key starting with `prefix` (SCAN, not KEYS, so a large Redis is not blocked),
+ * through a connection of its own without a key prefix. For tests and benchmarks cleaning
+ * up the namespace they ran in.
+ */
+export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5_000, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -15,7 +15,7 @@ import { systemClock } from '../lib/clock.js';
 import { composeSupergraph } from '../lib/compose.js';
 import { listen, type RunningServer } from '../lib/http.js';
 import { createLogger } from '../lib/logger.js';
-import { connectRedis, type Redis } from '../lib/redis.js';
+import { connectRedis, deleteKeysWithPrefix, type Redis } from '../lib/redis.js';
 import { testEnv } from './env.js';
 
 export interface AdHocSubgraph {
@@ -102,9 +102,8 @@ export async function startAdHocGateway(subgraphs: AdHocSubgraph[], env: Record<
       await webSockets.close();
       await server.close(0);
       await gateway.close();
-      const keysLeft = await redis.keys('*');
-      if (keysLeft.length > 0) await redis.del(...keysLeft.map((k) => k.slice(String(redis.options.keyPrefix).length)));
       redis.disconnect();
+      await deleteKeysWithPrefix(testEnv.redisUrl, String(redis.options.keyPrefix));
     },
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { startPlatform, type RunningPlatform } from '../embedded/platform.js';
 import { testEnv } from './env.js';
 import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
@@ -112,7 +112,7 @@ export async function startTestPlatform(
     query: (document, variables, headers) => postGraphQL(platform.gatewayUrl, document, variables, headers),
     async stop() {
       await platform.stop();
-      await deleteKeys(redisKeyPrefix);
+      await deleteKeysWithPrefix(testEnv.redisUrl, redisKeyPrefix);
       await database.drop();
     },
   };
@@ -130,18 +130,4 @@ export async function postGraphQL<Data>(
     body: JSON.stringify({ query: document, variables }),
   });
   return { status: response.status, body: (await response.json()) as GraphQLResponse<Data>['body'] };
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(testEnv.redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { testEnv } from './env.js';
 import { createTestDatabase, postGraphQL, type TestDatabase } from './kit.js';
 import { bareEnv, spawnEntry } from './spawn.js';
@@ -17,6 +18,7 @@ describe('secrets stay out of logs and errors', () => {
   let output = '';
   let child: ReturnType<typeof spawnEntry>;
   let gatewayUrl: string;
+  const redisKeyPrefix = `lotabots_test:logs${process.pid}:`;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -24,7 +26,7 @@ describe('secrets stay out of logs and errors', () => {
     const ports = { GATEWAY_PORT: '0', USERS_PORT: '0', INFERENCE_PORT: '0', USAGE_PORT: '0', AUTONOMY_PORT: '0', WORKER_PORT: '0' };
     child = spawnEntry('embedded/main.ts', {
       cwd: workdir,
-      env: { ...bareEnv(), ...ports, LOG_LEVEL: 'trace', DATABASE_URL: database.url, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: `lotabots_test:logs${process.pid}:` },
+      env: { ...bareEnv(), ...ports, LOG_LEVEL: 'trace', DATABASE_URL: database.url, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: redisKeyPrefix },
     });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     gatewayUrl = await new Promise<string>((resolve, reject) => {
@@ -40,6 +42,7 @@ describe('secrets stay out of logs and errors', () => {
     child?.kill('SIGTERM');
     await new Promise((resolve) => (child?.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
     await database?.drop();
+    await deleteKeysWithPrefix(testEnv.redisUrl, redisKeyPrefix);
     await rm(workdir, { recursive: true, force: true });
   });
 

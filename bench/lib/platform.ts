@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { PlatformOptions, SubgraphName } from '../../embedded/platform.js';
 import { createIdentitySigner, type IdentitySigner } from '../../lib/auth/identity-header.js';
 import { ACCESS_TOKEN_ALG, loadIdentitySecret, loadSigningKeys, type SigningKeys } from '../../lib/auth/keys.js';
-import { redactUrl } from '../../lib/redis.js';
+import { deleteKeysWithPrefix, redactUrl } from '../../lib/redis.js';
 
 /**
  * This run's secrets in their configuration (string) form, as a separately started gateway
@@ -113,7 +113,7 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
     if (unreachable.length === 0) {
       const database = await createDatabase(options.databaseAdminUrl, `lotabots_bench_${runId}`);
       cleanup.push(database.drop);
-      cleanup.push(() => deleteKeys(options.redisUrl, redisKeyPrefix));
+      cleanup.push(() => deleteKeysWithPrefix(options.redisUrl, redisKeyPrefix));
       platformOptions.databaseUrl = database.url;
       platformOptions.redisUrl = options.redisUrl;
       mode = 'services';
@@ -252,20 +252,4 @@ async function createDatabase(adminUrl: string, name: string): Promise<{ url: st
       await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
-}
-
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: PROBE_TIMEOUT_MS, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
