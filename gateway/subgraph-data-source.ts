@@ -2,6 +2,7 @@ import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import type { Histogram } from 'prom-client';
 import { IDENTITY_HEADER } from '../lib/auth/identity-header.js';
+import type { AuthContext } from './plugins/use-auth.js';
 
 /**
  * How the gateway calls one subgraph. Uses Node's own fetch (faster than the default
@@ -23,10 +24,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource {
     });
   }
 
-  /** Forwards the caller's identity, signed once per request by useAuth. */
-  override willSendRequest({ request, context }: { request: { http?: { headers: { set(name: string, value: string): void } } }; context: Record<string, unknown> }) {
-    const header = context.identityHeader;
-    if (typeof header === 'string') request.http?.headers.set(IDENTITY_HEADER, header);
+  /** Forwards the caller's identity (see `AuthContext.identityHeader`). */
+  override async willSendRequest({ request, context }: { request: { http?: { headers: { set(name: string, value: string): void } } }; context: Partial<AuthContext> }) {
+    if (context.identityHeader) request.http?.headers.set(IDENTITY_HEADER, await context.identityHeader());
   }
 
   override async process(...args: Parameters<RemoteGraphQLDataSource['process']>) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import { isDeepStrictEqual } from 'node:util';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { ConnectionInitMessage } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -70,7 +71,9 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
         if (options.authenticateEachOperation) {
           const principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request).catch(() => null);
           if (!principal) return [new GraphQLError('Invalid or expired credentials', { extensions: { code: 'UNAUTHENTICATED' } })];
-          ctx.extra.principal = principal;
+          // The same object while nothing changed, so what is kept per principal (its signed
+          // identity header) is shared by every operation of the connection.
+          if (!isDeepStrictEqual(principal, ctx.extra.principal)) ctx.extra.principal = principal;
         }
         const enveloped = yoga.getEnveloped({
           request: ctx.extra.request,

@@ -7,8 +7,12 @@ import { connectionPrincipalOf } from '../../lib/graphql-ws-server.js';
 /** What `useAuth` adds to every operation's context. */
 export interface AuthContext {
   principal: Principal;
-  /** The signed identity header forwarded to every subgraph fetch of this request. */
-  identityHeader: string;
+  /**
+   * The signed identity header to forward to a subgraph fetch now. A function, not a value:
+   * a subscription fetches entities for each event long after it started, when a header
+   * signed at the start would have expired.
+   */
+  identityHeader: () => Promise<string>;
 }
 
 /**
@@ -22,13 +26,13 @@ export function useAuth(authenticator: Authenticator, identity: IdentitySigner, 
       // Over WebSocket the connection authenticated once, at connection_init.
       const connectionPrincipal = connectionPrincipalOf(context);
       if (connectionPrincipal) {
-        extendContext({ principal: connectionPrincipal, identityHeader: await identity.sign(connectionPrincipal) });
+        extendContext({ principal: connectionPrincipal, identityHeader: () => identity.current(connectionPrincipal) });
         return;
       }
       const request = (context as unknown as { request: Request }).request;
       const socketAddress = (context as unknown as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress ?? null;
       const principal = await authenticator.authenticate(request.headers, clientIp(request.headers, socketAddress, trustedProxyHops));
-      extendContext({ principal, identityHeader: await identity.sign(principal) });
+      extendContext({ principal, identityHeader: () => identity.current(principal) });
     },
   };
 }

@@ -10,7 +10,8 @@ export interface UpstreamRequest {
   /** The subgraph's HTTP routing URL (`http://…/graphql`); WebSocket uses the same path. */
   url: string;
   protocol: UpstreamProtocol;
-  identityHeader: string;
+  /** Called when the connection opens (see `AuthContext.identityHeader`). */
+  identityHeader: () => Promise<string>;
   query: string;
   variables: Record<string, unknown>;
   operationName?: string | undefined;
@@ -30,14 +31,14 @@ export function openUpstream(request: UpstreamRequest): AsyncIterableIterator<Ex
       url: request.url,
       singleConnection: false,
       retryAttempts: 0,
-      headers: { [IDENTITY_HEADER]: request.identityHeader },
+      headers: async () => ({ [IDENTITY_HEADER]: await request.identityHeader() }),
     });
     return disposing(client.iterate(payload) as AsyncIterableIterator<ExecutionResult>, () => client.dispose());
   }
   const client = createWsClient({
     url: request.url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
-    connectionParams: { [IDENTITY_HEADER]: request.identityHeader },
+    connectionParams: async () => ({ [IDENTITY_HEADER]: await request.identityHeader() }),
     lazy: true,
     retryAttempts: 0,
     keepAlive: request.keepAliveMs,

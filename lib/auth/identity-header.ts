@@ -11,6 +11,11 @@ const AUDIENCE = 'lotabots-subgraphs';
  * that a captured header is soon useless.
  */
 const LIFETIME_SECONDS = 60;
+/**
+ * @default 30_000 // ms a signed header is reused for the same principal object: well inside
+ * its lifetime, so a subgraph never receives one that is about to expire.
+ */
+const REUSE_MS = 30_000;
 
 /**
  * Signs and verifies the identity header: a compact JWS (HS256) over the principal, keyed
@@ -19,7 +24,8 @@ const LIFETIME_SECONDS = 60;
  * to pose as someone else.
  */
 export function createIdentitySigner(secret: Uint8Array, now: () => Date = () => new Date()) {
-  return {
+  const recent = new WeakMap<Principal, { header: Promise<string>; signedAt: number }>();
+  const signer = {
     async sign(principal: Principal): Promise<string> {
       const issuedAt = Math.floor(now().getTime() / 1000);
       return new SignJWT({ principal: principal as unknown as Record<string, unknown> })
@@ -45,7 +51,21 @@ export function createIdentitySigner(secret: Uint8Array, now: () => Date = () =>
         return null;
       }
     },
+    /**
+     * A valid header for this principal, signed again only once the last one for the same
+     * object is REUSE_MS old: a long subscription's per-event entity fetches always carry an
+     * unexpired header, and a WebSocket connection's operations share one.
+     */
+    current(principal: Principal): Promise<string> {
+      const at = now().getTime();
+      const cached = recent.get(principal);
+      if (cached && at - cached.signedAt < REUSE_MS) return cached.header;
+      const header = signer.sign(principal);
+      recent.set(principal, { header, signedAt: at });
+      return header;
+    },
   };
+  return signer;
 }
 
 export type IdentitySigner = ReturnType<typeof createIdentitySigner>;

@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createIdentitySigner } from './identity-header.js';
+import { anonymousPrincipal, type Principal } from './principal.js';
+
+const user = (): Principal => ({ ...anonymousPrincipal('127.0.0.1'), kind: 'user', userId: 'u1', subject: 'user:u1' });
+
+describe('identity header', () => {
+  it('round-trips a principal, and refuses a header signed with another secret or expired', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const signer = createIdentitySigner(randomBytes(32), () => now);
+    const header = await signer.sign(user());
+    expect(await signer.verify(header)).toMatchObject({ subject: 'user:u1' });
+    expect(await createIdentitySigner(randomBytes(32), () => now).verify(header)).toBeNull();
+    now = new Date(now.getTime() + 61_000);
+    expect(await signer.verify(header)).toBeNull();
+  });
+
+  it('reuses the current header of a principal object for 30 s, then signs a fresh one that a subgraph still accepts', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const signer = createIdentitySigner(randomBytes(32), () => now);
+    const principal = user();
+    const first = await signer.current(principal);
+    now = new Date(now.getTime() + 29_000);
+    expect(await signer.current(principal)).toBe(first);
+
+    // A subscription's entity fetch 5 minutes after it started: the header it sends is valid.
+    now = new Date(now.getTime() + 300_000);
+    const later = await signer.current(principal);
+    expect(later).not.toBe(first);
+    expect(await signer.verify(first)).toBeNull();
+    expect(await signer.verify(later)).toMatchObject({ subject: 'user:u1' });
+  });
+});
