@@ -80,7 +80,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   });
   const { schema } = await gateway.load();
   const authenticator = createGatewayAuthenticator(config, deps, subgraphs);
-  const subscriptions = createGatewaySubscriptions(config, { supergraphSdl, subgraphs, dataSources, clock: deps.clock, logger });
+  const subscriptions = createGatewaySubscriptions(config, { supergraphSdl, subgraphs, dataSources, registry, clock: deps.clock, logger });
   const liveHub = createLiveHub(deps.redis, logger);
   const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
   const probeIdentity = () => deps.identity.sign(anonymousPrincipal(null));

@@ -60,10 +60,14 @@ describe('subscriptions and credentials through the gateway', () => {
     const bearer = { authorization: `Bearer ${session.accessToken}` };
     const iterator = socket(bearer).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
     await started(iterator, bearer);
-    const metrics = await (await fetch(platform.gatewayUrl.replace(/graphql$/, 'metrics'))).text();
-    expect(metrics).toMatch(/lotabots_gateway_open_subscriptions\{service="gateway"\} [1-9]/);
-    expect(metrics).toMatch(/lotabots_graphql_subscribe_duration_seconds_count\{[^}]*\} [1-9]/);
+    const gatewayMetrics = async () => (await fetch(platform.gatewayUrl.replace(/graphql$/, 'metrics'))).text();
+    const open = await gatewayMetrics();
+    expect(open).toMatch(/lotabots_gateway_open_subscriptions\{service="gateway"\} [1-9]/);
+    expect(open).toMatch(/lotabots_gateway_subscriptions_started_total\{service="gateway"\} [1-9]/);
+    const cancelledBefore = cancelledCount(open);
     await iterator.return!();
+    for (let i = 0; i < 100 && cancelledCount(await gatewayMetrics()) === cancelledBefore; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(cancelledCount(await gatewayMetrics())).toBe(cancelledBefore + 1);
   });
 
   it('ends an open subscription when its session logs out, and refuses new operations on the same socket', async () => {
@@ -100,3 +104,9 @@ describe('subscriptions and credentials through the gateway', () => {
     expect(rest.at(-1)!.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
   });
 });
+
+/** Subscriptions the gateway saw end by client cancellation, from its `/metrics` text. */
+function cancelledCount(metrics: string): number {
+  const match = /^lotabots_gateway_subscription_duration_seconds_count\{[^}]*reason="cancelled"[^}]*\} (\d+)$/m.exec(metrics);
+  return match ? Number(match[1]) : 0;
+}

@@ -6,6 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { SubscriptionHub, HubItem } from '../subscriptions/hub.js';
+import type { SubscriptionEnd, SubscriptionMetrics } from '../subscriptions/metrics.js';
 import type { SubscriptionPlan, SubscriptionPlanner } from '../subscriptions/planner.js';
 import { openUpstream, type UpstreamProtocol } from '../subscriptions/upstream.js';
 import type { AuthContext } from './use-auth.js';
@@ -29,9 +30,17 @@ export interface FederatedSubscriptionsOptions {
   subgraphUrls: Record<string, string>;
   protocolOf: (subgraph: string) => UpstreamProtocol;
   limits: SubscriptionLimits;
+  metrics: SubscriptionMetrics;
   clock: Clock;
   logger: Logger;
 }
+
+/** The reason label of a subscription that ended with a final error event of this code. */
+const END_REASONS: Record<string, SubscriptionEnd> = {
+  SUBSCRIPTION_EXPIRED: 'expired',
+  UNAUTHENTICATED: 'unauthenticated',
+  SUBSCRIPTION_LIMIT_EXCEEDED: 'overflow',
+};
 
 /**
  * Executes subscription operations, which `@apollo/gateway` cannot: the owning subgraph's
@@ -59,10 +68,12 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
   function subscribe(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
     const { principal, identityHeader } = args.contextValue as AuthContext;
     if (active.size >= limits.perProcess) {
+      options.metrics.refused('SUBSCRIPTION_LIMIT_EXCEEDED');
       return { errors: [graphqlError('SUBSCRIPTION_LIMIT_EXCEEDED', 'This gateway holds the most subscriptions it may; retry later')] };
     }
     const held = openBySubject.get(principal.subject) ?? 0;
     if (held >= limits.perPrincipal) {
+      options.metrics.refused('SUBSCRIPTION_LIMIT_EXCEEDED');
       return { errors: [graphqlError('SUBSCRIPTION_LIMIT_EXCEEDED', `At most ${limits.perPrincipal} open subscriptions per caller`)] };
     }
     const plan = planner.plan(args.document, args.operationName);
@@ -93,25 +104,42 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
     };
     active.add(handle);
     openBySubject.set(principal.subject, held + 1);
+    options.metrics.started();
+    const startedAt = options.clock.now().getTime();
 
-    const timers = [setTimeout(() => handle.end({ errors: [graphqlError('SUBSCRIPTION_EXPIRED', 'The subscription reached its maximum lifetime; subscribe again')] }), limits.maxLifetimeMs)];
-    if (principal.credentialExpiresAt) {
-      const remaining = new Date(principal.credentialExpiresAt).getTime() - options.clock.now().getTime();
-      timers.push(setTimeout(() => handle.end({ errors: [graphqlError('UNAUTHENTICATED', 'The access token expired; subscribe again with a fresh one')] }), Math.max(0, remaining)));
-    }
-    for (const timer of timers) timer.unref();
+    // One timer per subscription, for whichever comes first: its maximum lifetime or its token's expiry.
+    const tokenExpiresAt = principal.credentialExpiresAt ? new Date(principal.credentialExpiresAt).getTime() : Infinity;
+    const tokenFirst = tokenExpiresAt < startedAt + limits.maxLifetimeMs;
+    const deadline = setTimeout(
+      () =>
+        handle.end({
+          errors: [
+            tokenFirst
+              ? graphqlError('UNAUTHENTICATED', 'The access token expired; subscribe again with a fresh one')
+              : graphqlError('SUBSCRIPTION_EXPIRED', 'The subscription reached its maximum lifetime; subscribe again'),
+          ],
+        }),
+      Math.max(0, tokenFirst ? tokenExpiresAt - startedAt : limits.maxLifetimeMs),
+    );
+    deadline.unref();
 
-    const release = () => {
+    let endReason: SubscriptionEnd = 'completed';
+    const release = (reason: SubscriptionEnd) => {
       if (!active.delete(handle)) return;
-      for (const timer of timers) clearTimeout(timer);
+      clearTimeout(deadline);
+      options.metrics.ended(reason, (options.clock.now().getTime() - startedAt) / 1000);
       const remaining = (openBySubject.get(principal.subject) ?? 1) - 1;
       if (remaining === 0) openBySubject.delete(principal.subject);
       else openBySubject.set(principal.subject, remaining);
     };
 
     const toResult = async (item: HubItem): Promise<ExecutionResult> => {
-      if (item.kind === 'final') return item.result;
+      if (item.kind === 'final') {
+        endReason = END_REASONS[String(item.result.errors?.[0]?.extensions?.code)] ?? 'completed';
+        return item.result;
+      }
       if (item.kind === 'failed') {
+        endReason = 'upstream_failed';
         options.logger.warn({ err: item.error, subgraph }, 'upstream subscription failed');
         return { errors: [graphqlError('SUBGRAPH_UNAVAILABLE', `Subgraph "${subgraph}" is unavailable`, { serviceName: subgraph })] };
       }
@@ -120,7 +148,9 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
         resolved = executeEvent(plan, item.event.result, args, options);
         item.event.resolved.set(resultKey, resolved);
       }
-      return resolved;
+      const result = await resolved;
+      options.metrics.delivered((result.errors?.length ?? 0) > 0);
+      return result;
     };
 
     const stream: AsyncIterableIterator<ExecutionResult> = {
@@ -130,13 +160,13 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
       async next() {
         const item = await queue.next();
         if (item.done) {
-          release();
+          release(endReason);
           return { done: true, value: undefined };
         }
         return { done: false, value: await toResult(item.value) };
       },
       async return() {
-        release();
+        release('cancelled');
         await queue.return?.();
         return { done: true, value: undefined };
       },

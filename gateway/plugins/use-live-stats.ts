@@ -18,11 +18,10 @@ export interface LiveStatsOptions {
   /** The gateway's registry, for the open-subscriptions gauge and publish failures. */
   registry: Registry;
   /**
-   * Subscriptions open at this instance. By default this plugin counts them itself (started
-   * in `onSubscribe`, ended when their stream ends or is cancelled); a subscription executor
-   * that knows better can provide its own count.
+   * Subscriptions open at this instance, as the subscription executor counts them (this
+   * plugin does not wrap every stream to count them again: at 10,000 open that costs memory).
    */
-  openSubscriptions?: () => number;
+  openSubscriptions: () => number;
   /** This instance's id in `metrics:gateways`. @default `<hostname>-<pid>-<random>` (unique per gateway, pod names included). */
   instanceId?: string;
   /** @default 10 // s of operations the figures cover. */
@@ -62,8 +61,7 @@ export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
   const { redis, clock, logger } = options;
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const window = createStatsWindow({ now: () => clock.now().getTime(), windowSeconds: options.windowSeconds });
-  let counted = 0;
-  const openSubscriptions = options.openSubscriptions ?? (() => counted);
+  const { openSubscriptions } = options;
   new Gauge({
     name: `${METRIC_NAMESPACE}_gateway_open_subscriptions`,
     help: 'Subscriptions open at this gateway instance.',
@@ -140,14 +138,8 @@ export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
     },
     onSubscribe() {
       return {
-        onSubscribeResult({ result, setResult }) {
-          if (!isAsyncIterable(result)) {
-            window.record(hasErrors(result), null);
-            return;
-          }
-          window.record(false, null);
-          counted += 1;
-          setResult(onceEnded(result, () => (counted -= 1)));
+        onSubscribeResult({ result }) {
+          window.record(hasErrors(result), null);
         },
       };
     },
@@ -160,41 +152,4 @@ function hasErrors(result: unknown): boolean {
 
 function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
   return typeof Object(value)[Symbol.asyncIterator] === 'function';
-}
-
-/**
- * `source` with `onEnd` called exactly once when it ends in any way: done, failed, or
- * cancelled by the consumer (`return`/`throw`).
- */
-function onceEnded<T>(source: AsyncIterable<T>, onEnd: () => void): AsyncIterableIterator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
-  const wrapped: AsyncIterableIterator<T> = {
-    next: () =>
-      iterator.next().then(
-        (step) => {
-          if (step.done) end();
-          return step;
-        },
-        (error: unknown) => {
-          end();
-          throw error;
-        },
-      ),
-    return: (value?: unknown) => {
-      end();
-      return iterator.return ? iterator.return(value) : Promise.resolve({ value: undefined, done: true });
-    },
-    throw: (error?: unknown) => {
-      end();
-      return iterator.throw ? iterator.throw(error) : Promise.reject(error);
-    },
-    [Symbol.asyncIterator]: () => wrapped,
-  };
-  return wrapped;
 }

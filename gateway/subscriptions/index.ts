@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -6,12 +7,20 @@ import { useFederatedSubscriptions } from '../plugins/use-federated-subscription
 import type { SubgraphEndpoint } from '../plugins/use-health.js';
 import type { SubgraphDataSource } from '../subgraph-data-source.js';
 import { createSubscriptionHub } from './hub.js';
+import { createSubscriptionMetrics } from './metrics.js';
 import { createSubscriptionPlanner } from './planner.js';
 
 /** Federated subscriptions for the gateway, assembled from its config. */
 export function createGatewaySubscriptions(
   config: GatewayConfig,
-  deps: { supergraphSdl: string; subgraphs: SubgraphEndpoint[]; dataSources: Record<string, SubgraphDataSource>; clock: Clock; logger: Logger },
+  deps: {
+    supergraphSdl: string;
+    subgraphs: SubgraphEndpoint[];
+    dataSources: Record<string, SubgraphDataSource>;
+    registry: Registry;
+    clock: Clock;
+    logger: Logger;
+  },
 ) {
   return useFederatedSubscriptions({
     planner: createSubscriptionPlanner(deps.supergraphSdl),
@@ -30,6 +39,7 @@ export function createGatewaySubscriptions(
       maxLifetimeMs: config.SUBSCRIPTION_MAX_LIFETIME_SECONDS * 1000,
       upstreamKeepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
     },
+    metrics: createSubscriptionMetrics(deps.registry),
     clock: deps.clock,
     logger: deps.logger,
   });
