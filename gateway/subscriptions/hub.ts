@@ -11,6 +11,7 @@ export interface UpstreamEvent {
 export type HubItem = { kind: 'event'; event: UpstreamEvent } | { kind: 'failed'; error: unknown } | { kind: 'final'; result: ExecutionResult };
 
 interface Topic {
+  key: string;
   listeners: Set<EventQueue<HubItem>>;
   upstream: AsyncIterableIterator<ExecutionResult>;
 }
@@ -45,8 +46,11 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
   return {
     /** Upstream subscriptions currently open. */
     upstreamCount: () => topics.size,
-    listen(key: string, open: () => AsyncIterableIterator<ExecutionResult>): EventQueue<HubItem> {
-      let topic = topics.get(key);
+    listen(requestedKey: string, open: () => AsyncIterableIterator<ExecutionResult>): EventQueue<HubItem> {
+      let topic = topics.get(requestedKey);
+      // The topic's own copy of the key, not the caller's equal one: listeners keep it, and
+      // 10,000 listeners of one topic should not keep 10,000 copies of a long string.
+      const key = topic?.key ?? requestedKey;
       let overflowed = false;
       const queue: EventQueue<HubItem> = createEventQueue<HubItem>({
         maxBuffered: options.maxQueuedEvents,
@@ -69,7 +73,7 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
       if (topic) {
         topic.listeners.add(queue);
       } else {
-        topic = { listeners: new Set([queue]), upstream: open() };
+        topic = { key, listeners: new Set([queue]), upstream: open() };
         topics.set(key, topic);
         pump(key, topic);
       }
