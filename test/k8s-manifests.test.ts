@@ -265,8 +265,10 @@ function commandLine(container: Container): string[] {
   return [...(container.command ?? []), ...(container.args ?? [])];
 }
 
+/** The TypeScript source of the compiled entry a container runs (`dist/x/main.js` → `x/main.ts`). */
 function entryFileOf(container: Container): string | undefined {
-  return commandLine(container).find((part) => part.endsWith('.ts'));
+  const compiled = commandLine(container).find((part) => /^dist\/.+\.js$/.test(part));
+  return compiled?.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 }
 
 /** The container port a probe or Service targets, by number or by port name. */
@@ -481,8 +483,8 @@ describe('base', () => {
     const container = onlyContainer(deployment);
     const template = deployment.spec.template;
 
-    it(`runs ${expected.entry}, which exists in the repository`, () => {
-      expect(commandLine(container).slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+    it(`runs the compiled ${expected.entry}, whose source exists in the repository`, () => {
+      expect(commandLine(container)).toEqual(['node', `dist/${expected.entry.replace(/\.ts$/, '.js')}`]);
       expect(entryFileOf(container)).toBe(expected.entry);
       expect(existsSync(new URL(expected.entry, repoRoot)), `${expected.entry} exists`).toBe(true);
     });
@@ -550,7 +552,7 @@ describe('base', () => {
       }
     });
 
-    it('mounts an emptyDir at /tmp, the only writable path (tsx compile cache)', () => {
+    it('mounts an emptyDir at /tmp, the only writable path (Node’s temporary files)', () => {
       for (const container of allContainers(template)) {
         const mount = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
         expect(mount, container.name).toBeDefined();
@@ -691,11 +693,11 @@ describe('base', () => {
   });
 
   describe('migration Job', () => {
-    it('runs scripts/migrate.ts, which exists in the repository, with the database URL from the Secret', () => {
+    it('runs the compiled scripts/migrate.ts, whose source exists in the repository, with the database URL from the Secret', () => {
       const job = jobs.find((j) => j.metadata.name === 'db-migrate');
       expect(job).toBeDefined();
       const [container] = job!.spec.template.spec.containers;
-      expect(commandLine(container!).slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+      expect(commandLine(container!)).toEqual(['node', 'dist/scripts/migrate.js']);
       expect(entryFileOf(container!)).toBe('scripts/migrate.ts');
       expect(existsSync(new URL('scripts/migrate.ts', repoRoot)), 'scripts/migrate.ts exists').toBe(true);
       expect(container!.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({ name: SECRET_NAME, key: 'database-url' });

@@ -1,20 +1,26 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postGraphQL } from './kit.js';
-import { bareEnv, spawnEntry } from './spawn.js';
+import { bareEnv, repoRoot, spawnEntry } from './spawn.js';
 
-describe('npm start with no environment', () => {
+// `npm start` runs the TypeScript through tsx; production images run the compiled build.
+describe.each([
+  { how: 'npm start', entry: 'embedded/main.ts' },
+  { how: 'the compiled build (npm run build)', entry: 'dist/embedded/main.js' },
+])('$how with no environment', ({ entry }) => {
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
   it('starts the whole platform on embedded defaults, serves a query touching all four subgraphs, and stops cleanly', async () => {
+    expect(existsSync(path.join(repoRoot, entry)), `${entry} is missing: \`npm test\` builds it (npm run build)`).toBe(true);
     const workdir = await mkdtemp(path.join(tmpdir(), 'lotabots-smoke-'));
     cleanups.push(() => rm(workdir, { recursive: true, force: true }));
-    const child = spawnEntry('embedded/main.ts', { env: bareEnv(), cwd: workdir });
+    const child = spawnEntry(entry, { env: bareEnv(), cwd: workdir });
     cleanups.push(async () => void child.kill('SIGKILL'));
     let output = '';
     const gatewayUrl = await new Promise<string>((resolve, reject) => {

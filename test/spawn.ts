@@ -4,9 +4,13 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const tsxLoader = import.meta.resolve('tsx');
 
-/** Starts a TypeScript entry of this repo as its own Node process, with exactly `env`. */
+/**
+ * Starts an entry of this repo as its own Node process, with exactly `env`: a TypeScript one
+ * through tsx, or a compiled one (`dist/….js`, from `npm run build`) as production runs it.
+ */
 export function spawnEntry(entry: string, options: { env: Record<string, string>; cwd?: string; args?: string[] }): ChildProcess {
-  return spawn(process.execPath, ['--import', tsxLoader, `${repoRoot}${entry}`, ...(options.args ?? [])], {
+  const loader = entry.endsWith('.ts') ? ['--import', tsxLoader] : [];
+  return spawn(process.execPath, [...loader, `${repoRoot}${entry}`, ...(options.args ?? [])], {
     cwd: options.cwd ?? repoRoot,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const GATEWAY_ENTRY = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
+/** The compiled gateway, as production runs it (`npm run bench` builds it first). */
+const GATEWAY_ENTRY = fileURLToPath(new URL('../../dist/gateway/main.js', import.meta.url));
 /** @default 90_000 // 90 s: the gateway composes the supergraph at start-up */
 const READY_TIMEOUT_MS = 90_000;
 /** @default 15_000 // 15 s for a graceful stop (it closes every WebSocket) before SIGKILL */
@@ -37,14 +39,15 @@ export interface GatewayProcess {
 }
 
 /**
- * Starts `gateway/main.ts` as a process of its own (`node --import tsx`, in its own process
+ * Starts the compiled gateway, `dist/gateway/main.js`, as a process of its own (in its own process
  * group, with exactly the given environment plus PATH), so its memory is the gateway's alone,
  * and waits until `/ready` answers 200. Its logs go to this process's stderr. Should this
  * process exit without stopping it, an exit hook kills the group.
  */
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), GATEWAY_ENTRY], {
+  if (!existsSync(GATEWAY_ENTRY)) throw new Error(`${GATEWAY_ENTRY} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [GATEWAY_ENTRY], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, HOST: '127.0.0.1', PORT: String(port) },
     detached: true,
