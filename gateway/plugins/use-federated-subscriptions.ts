@@ -1,13 +1,14 @@
-import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
+import type { GraphQLDataSource } from '@apollo/gateway';
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { SubscriptionHub, HubItem } from '../subscriptions/hub.js';
-import type { SubscriptionEnd, SubscriptionMetrics } from '../subscriptions/metrics.js';
-import type { SubscriptionPlan, SubscriptionPlanner } from '../subscriptions/planner.js';
+import { FederatedSubscription, type SubscriptionRuntime } from '../subscriptions/federated-subscription.js';
+import type { SubscriptionHub } from '../subscriptions/hub.js';
+import type { SubscriptionMetrics } from '../subscriptions/metrics.js';
+import type { SubscriptionPlanner } from '../subscriptions/planner.js';
 import { openUpstream, type UpstreamProtocol } from '../subscriptions/upstream.js';
 import type { AuthContext } from './use-auth.js';
 
@@ -35,13 +36,6 @@ export interface FederatedSubscriptionsOptions {
   logger: Logger;
 }
 
-/** The reason label of a subscription that ended with a final error event of this code. */
-const END_REASONS: Record<string, SubscriptionEnd> = {
-  SUBSCRIPTION_EXPIRED: 'expired',
-  UNAUTHENTICATED: 'unauthenticated',
-  SUBSCRIPTION_LIMIT_EXCEEDED: 'overflow',
-};
-
 /**
  * Executes subscription operations, which `@apollo/gateway` cannot: the owning subgraph's
  * subscription (`primary` of the plan) is opened upstream over graphql-ws or SSE, shared by
@@ -55,8 +49,15 @@ const END_REASONS: Record<string, SubscriptionEnd> = {
  */
 export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions) {
   const { planner, hub, limits } = options;
-  const openBySubject = new Map<string, number>();
-  const active = new Set<{ principal: Principal; end: (result: ExecutionResult) => void }>();
+  const runtime: SubscriptionRuntime = {
+    active: new Set(),
+    openBySubject: new Map(),
+    planner,
+    dataSources: options.dataSources,
+    metrics: options.metrics,
+    clock: options.clock,
+    logger: options.logger,
+  };
   const documentIds = new WeakMap<object, number>();
   let nextDocumentId = 0;
   const documentId = (document: object) => {
@@ -67,12 +68,11 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
 
   function subscribe(args: ExecutionArgs): ExecutionResult | AsyncIterableIterator<ExecutionResult> {
     const { principal, identityHeader } = args.contextValue as AuthContext;
-    if (active.size >= limits.perProcess) {
+    if (runtime.active.size >= limits.perProcess) {
       options.metrics.refused('SUBSCRIPTION_LIMIT_EXCEEDED');
       return { errors: [graphqlError('SUBSCRIPTION_LIMIT_EXCEEDED', 'This gateway holds the most subscriptions it may; retry later')] };
     }
-    const held = openBySubject.get(principal.subject) ?? 0;
-    if (held >= limits.perPrincipal) {
+    if ((runtime.openBySubject.get(principal.subject) ?? 0) >= limits.perPrincipal) {
       options.metrics.refused('SUBSCRIPTION_LIMIT_EXCEEDED');
       return { errors: [graphqlError('SUBSCRIPTION_LIMIT_EXCEEDED', `At most ${limits.perPrincipal} open subscriptions per caller`)] };
     }
@@ -95,83 +95,7 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
       }),
     );
     const resultKey = JSON.stringify([documentId(args.document), args.operationName ?? null, variables]);
-    const handle = {
-      principal,
-      end: (result: ExecutionResult) => {
-        queue.push({ kind: 'final', result });
-        queue.end();
-      },
-    };
-    active.add(handle);
-    openBySubject.set(principal.subject, held + 1);
-    options.metrics.started();
-    const startedAt = options.clock.now().getTime();
-
-    // One timer per subscription, for whichever comes first: its maximum lifetime or its token's expiry.
-    const tokenExpiresAt = principal.credentialExpiresAt ? new Date(principal.credentialExpiresAt).getTime() : Infinity;
-    const tokenFirst = tokenExpiresAt < startedAt + limits.maxLifetimeMs;
-    const deadline = setTimeout(
-      () =>
-        handle.end({
-          errors: [
-            tokenFirst
-              ? graphqlError('UNAUTHENTICATED', 'The access token expired; subscribe again with a fresh one')
-              : graphqlError('SUBSCRIPTION_EXPIRED', 'The subscription reached its maximum lifetime; subscribe again'),
-          ],
-        }),
-      Math.max(0, tokenFirst ? tokenExpiresAt - startedAt : limits.maxLifetimeMs),
-    );
-    deadline.unref();
-
-    let endReason: SubscriptionEnd = 'completed';
-    const release = (reason: SubscriptionEnd) => {
-      if (!active.delete(handle)) return;
-      clearTimeout(deadline);
-      options.metrics.ended(reason, (options.clock.now().getTime() - startedAt) / 1000);
-      const remaining = (openBySubject.get(principal.subject) ?? 1) - 1;
-      if (remaining === 0) openBySubject.delete(principal.subject);
-      else openBySubject.set(principal.subject, remaining);
-    };
-
-    const toResult = async (item: HubItem): Promise<ExecutionResult> => {
-      if (item.kind === 'final') {
-        endReason = END_REASONS[String(item.result.errors?.[0]?.extensions?.code)] ?? 'completed';
-        return item.result;
-      }
-      if (item.kind === 'failed') {
-        endReason = 'upstream_failed';
-        options.logger.warn({ err: item.error, subgraph }, 'upstream subscription failed');
-        return { errors: [graphqlError('SUBGRAPH_UNAVAILABLE', `Subgraph "${subgraph}" is unavailable`, { serviceName: subgraph })] };
-      }
-      let resolved = item.event.resolved.get(resultKey);
-      if (!resolved) {
-        resolved = executeEvent(plan, item.event.result, args, options);
-        item.event.resolved.set(resultKey, resolved);
-      }
-      const result = await resolved;
-      options.metrics.delivered((result.errors?.length ?? 0) > 0);
-      return result;
-    };
-
-    const stream: AsyncIterableIterator<ExecutionResult> = {
-      [Symbol.asyncIterator]() {
-        return stream;
-      },
-      async next() {
-        const item = await queue.next();
-        if (item.done) {
-          release(endReason);
-          return { done: true, value: undefined };
-        }
-        return { done: false, value: await toResult(item.value) };
-      },
-      async return() {
-        release('cancelled');
-        await queue.return?.();
-        return { done: true, value: undefined };
-      },
-    };
-    return stream;
+    return new FederatedSubscription(principal, queue, { plan, args, resultKey }, runtime, limits.maxLifetimeMs);
   }
 
   const plugin: Plugin = {
@@ -182,52 +106,12 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
   return {
     plugin,
     /** Subscriptions open on this process now. */
-    openSubscriptions: () => active.size,
+    openSubscriptions: () => runtime.active.size,
     /** Ends every subscription whose caller matches (a revoked session or API key). */
     endSubscriptionsOf(matches: (principal: Principal) => boolean, reason: string) {
-      for (const handle of active) {
-        if (matches(handle.principal)) handle.end({ errors: [graphqlError('UNAUTHENTICATED', reason)] });
+      for (const subscription of runtime.active) {
+        if (matches(subscription.principal)) subscription.end({ errors: [graphqlError('UNAUTHENTICATED', reason)] });
       }
     },
   };
-}
-
-/** Runs the event plan: the primary fetch answered from the event, then the entity fetches. */
-async function executeEvent(
-  plan: SubscriptionPlan,
-  event: ExecutionResult,
-  args: ExecutionArgs,
-  options: FederatedSubscriptionsOptions,
-): Promise<ExecutionResult> {
-  const owner = plan.primary.serviceName;
-  let replayed = false;
-  const replayFirst: GraphQLDataSource = {
-    process: (request) => {
-      if (replayed) return options.dataSources[owner]!.process(request);
-      replayed = true;
-      return Promise.resolve({ data: event.data ?? null, errors: event.errors } as never);
-    },
-  };
-  const requestContext = {
-    request: { query: plan.primary.operation, variables: args.variableValues ?? {}, operationName: args.operationName ?? undefined },
-    context: args.contextValue,
-    document: args.document,
-    operationName: args.operationName ?? null,
-    metrics: {},
-    logger: {
-      debug: () => {},
-      info: () => {},
-      warn: (message: string) => options.logger.warn(message),
-      error: (message: string) => options.logger.error(message),
-    },
-  };
-  const result = await executeQueryPlan(
-    plan.eventPlan,
-    { ...options.dataSources, [owner]: replayFirst },
-    requestContext as never,
-    plan.operationContext,
-    options.planner.supergraphSchema,
-    options.planner.apiSchema,
-  );
-  return result as ExecutionResult;
 }

@@ -1,0 +1,174 @@
+import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import type { Principal } from '../../lib/auth/principal.js';
+import type { Clock } from '../../lib/clock.js';
+import { graphqlError } from '../../lib/errors.js';
+import type { EventQueue } from '../../lib/live/event-queue.js';
+import type { Logger } from '../../lib/logger.js';
+import type { HubItem } from './hub.js';
+import type { SubscriptionEnd, SubscriptionMetrics } from './metrics.js';
+import type { SubscriptionPlan, SubscriptionPlanner } from './planner.js';
+
+/** What every open subscription of one gateway shares. */
+export interface SubscriptionRuntime {
+  /** Open subscriptions; each removes itself when it ends. */
+  active: Set<FederatedSubscription>;
+  /** Open subscriptions per principal subject (the per-caller limit). */
+  openBySubject: Map<string, number>;
+  planner: SubscriptionPlanner;
+  /** The gateway's data sources by subgraph name: entity fetches for events go through them. */
+  dataSources: Record<string, GraphQLDataSource>;
+  metrics: SubscriptionMetrics;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** One subscription operation: what its events run, and how events are shared. */
+export interface SubscriptionOperation {
+  plan: SubscriptionPlan;
+  args: ExecutionArgs;
+  /** Equal for identical documents and variables: they share one execution per event. */
+  resultKey: string;
+}
+
+/** The reason label of a subscription that ended with a final error event of this code. */
+const END_REASONS: Record<string, SubscriptionEnd> = {
+  SUBSCRIPTION_EXPIRED: 'expired',
+  UNAUTHENTICATED: 'unauthenticated',
+  SUBSCRIPTION_LIMIT_EXCEEDED: 'overflow',
+};
+
+/**
+ * One open subscription, as the stream graphql-ws, SSE or multipart iterate: each upstream
+ * event from its queue becomes a result of the whole operation (`executeEvent`). It ends at
+ * its deadline (maximum lifetime or its token's expiry, whichever is first), by `end()`, when
+ * the upstream ends or fails, or when the client cancels (`return()`).
+ *
+ * A class, not closures: the gateway holds up to tens of thousands of these, and prototype
+ * methods plus one timer (with no closure of its own) keep each small.
+ */
+export class FederatedSubscription implements AsyncIterableIterator<ExecutionResult> {
+  readonly #startedAt: number;
+  readonly #deadline: NodeJS.Timeout;
+  #endReason: SubscriptionEnd = 'completed';
+
+  constructor(
+    readonly principal: Principal,
+    private readonly queue: EventQueue<HubItem>,
+    private readonly operation: SubscriptionOperation,
+    private readonly runtime: SubscriptionRuntime,
+    maxLifetimeMs: number,
+  ) {
+    this.#startedAt = runtime.clock.now().getTime();
+    const tokenExpiresAt = principal.credentialExpiresAt ? new Date(principal.credentialExpiresAt).getTime() : Infinity;
+    const tokenFirst = tokenExpiresAt < this.#startedAt + maxLifetimeMs;
+    this.#deadline = setTimeout(reachDeadline, Math.max(0, tokenFirst ? tokenExpiresAt - this.#startedAt : maxLifetimeMs), this, tokenFirst);
+    this.#deadline.unref();
+    runtime.active.add(this);
+    runtime.openBySubject.set(principal.subject, (runtime.openBySubject.get(principal.subject) ?? 0) + 1);
+    runtime.metrics.started();
+  }
+
+  /** Ends the subscription with `result` as its last event. */
+  end(result: ExecutionResult): void {
+    this.queue.push({ kind: 'final', result });
+    this.queue.end();
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const item = await this.queue.next();
+    if (item.done) {
+      this.#release(this.#endReason);
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: await this.#toResult(item.value) };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.#release('cancelled');
+    await this.queue.return?.();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #release(reason: SubscriptionEnd): void {
+    const { runtime, principal } = this;
+    if (!runtime.active.delete(this)) return;
+    clearTimeout(this.#deadline);
+    runtime.metrics.ended(reason, (runtime.clock.now().getTime() - this.#startedAt) / 1000);
+    const remaining = (runtime.openBySubject.get(principal.subject) ?? 1) - 1;
+    if (remaining === 0) runtime.openBySubject.delete(principal.subject);
+    else runtime.openBySubject.set(principal.subject, remaining);
+  }
+
+  async #toResult(item: HubItem): Promise<ExecutionResult> {
+    if (item.kind === 'final') {
+      this.#endReason = END_REASONS[String(item.result.errors?.[0]?.extensions?.code)] ?? 'completed';
+      return item.result;
+    }
+    const { plan, resultKey } = this.operation;
+    const subgraph = plan.primary.serviceName;
+    if (item.kind === 'failed') {
+      this.#endReason = 'upstream_failed';
+      this.runtime.logger.warn({ err: item.error, subgraph }, 'upstream subscription failed');
+      return { errors: [graphqlError('SUBGRAPH_UNAVAILABLE', `Subgraph "${subgraph}" is unavailable`, { serviceName: subgraph })] };
+    }
+    let resolved = item.event.resolved.get(resultKey);
+    if (!resolved) {
+      resolved = executeEvent(this.operation, item.event.result, this.runtime);
+      item.event.resolved.set(resultKey, resolved);
+    }
+    const result = await resolved;
+    this.runtime.metrics.delivered((result.errors?.length ?? 0) > 0);
+    return result;
+  }
+}
+
+function reachDeadline(subscription: FederatedSubscription, tokenExpired: boolean): void {
+  subscription.end({
+    errors: [
+      tokenExpired
+        ? graphqlError('UNAUTHENTICATED', 'The access token expired; subscribe again with a fresh one')
+        : graphqlError('SUBSCRIPTION_EXPIRED', 'The subscription reached its maximum lifetime; subscribe again'),
+    ],
+  });
+}
+
+/** Runs the event plan: the primary fetch answered from the event, then the entity fetches. */
+async function executeEvent(operation: SubscriptionOperation, event: ExecutionResult, runtime: SubscriptionRuntime): Promise<ExecutionResult> {
+  const { plan, args } = operation;
+  const owner = plan.primary.serviceName;
+  let replayed = false;
+  const replayFirst: GraphQLDataSource = {
+    process: (request) => {
+      if (replayed) return runtime.dataSources[owner]!.process(request);
+      replayed = true;
+      return Promise.resolve({ data: event.data ?? null, errors: event.errors } as never);
+    },
+  };
+  const requestContext = {
+    request: { query: plan.primary.operation, variables: args.variableValues ?? {}, operationName: args.operationName ?? undefined },
+    context: args.contextValue,
+    document: args.document,
+    operationName: args.operationName ?? null,
+    metrics: {},
+    logger: {
+      debug: () => {},
+      info: () => {},
+      warn: (message: string) => runtime.logger.warn(message),
+      error: (message: string) => runtime.logger.error(message),
+    },
+  };
+  const result = await executeQueryPlan(
+    plan.eventPlan,
+    { ...runtime.dataSources, [owner]: replayFirst },
+    requestContext as never,
+    plan.operationContext,
+    runtime.planner.supergraphSchema,
+    runtime.planner.apiSchema,
+  );
+  return result as ExecutionResult;
+}
