@@ -54,10 +54,10 @@ export const gatewayServicePrincipal: Principal = {
 /** Scopes every signed-in user gets; roles add more (see ROLE_SCOPES). */
 export const USER_SCOPES = ['inference:read', 'inference:write', 'usage:read', 'autonomy:read', 'autonomy:write', 'apikeys:manage'] as const;
 
-/** Extra scopes per role. `admin` can read any user's data. */
+/** Extra scopes per role. `admin` can read any user's data (the admin scopes of lib/auth/ownership.ts). */
 export const ROLE_SCOPES: Record<string, readonly string[]> = {
   user: USER_SCOPES,
-  admin: [...USER_SCOPES, 'users:read', 'usage:admin', 'metrics:read'],
+  admin: [...USER_SCOPES, 'users:read', 'usage:admin', 'inference:admin', 'autonomy:admin', 'metrics:read'],
 };
 
 export function scopesOfRoles(roles: readonly string[]): string[] {

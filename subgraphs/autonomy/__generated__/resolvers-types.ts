@@ -53,7 +53,10 @@ export type Query = {
 
 export type User = {
   __typename?: 'User';
-  /** The user's effective autonomy level for a task context (their default when none is set). */
+  /**
+   * The user's effective autonomy level for a task context (their default when none is set).
+   * Only the user or `autonomy:admin` (others: NOT_FOUND).
+   */
   autonomy: Maybe<AutonomySetting>;
   id: Scalars['ID']['output'];
 };

@@ -1,3 +1,4 @@
+import { DATA_ADMIN_SCOPES, ownedUserReference } from '../../../lib/auth/ownership.js';
 import { badUserInput } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
@@ -13,7 +14,7 @@ export function createAutonomyResolvers(deps: { settings: SettingsRepository }):
       autonomyLevels: () => AUTONOMY_LEVELS.map((info, rank) => ({ ...info, rank })),
     },
     User: {
-      __resolveReference: (reference) => ({ id: reference.id }),
+      __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.autonomy),
       async autonomy(user, { context }) {
         if (context != null && !CONTEXT_PATTERN.test(context)) {
           throw badUserInput('context must be 1-64 characters of a-z, 0-9, ".", "_" or "-"', { argument: 'context' });

@@ -51,7 +51,10 @@ export type Model = {
 
 export type Query = {
   __typename?: 'Query';
-  /** One job by id, or null when it does not exist. */
+  /**
+   * One of the caller's jobs by id (any job with the `inference:admin` scope). Null with
+   * NOT_FOUND when it does not exist or is someone else's: the answer is the same for both.
+   */
   inferenceJob: Maybe<InferenceJob>;
   /** Models the workers can serve. */
   models: Maybe<Array<Model>>;
@@ -65,7 +68,7 @@ export type QueryInferenceJobArgs = {
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
-  /** The user's most recent inference jobs, newest first. */
+  /** The user's most recent inference jobs, newest first. Only the user or `inference:admin` (others: NOT_FOUND). */
   inferenceJobs: Maybe<Array<InferenceJob>>;
 };
 

@@ -1,3 +1,4 @@
+import { DATA_ADMIN_SCOPES, ownedUserReference, visibleRecord } from '../../../lib/auth/ownership.js';
 import { badUserInput, graphqlError } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
@@ -13,8 +14,11 @@ export function createInferenceResolvers(deps: { jobs: JobsRepository }): Resolv
     DateTime: DateTimeScalar,
     Query: {
       models: () => jobs.listModels(),
-      inferenceJob: (_parent, { id }) => (isUuid(id) ? jobs.findJob(id) : null),
+      // Someone else's job answers exactly like a missing one: null with NOT_FOUND.
+      inferenceJob: async (_parent, { id }, { principal }) =>
+        visibleRecord(principal, isUuid(id) ? await jobs.findJob(id) : null, (job) => job.userId, DATA_ADMIN_SCOPES.inference, 'Inference job'),
     },
+    // A job reaches a resolver only through inferenceJob or User.inferenceJobs, both owner-checked.
     InferenceJob: {
       user: (job) => ({ id: job.userId }),
       async model(job) {
@@ -24,7 +28,7 @@ export function createInferenceResolvers(deps: { jobs: JobsRepository }): Resolv
       },
     },
     User: {
-      __resolveReference: (reference) => ({ id: reference.id }),
+      __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.inference),
       inferenceJobs(user, { first }) {
         if (first < 1 || first > MAX_JOBS_PAGE) {
           throw badUserInput(`first must be between 1 and ${MAX_JOBS_PAGE}`, { argument: 'first' });

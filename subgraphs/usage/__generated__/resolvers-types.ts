@@ -92,9 +92,9 @@ export type UsageUpdate = {
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
-  /** The plan this user is billed on (the free plan until they change it). */
+  /** The plan this user is billed on (the free plan until they change it). Only the user or `usage:admin` (others: NOT_FOUND). */
   plan: Maybe<Plan>;
-  /** Usage in the current calendar month (UTC). */
+  /** Usage in the current calendar month (UTC). Only the user or `usage:admin` (others: NOT_FOUND). */
   usage: Maybe<UsageSummary>;
 };
 

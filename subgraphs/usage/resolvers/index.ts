@@ -1,3 +1,4 @@
+import { DATA_ADMIN_SCOPES, ownedUserReference } from '../../../lib/auth/ownership.js';
 import type { Clock } from '../../../lib/clock.js';
 import { isUuid } from '../../../lib/ids.js';
 import type { LiveHub } from '../../../lib/live/pubsub.js';
@@ -28,8 +29,9 @@ export function createUsageResolvers(deps: {
       plans: () => usage.listPlans(),
     },
     Subscription: createSubscriptionResolvers(deps),
+    // A User reaches these fields through its reference (owner-checked) or usageLive (the caller's own).
     User: {
-      __resolveReference: (reference) => ({ id: reference.id }),
+      __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.usage),
       plan: (user) => (isUuid(user.id) ? usage.planOfUser(user.id) : usage.defaultPlan()),
       async usage(user) {
         const { start, end } = monthOf(clock.now());

@@ -188,7 +188,11 @@ export type ResetPasswordInput = {
   token: Scalars['String']['input'];
 };
 
-/** A person or service account on the platform. Owned by the users subgraph. */
+/**
+ * A person or service account on the platform. Owned by the users subgraph. Apart from `id`,
+ * every field (here and those other subgraphs add) answers only to the user themself or an
+ * admin scope; to anyone else the user is null with NOT_FOUND, as if it did not exist.
+ */
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
