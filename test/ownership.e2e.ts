@@ -338,7 +338,7 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
     const askSubgraph = async (name: string, document: string, variables: Record<string, unknown>, principal: Principal) => {
       const url = platform.subgraphUrls[name as keyof TestPlatform['subgraphUrls']];
       expect(url, `subgraph ${name}`).toBeDefined();
-      return postGraphQL(url!, document, variables, { [IDENTITY_HEADER]: await signer().sign(principal) });
+      return postGraphQL<Record<string, any>>(url!, document, variables, { [IDENTITY_HEADER]: await signer().sign(principal) });
     };
     /** Each subgraph that resolves fields of an entity type: the `_entities` query for the victim's instance. */
     const entityQueries = () =>
