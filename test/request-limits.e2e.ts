@@ -1,4 +1,4 @@
-import { createClient, type FormattedExecutionResult } from 'graphql-ws';
+import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -31,7 +31,7 @@ async function inBatches(count: number, concurrency: number, task: (index: numbe
   }));
 }
 
-function expectRefused(response: GraphQLResponse, message: RegExp) {
+function expectRefused(response: GraphQLResponse<unknown>, message: RegExp) {
   expect(response.status).toBe(400);
   expect(response.body.data).toBeUndefined();
   expect(response.body.errors).toHaveLength(1);
@@ -148,8 +148,8 @@ describe('request limits on every transport, without error logs', () => {
     const client = createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
     clients.push(client);
     const run = (query: string) =>
-      new Promise<{ results: FormattedExecutionResult[]; error?: unknown }>((resolve) => {
-        const results: FormattedExecutionResult[] = [];
+      new Promise<{ results: unknown[]; error?: unknown }>((resolve) => {
+        const results: unknown[] = [];
         client.subscribe({ query }, { next: (result) => void results.push(result), error: (error) => resolve({ results, error }), complete: () => resolve({ results }) });
       });
 
