@@ -22,6 +22,9 @@ export const DEFAULT_METRICS_MAX_OPERATION_NAMES = 200;
 /** The label of an operation whose name is not admitted, and of a name that is not a GraphQL name. */
 export const UNKNOWN_OPERATION = 'unknown';
 
+/** The label of an operation without a name (the envelop Prometheus plugin's own word for it). */
+const ANONYMOUS_OPERATION = 'Anonymous';
+
 /** A GraphQL name (the spec's `Name`), of a sensible length. */
 const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
 
@@ -51,7 +54,7 @@ export interface OperationNameLabelOptions {
  * `Anonymous`; no name (a document that did not parse) is the empty label.
  */
 export function createOperationNameLabeler(options: OperationNameLabelOptions): (name: string | undefined) => string {
-  const admitted = new Set<string>(['Anonymous']);
+  const admitted = new Set<string>([ANONYMOUS_OPERATION]);
   const isKnown = options.isKnownOperation ?? (() => false);
   return (name) => {
     if (!name) return '';
@@ -134,8 +137,9 @@ export function useGraphqlMetrics(registry: Registry, labelOptions: OperationNam
           help: 'Time to answer GraphQL HTTP requests whose document parsed.',
           labelNames: [...operationLabels, 'method', 'statusCode'],
         },
+        // Observed only for documents that parsed; Yoga passes the operation's own name, none when anonymous.
         fillLabelsFn: (params: FillLabelsFnParams & { request: Request; response: Response }) => ({
-          ...ofOperation(params),
+          ...ofOperation({ ...params, operationName: params.operationName ?? ANONYMOUS_OPERATION }),
           method: params.request.method,
           statusCode: params.response.status,
         }),
