@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, env, flagsToEnv, parseEnv } from '../lib/config.js';
+import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';
+import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
 import { oidcIssuerSchema } from './auth/oidc.js';
 
 const oidcIssuers = z
@@ -96,6 +98,10 @@ export const gatewayEnvSchema = z.object({
   API_KEY_NEGATIVE_CACHE_SECONDS: env.positiveInt(10),
   /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted (0: use the socket address). */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** Largest, most tokens, deepest nesting of a client's document (GRAPHQL_PARSE_FAILED beyond); see lib/graphql-limits.ts. */
+  ...documentLimitsEnv(CLIENT_DOCUMENT_LIMITS),
+  /** Distinct operation names labelled in the metrics; the rest are `unknown` (see lib/metrics.ts). */
+  METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

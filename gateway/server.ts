@@ -7,6 +7,7 @@ import type { IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import type { Clock } from '../lib/clock.js';
+import { documentLimitsOf, useDocumentLimits } from '../lib/graphql-limits.js';
 import { createLiveHub } from '../lib/live/pubsub.js';
 import type { Logger } from '../lib/logger.js';
 import { maskUnexpectedError } from '../lib/mask-error.js';
@@ -94,7 +95,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
       useHealth({ subgraphs, probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, isReady: () => !draining, probeIdentity }),
-      useGraphqlMetrics(registry),
+      useDocumentLimits(documentLimitsOf(config)),
+      useGraphqlMetrics(registry, { maxNames: config.METRICS_MAX_OPERATION_NAMES }),
       useDashboard(),
       useLiveStats({ redis: deps.redis, clock: deps.clock, logger, registry, openSubscriptions: subscriptions.openSubscriptions }),
       useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),

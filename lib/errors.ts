@@ -7,7 +7,7 @@ import { GraphQLError } from 'graphql';
  */
 export const ERROR_CODES = {
   BAD_USER_INPUT: 'An argument or input value is invalid.',
-  GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax.',
+  GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax, or is larger, longer or deeper than allowed.',
   GRAPHQL_VALIDATION_FAILED: 'The document does not validate against the schema.',
   UNAUTHENTICATED: 'No valid credentials were presented.',
   FORBIDDEN: 'The credentials do not allow this operation.',

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { env } from './config.js';
+import { documentLimitsEnv, SUBGRAPH_DOCUMENT_LIMITS } from './graphql-limits.js';
+import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from './metrics.js';
 import { openDatabase, type Database } from './db/connection.js';
 import { connectRedis, type Redis } from './redis.js';
 import { createLogger, type Logger } from './logger.js';
@@ -24,6 +26,10 @@ export function serviceEnvSchema(defaultPort: number) {
     IDENTITY_SIGNING_SECRET: z.string().optional(),
     /** Where development keys and secrets are generated (gitignored). */
     DEV_KEY_DIR: z.string().min(1).default('.keys'),
+    /** Largest, most tokens, deepest nesting of a document from the gateway (GRAPHQL_PARSE_FAILED beyond). */
+    ...documentLimitsEnv(SUBGRAPH_DOCUMENT_LIMITS),
+    /** Distinct operation names labelled in the metrics; the rest are `unknown`. */
+    METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
   });
 }
 

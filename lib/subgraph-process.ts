@@ -1,5 +1,6 @@
 import { createIdentitySigner } from './auth/identity-header.js';
 import { loadIdentitySecret } from './auth/keys.js';
+import { documentLimitsOf } from './graphql-limits.js';
 import { connectServiceDeps, type ServiceEnv } from './service.js';
 import { listen } from './http.js';
 import { systemClock } from './clock.js';
@@ -26,6 +27,8 @@ export async function startSubgraphProcess(
     identity: createIdentitySigner(identitySecret),
     production,
     processMetrics: true,
+    documentLimits: documentLimitsOf(config),
+    metricsMaxOperationNames: config.METRICS_MAX_OPERATION_NAMES,
   });
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = subgraph.attachWebSockets(server.server);

@@ -10,10 +10,11 @@ import { IDENTITY_HEADER, type IdentitySigner } from './auth/identity-header.js'
 import type { Principal } from './auth/principal.js';
 import type { Clock } from './clock.js';
 import type { Database } from './db/connection.js';
+import { SUBGRAPH_DOCUMENT_LIMITS, useDocumentLimits, type DocumentLimits } from './graphql-limits.js';
 import { connectionPrincipalOf, serveGraphqlOverWebSocket } from './graphql-ws-server.js';
 import type { Logger } from './logger.js';
 import { maskUnexpectedError } from './mask-error.js';
-import { createMetricsRegistry, useGraphqlMetrics } from './metrics.js';
+import { createMetricsRegistry, DEFAULT_METRICS_MAX_OPERATION_NAMES, useGraphqlMetrics } from './metrics.js';
 import type { Redis } from './redis.js';
 
 /** What every subgraph factory is given. Connected by the caller, who also closes them. */
@@ -28,6 +29,10 @@ export interface SubgraphDeps {
   production: boolean;
   /** Whether this subgraph should also export Node process metrics (one owner per process). */
   processMetrics?: boolean;
+  /** @default SUBGRAPH_DOCUMENT_LIMITS // checked before parsing, even before the identity header is. */
+  documentLimits?: DocumentLimits;
+  /** @default DEFAULT_METRICS_MAX_OPERATION_NAMES // distinct operation names labelled in the metrics. */
+  metricsMaxOperationNames?: number;
 }
 
 export interface Subgraph {
@@ -106,7 +111,8 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
           }
         },
       }),
-      useGraphqlMetrics(registry),
+      useDocumentLimits(deps.documentLimits ?? SUBGRAPH_DOCUMENT_LIMITS),
+      useGraphqlMetrics(registry, { maxNames: deps.metricsMaxOperationNames ?? DEFAULT_METRICS_MAX_OPERATION_NAMES }),
     ],
   });
   return {

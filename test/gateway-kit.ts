@@ -14,7 +14,7 @@ import { ACCESS_TOKEN_ALG } from '../lib/auth/keys.js';
 import { systemClock } from '../lib/clock.js';
 import { composeSupergraph } from '../lib/compose.js';
 import { listen, type RunningServer } from '../lib/http.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../lib/redis.js';
 import { testEnv } from './env.js';
 
@@ -73,13 +73,17 @@ export interface AdHocGateway {
 }
 
 /** Our real gateway over the given subgraphs, with throwaway keys and its own Redis key prefix. */
-export async function startAdHocGateway(subgraphs: AdHocSubgraph[], env: Record<string, string> = {}): Promise<AdHocGateway> {
+export async function startAdHocGateway(
+  subgraphs: AdHocSubgraph[],
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<AdHocGateway> {
   const supergraphSdl = composeSupergraph(subgraphs.map(({ name, url, typeDefs }) => ({ name, url, typeDefs })));
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
   const keys = { keyId: 'adhoc', privateKey, publicKey, publicJwk: await exportJWK(publicKey) };
   const redis = await connectRedis({ url: testEnv.redisUrl, keyPrefix: `lotabots_test:${randomBytes(6).toString('hex')}:` });
   const gateway = await createGateway(gatewayEnvSchema.parse({ LOG_LEVEL: testEnv.logLevel, ...env }), {
-    logger: createLogger({ name: 'gateway', level: testEnv.logLevel }),
+    logger: options.logger ?? createLogger({ name: 'gateway', level: testEnv.logLevel }),
     supergraphSdl,
     redis,
     clock: systemClock,
