@@ -56,8 +56,8 @@ export interface Gateway {
 
 /**
  * The gateway as a library: plans and executes operations over the supergraph's subgraphs
- * and serves `/graphql` (GraphiQL outside production), `/health`, `/ready` and `/metrics`.
- * Listens nowhere; `main.ts` does.
+ * and serves `/graphql` (GraphiQL outside production), `/health`, `/health/subgraphs` and `/ready`.
+ * Listens nowhere; `main.ts` does, and serves `registry` on its own metrics port.
  */
 export async function createGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
   const logger = deps.logger;
@@ -93,7 +93,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     logging: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
-      useHealth({ subgraphs, probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, isReady: () => !draining, probeIdentity }),
+      useHealth({
+        subgraphs,
+        probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,
+        subgraphsCacheMs: config.HEALTH_SUBGRAPHS_CACHE_MS,
+        isDraining: () => draining,
+        redis: deps.redis,
+        probeIdentity,
+      }),
       useGraphqlMetrics(registry),
       useDashboard(),
       useLiveStats({ redis: deps.redis, clock: deps.clock, logger, registry, openSubscriptions: subscriptions.openSubscriptions }),

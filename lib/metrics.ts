@@ -32,7 +32,7 @@ export function useGraphqlMetrics(registry: Registry) {
   const ofOperation = (params: FillLabelsFnParams) => ({ operationType: params.operationType ?? '', operationName: params.operationName ?? '' });
   return usePrometheus({
     registry,
-    endpoint: '/metrics',
+    endpoint: false,
     labels: { url: false },
     metrics: {
       graphql_envelop_request: createCounter({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from './config.js';
+import { env, requiredInProduction } from './config.js';
 import { openDatabase, type Database } from './db/connection.js';
 import { connectRedis, type Redis } from './redis.js';
 import { createLogger, type Logger } from './logger.js';
@@ -20,11 +20,15 @@ export function serviceEnvSchema(defaultPort: number) {
     REDIS_URL: env.optionalUrl(),
     REDIS_KEY_PREFIX: z.string().default('lotabots:'),
     SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+    /** Time `/ready` answers 503 while still serving after SIGTERM; see lib/config.ts drainDelayMs. */
+    SHUTDOWN_DRAIN_DELAY_MS: env.optionalMs(),
+    /** @default PORT's default + 5400 (users 9401 …) // `/metrics` only here, never on the GraphQL port. */
+    METRICS_PORT: env.port(defaultPort + 5_400),
     /** Shared with the gateway; signs the identity header. Generated into DEV_KEY_DIR outside production. */
     IDENTITY_SIGNING_SECRET: z.string().optional(),
     /** Where development keys and secrets are generated (gitignored). */
     DEV_KEY_DIR: z.string().min(1).default('.keys'),
-  });
+  }).superRefine(requiredInProduction('DATABASE_URL', 'REDIS_URL'));
 }
 
 export type ServiceEnv = z.output<ReturnType<typeof serviceEnvSchema>>;
