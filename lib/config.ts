@@ -18,7 +18,8 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, s
   const issue = result.error.issues[0]!;
   const variable = issue.path.join('.') || '(environment)';
   const name = String(issue.path[0]);
-  const received = env[name];
+  // Redacted before it is shortened: a cut could otherwise split a password from its `@`.
+  const received = env[name] === undefined ? undefined : redactCredentials(env[name]!);
   const shown =
     received === undefined
       ? 'unset'

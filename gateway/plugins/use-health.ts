@@ -73,18 +73,19 @@ export function useHealth(options: {
   probeIdentity: () => Promise<string>;
 }): Plugin {
   const subgraphStates = cachedProbes(options.subgraphs, options.probeTimeoutMs, options.subgraphsCacheMs, options.probeIdentity);
-  const noStore = { 'cache-control': 'no-store' };
+  // A fresh object per response: whatwg-node's Response.json writes content-length into it.
+  const noStore = () => ({ 'cache-control': 'no-store' });
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname === '/health') {
-        endResponse(fetchAPI.Response.json({ status: 'ok' }, { headers: noStore }));
+        endResponse(fetchAPI.Response.json({ status: 'ok' }, { headers: noStore() }));
       } else if (url.pathname === '/health/subgraphs') {
         const subgraphs = await subgraphStates();
         const status = Object.values(subgraphs).every((state) => state === 'up') ? 'ok' : 'degraded';
-        endResponse(fetchAPI.Response.json({ status, subgraphs }, { headers: noStore }));
+        endResponse(fetchAPI.Response.json({ status, subgraphs }, { headers: noStore() }));
       } else if (url.pathname === '/ready') {
         const ready = !options.isDraining() && (await answersWithin(() => options.redis.ping(), options.probeTimeoutMs));
-        endResponse(new fetchAPI.Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503, headers: noStore }));
+        endResponse(new fetchAPI.Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503, headers: noStore() }));
       }
     },
   };
