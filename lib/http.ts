@@ -74,10 +74,10 @@ export async function listen(handler: RequestListener, options: { host: string; 
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     log?.(`draining: stopped accepting; ${unanswered.size} request(s) in flight get up to ${graceMs} ms`);
-    await onStopAccepting?.();
     const timer = setTimeout(() => {
       for (const socket of sockets) socket.destroy();
     }, graceMs);
+    await onStopAccepting?.();
     await closed;
     clearTimeout(timer);
   };
