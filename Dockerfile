@@ -33,6 +33,7 @@ COPY --from=build /app/dist ./dist
 # `node` (uid 1000) from the base image, given numerically so that Kubernetes can verify
 # runAsNonRoot without resolving a user name.
 USER 1000:1000
-EXPOSE 4000 4001 4002 4003 4004 4005
+# Service ports, then each process's metrics port (METRICS_PORT).
+EXPOSE 4000 4001 4002 4003 4004 4005 9400 9401 9402 9403 9404 9405
 # node itself is PID 1 (not npm), so SIGTERM reaches the process's own graceful-shutdown handler.
 CMD ["node", "dist/gateway/main.js"]

@@ -36,7 +36,8 @@ export const microBenchmarks: MicroBenchmark[] = [
  * entry lives API_KEY_CACHE_SECONDS, 60 s: a longer run pays one lookup per minute).
  */
 async function authenticating(context: BenchContext, makeHeaders: () => Promise<Headers>): Promise<MicroOperation> {
-  const config = gatewayEnvSchema.parse({ NODE_ENV: 'production', LOG_LEVEL: 'silent' });
+  // The authenticator reads no NODE_ENV-dependent setting; production would also demand a REDIS_URL.
+  const config = gatewayEnvSchema.parse({ LOG_LEVEL: 'silent' });
   const redis = await connectRedis({ url: context.redis.url, keyPrefix: context.redis.keyPrefix });
   const authenticator = createGatewayAuthenticator(
     config,

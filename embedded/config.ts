@@ -14,6 +14,8 @@ export const embeddedEnvSchema = z.object({
   USAGE_PORT: env.port(4003),
   AUTONOMY_PORT: env.port(4004),
   WORKER_PORT: env.port(4005),
+  /** @default 9_400 // every service's metrics, at `/metrics/<service>` (gateway, users, …, worker). */
+  METRICS_PORT: env.port(9_400),
   LOG_LEVEL: env.logLevel(),
   DATABASE_URL: env.optionalUrl(),
   EMBEDDED_DATA_DIR: z.string().min(1).default('.data/pglite'),

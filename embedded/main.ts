@@ -19,6 +19,7 @@ runMain(async () => {
       usage: config.USAGE_PORT,
       autonomy: config.AUTONOMY_PORT,
       worker: config.WORKER_PORT,
+      metrics: config.METRICS_PORT,
     },
     databaseUrl: config.DATABASE_URL,
     embeddedDataDir: config.EMBEDDED_DATA_DIR,

@@ -7,7 +7,9 @@ import { applyMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
 import { listen, type RunningServer } from '../lib/http.js';
 import { createLogger, type Logger } from '../lib/logger.js';
+import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
+import type { Registry } from 'prom-client';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { createIdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
@@ -30,8 +32,8 @@ export interface PlatformSecrets {
 
 export interface PlatformOptions {
   host: string;
-  /** 0 picks a free port. */
-  ports: Record<SubgraphName | 'gateway' | 'worker', number>;
+  /** 0 picks a free port. `metrics` serves every service's registry, at `/metrics/<service>`. */
+  ports: Record<SubgraphName | 'gateway' | 'worker' | 'metrics', number>;
   databaseUrl?: string | undefined;
   embeddedDataDir: string;
   redisUrl?: string | undefined;
@@ -48,6 +50,8 @@ export interface PlatformOptions {
 export interface RunningPlatform {
   gatewayUrl: string;
   subgraphUrls: Record<SubgraphName, string>;
+  /** Each service's Prometheus text, on the metrics port (never on the service's own port). */
+  metricsUrls: Record<SubgraphName | 'gateway' | 'worker', string>;
   db: Database;
   redis: Redis;
   logger: Logger;
@@ -87,8 +91,10 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
+    const registries: Record<string, Registry> = {};
     for (const name of SUBGRAPH_NAMES) {
       const subgraph = factories[name](deps);
+      registries[name] = subgraph.registry;
       cleanup.push(() => subgraph.close());
       servers[name] = await listen(subgraph.yoga, { host: options.host, port: options.ports[name] });
       cleanup.push(() => servers[name].close(1_000));
@@ -115,6 +121,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       keys: options.secrets.signingKeys,
     });
     cleanup.push(() => gateway.close());
+    registries.gateway = gateway.registry;
     const gatewayServer = await listen(gateway.yoga, { host: options.host, port: options.ports.gateway });
     cleanup.push(() => gatewayServer.close(1_000));
     const webSockets = gateway.attachWebSockets(gatewayServer.server);
@@ -126,12 +133,19 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     );
     await worker.start();
     cleanup.push(() => worker.stop());
+    registries.worker = worker.registry;
     const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
     cleanup.push(() => workerServer.close(1_000));
+    const metricsServer = await listenMetrics(
+      Object.fromEntries(Object.entries(registries).map(([service, registry]) => [`/metrics/${service}`, registry])),
+      { host: options.host, port: options.ports.metrics },
+    );
+    cleanup.push(() => metricsServer.close(0));
 
     return {
       gatewayUrl: `${gatewayServer.url}/graphql`,
       subgraphUrls,
+      metricsUrls: Object.fromEntries(Object.keys(registries).map((service) => [service, `${metricsServer.url}/metrics/${service}`])) as RunningPlatform['metricsUrls'],
       db,
       redis,
       logger,

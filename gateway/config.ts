@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, flagsToEnv, parseEnv } from '../lib/config.js';
+import { ConfigError, env, flagsToEnv, parseEnv, requiredInProduction } from '../lib/config.js';
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
 import { oidcIssuerSchema } from './auth/oidc.js';
@@ -70,10 +70,16 @@ export const gatewayEnvSchema = z.object({
   SUBSCRIPTION_MAX_QUEUED_EVENTS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s: a subgraph slower than this counts as unavailable for the request. */
   SUBGRAPH_TIMEOUT_MS: env.positiveInt(10_000),
-  /** @default 1_000 // 1 s: /health reports a subgraph down when its probe takes longer. */
+  /** @default 1_000 // 1 s: /health/subgraphs reports a subgraph down, and /ready Redis down, past this. */
   HEALTH_PROBE_TIMEOUT_MS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s to finish in-flight requests after SIGTERM. */
   SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+  /** Time `/ready` answers 503 while still serving after SIGTERM; see lib/config.ts drainDelayMs. */
+  SHUTDOWN_DRAIN_DELAY_MS: env.optionalMs(),
+  /** @default 9_400 // `/metrics` only here, never on the public GraphQL port. */
+  METRICS_PORT: env.port(9_400),
+  /** @default 5_000 // 5 s: `/health/subgraphs` probes each subgraph at most once per this, however often it is called. */
+  HEALTH_SUBGRAPHS_CACHE_MS: env.positiveInt(5_000),
   /** @default 3_000 // 3 s for a WebSocket client to send connection_init before it is closed (4408). */
   CONNECTION_INIT_TIMEOUT_MS: env.positiveInt(3_000),
   /** Redis for revoked sessions and the API key cache; unset: an in-process stand-in. */
@@ -102,7 +108,7 @@ export const gatewayEnvSchema = z.object({
   ...documentLimitsEnv(CLIENT_DOCUMENT_LIMITS),
   /** Distinct operation names labelled in the metrics; the rest are `unknown` (see lib/metrics.ts). */
   METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
-});
+}).superRefine(requiredInProduction('REDIS_URL'));
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;
 

@@ -3,7 +3,9 @@ import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { systemClock } from '../lib/clock.js';
 import { listen } from '../lib/http.js';
 import { connectRedis } from '../lib/redis.js';
+import { drainDelayMs } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
+import { listenMetrics } from '../lib/metrics-server.js';
 import { runMain } from '../lib/main.js';
 import { loadGatewayConfig } from './config.js';
 import { createGateway } from './server.js';
@@ -31,13 +33,21 @@ runMain(async () => {
   });
   const server = await listen(gateway.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = gateway.attachWebSockets(server.server);
+  const metrics = await listenMetrics({ '/metrics': gateway.registry }, { host: config.HOST, port: config.METRICS_PORT });
   logger.info({ subgraphs: gateway.subgraphs.map((s) => s.name) }, `gateway listening on ${server.url}/graphql`);
+  logger.info(`gateway metrics on ${metrics.url}/metrics`);
   return {
     async stop() {
       gateway.startDraining();
-      await webSockets.close();
-      await server.close(config.SHUTDOWN_GRACE_MS);
+      await server.drain({
+        delayMs: drainDelayMs(config),
+        graceMs: config.SHUTDOWN_GRACE_MS,
+        // Subscriptions end (1001, going away) once new connections go elsewhere; clients reconnect there.
+        onStopAccepting: () => webSockets.close(),
+        log: (message) => logger.info(message),
+      });
       await gateway.close();
+      await metrics.close(0);
       redis.disconnect();
     },
   };

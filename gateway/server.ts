@@ -57,8 +57,8 @@ export interface Gateway {
 
 /**
  * The gateway as a library: plans and executes operations over the supergraph's subgraphs
- * and serves `/graphql` (GraphiQL outside production), `/health`, `/ready` and `/metrics`.
- * Listens nowhere; `main.ts` does.
+ * and serves `/graphql` (GraphiQL outside production), `/health`, `/health/subgraphs` and `/ready`.
+ * Listens nowhere; `main.ts` does, and serves `registry` on its own metrics port.
  */
 export async function createGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
   const logger = deps.logger;
@@ -94,7 +94,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     logging: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
-      useHealth({ subgraphs, probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, isReady: () => !draining, probeIdentity }),
+      useHealth({
+        subgraphs,
+        probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,
+        subgraphsCacheMs: config.HEALTH_SUBGRAPHS_CACHE_MS,
+        isDraining: () => draining,
+        redis: deps.redis,
+        probeIdentity,
+      }),
       useDocumentLimits(documentLimitsOf(config)),
       useGraphqlMetrics(registry, { maxNames: config.METRICS_MAX_OPERATION_NAMES }),
       useDashboard(),

@@ -17,15 +17,60 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, s
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const variable = issue.path.join('.') || '(environment)';
-  const received = env[String(issue.path[0])];
-  const shown = received === undefined ? 'unset' : JSON.stringify(received.length > 60 ? `${received.slice(0, 60)}…` : received);
-  throw new ConfigError(`invalid configuration: ${variable}: ${issue.message} (got ${shown})`);
+  const name = String(issue.path[0]);
+  // Redacted before it is shortened: a cut could otherwise split a password from its `@`.
+  const received = env[name] === undefined ? undefined : redactCredentials(env[name]!);
+  const shown =
+    received === undefined
+      ? 'unset'
+      : SECRET_NAME.test(name)
+        ? 'a value, not shown'
+        : JSON.stringify(received.length > 60 ? `${received.slice(0, 60)}…` : received);
+  throw new ConfigError(redactCredentials(`invalid configuration: ${variable}: ${issue.message} (got ${shown})`));
+}
+
+/** Variables whose value is a secret as a whole: never echoed, not even in part. */
+const SECRET_NAME = /SECRET|KEY|PASSWORD|TOKEN|PRIVATE/i;
+
+/**
+ * Replaces the password of every `scheme://user:password@host` in `text` with `***`. Works on
+ * text that does not parse as a URL (a malformed DATABASE_URL still carries its password).
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@"]*@/gi, '$1***@');
+}
+
+/**
+ * A zod `superRefine` that requires `names` when `NODE_ENV` is production: outside production
+ * an unset DATABASE_URL or REDIS_URL means the embedded stand-ins (PGlite, an in-process Redis),
+ * which would silently lose data and split state between replicas in a real deployment.
+ */
+export function requiredInProduction(...names: string[]) {
+  return (config: { NODE_ENV: string }, ctx: z.RefinementCtx) => {
+    if (config.NODE_ENV !== 'production') return;
+    for (const name of names) {
+      if ((config as Record<string, unknown>)[name] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'required when NODE_ENV=production (the embedded stand-in is for development only)' });
+      }
+    }
+  };
+}
+
+/**
+ * SHUTDOWN_DRAIN_DELAY_MS as configured, else 5 s in production (the few seconds Kubernetes
+ * takes to take a terminating pod out of every Service's endpoints; see `DrainOptions.delayMs`)
+ * and 0 elsewhere, so a developer's Ctrl-C stops at once.
+ */
+export function drainDelayMs(config: { NODE_ENV: string; SHUTDOWN_DRAIN_DELAY_MS?: number | undefined }): number {
+  return config.SHUTDOWN_DRAIN_DELAY_MS ?? (config.NODE_ENV === 'production' ? 5_000 : 0);
 }
 
 /** Reusable field types: each converts the string form of an environment variable. */
 export const env = {
   port: (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort),
   positiveInt: (defaultValue: number) => z.coerce.number().int().positive().default(defaultValue),
+  /** Milliseconds, 0 allowed; unset stays undefined so the caller can pick a default by context. */
+  optionalMs: () => z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(600_000).optional()),
   url: () => z.url(),
   optionalUrl: () =>
     z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),

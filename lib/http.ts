@@ -1,17 +1,54 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+
+export interface DrainOptions {
+  /**
+   * Time to keep accepting after draining starts, while `/ready` answers 503 and every response
+   * says `Connection: close`: Kubernetes removes a terminating pod from Service endpoints
+   * asynchronously, so kube-proxy and ingress controllers may send new connections here for a
+   * few seconds after SIGTERM. Refusing them at once would fail those requests.
+   */
+  delayMs: number;
+  /** Time for requests still in flight once accepting stops; connections left after it are dropped. */
+  graceMs: number;
+  /** Runs when accepting stops, before waiting for in-flight requests (e.g. closing WebSockets). */
+  onStopAccepting?: () => Promise<void>;
+  /** Told about each step, for the logs. */
+  log?: (message: string) => void;
+}
 
 export interface RunningServer {
   server: Server;
   /** Base URL, e.g. `http://127.0.0.1:4000`. */
   url: string;
   port: number;
-  /** Stops accepting, waits up to `graceMs` for in-flight requests, then drops what is left. */
+  /**
+   * The Kubernetes drain sequence: responses carry `Connection: close` from now on, so kept-alive
+   * clients reconnect elsewhere after their current request; after `delayMs` the listener stops
+   * accepting and idle connections close; requests in flight get `graceMs` to finish, each
+   * connection closing as soon as its request has; whatever is left is then dropped.
+   * The caller turns its own `/ready` to 503 before calling this.
+   */
+  drain(options: DrainOptions): Promise<void>;
+  /** `drain` without the delay: stops accepting now, gives in-flight requests `graceMs`. */
   close(graceMs?: number): Promise<void>;
 }
 
 export async function listen(handler: RequestListener, options: { host: string; port: number }): Promise<RunningServer> {
-  const server = createServer(handler);
+  let draining = false;
+  let accepting = true;
+  const unanswered = new Set<ServerResponse>();
+  const server = createServer((request, response) => {
+    if (draining) response.setHeader('connection', 'close');
+    unanswered.add(response);
+    response.once('close', () => unanswered.delete(response));
+    // A response whose headers went out before the drain (a long stream) leaves its connection
+    // idle when it ends: close it then rather than at the end of the grace period.
+    response.once('finish', () => {
+      if (!accepting) setImmediate(() => server.closeIdleConnections());
+    });
+    handler(request, response);
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -26,17 +63,30 @@ export async function listen(handler: RequestListener, options: { host: string; 
   });
   const { port } = server.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+
+  const drain = async ({ delayMs, graceMs, onStopAccepting, log }: DrainOptions) => {
+    draining = true;
+    // Responses in progress whose headers are not out yet close their connection too.
+    for (const response of unanswered) if (!response.headersSent) response.setHeader('connection', 'close');
+    log?.(`draining: accepting for ${delayMs} ms more, responses say Connection: close`);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    accepting = false;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    log?.(`draining: stopped accepting; ${unanswered.size} request(s) in flight get up to ${graceMs} ms`);
+    const timer = setTimeout(() => {
+      for (const socket of sockets) socket.destroy();
+    }, graceMs);
+    await onStopAccepting?.();
+    await closed;
+    clearTimeout(timer);
+  };
+
   return {
     server,
     port,
     url: `http://${hostForUrl}:${port}`,
-    close: (graceMs = 5_000) =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => {
-          for (const socket of sockets) socket.destroy();
-        }, graceMs).unref();
-      }),
+    drain,
+    close: (graceMs = 5_000) => drain({ delayMs: 0, graceMs }),
   };
 }

@@ -94,7 +94,7 @@ export function useGraphqlMetrics(registry: Registry, labelOptions: OperationNam
     });
   return usePrometheus({
     registry,
-    endpoint: '/metrics',
+    endpoint: false,
     metrics: {
       graphql_envelop_request: createCounter({
         registry,

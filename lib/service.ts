@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from './config.js';
+import { env, requiredInProduction } from './config.js';
 import { documentLimitsEnv, SUBGRAPH_DOCUMENT_LIMITS } from './graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from './metrics.js';
 import { openDatabase, type Database } from './db/connection.js';
@@ -22,6 +22,10 @@ export function serviceEnvSchema(defaultPort: number) {
     REDIS_URL: env.optionalUrl(),
     REDIS_KEY_PREFIX: z.string().default('lotabots:'),
     SHUTDOWN_GRACE_MS: env.positiveInt(10_000),
+    /** Time `/ready` answers 503 while still serving after SIGTERM; see lib/config.ts drainDelayMs. */
+    SHUTDOWN_DRAIN_DELAY_MS: env.optionalMs(),
+    /** @default PORT's default + 5400 (users 9401 …) // `/metrics` only here, never on the GraphQL port. */
+    METRICS_PORT: env.port(defaultPort + 5_400),
     /** Shared with the gateway; signs the identity header. Generated into DEV_KEY_DIR outside production. */
     IDENTITY_SIGNING_SECRET: z.string().optional(),
     /** Where development keys and secrets are generated (gitignored). */
@@ -30,7 +34,7 @@ export function serviceEnvSchema(defaultPort: number) {
     ...documentLimitsEnv(SUBGRAPH_DOCUMENT_LIMITS),
     /** Distinct operation names labelled in the metrics; the rest are `unknown`. */
     METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
-  });
+  }).superRefine(requiredInProduction('DATABASE_URL', 'REDIS_URL'));
 }
 
 export type ServiceEnv = z.output<ReturnType<typeof serviceEnvSchema>>;

@@ -2,15 +2,18 @@ import { createIdentitySigner } from './auth/identity-header.js';
 import { loadIdentitySecret } from './auth/keys.js';
 import { documentLimitsOf } from './graphql-limits.js';
 import { connectServiceDeps, type ServiceEnv } from './service.js';
+import { drainDelayMs } from './config.js';
 import { listen } from './http.js';
+import { listenMetrics } from './metrics-server.js';
 import { systemClock } from './clock.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
 /**
  * Starts one subgraph as its own process: connects PostgreSQL and Redis (failing fast when
  * either is unreachable), builds the subgraph, listens (HTTP and SSE, plus WebSocket on the
- * same path). Stopping drains: `/ready` turns 503, WebSocket connections close, in-flight
- * requests get `SHUTDOWN_GRACE_MS`, then connections close.
+ * same path) and serves its metrics on `METRICS_PORT`. Stopping drains (lib/http.ts `drain`):
+ * `/ready` turns 503 and responses say `Connection: close` for `SHUTDOWN_DRAIN_DELAY_MS`, then
+ * the listener and WebSocket connections close and in-flight requests get `SHUTDOWN_GRACE_MS`.
  * Migrations are not applied here; they run as a separate job (`npm run db:migrate`).
  */
 export async function startSubgraphProcess(
@@ -32,14 +35,20 @@ export async function startSubgraphProcess(
   });
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = subgraph.attachWebSockets(server.server);
-  infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql (HTTP, SSE and WebSocket)`);
+  const metrics = await listenMetrics({ '/metrics': subgraph.registry }, { host: config.HOST, port: config.METRICS_PORT });
+  infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql (HTTP, SSE and WebSocket), metrics on ${metrics.url}/metrics`);
   return {
     async stop() {
       subgraph.startDraining();
-      // Subscriptions end now (1001, going away): the gateway reopens them on another replica.
-      await webSockets.close();
-      await server.close(config.SHUTDOWN_GRACE_MS);
+      await server.drain({
+        delayMs: drainDelayMs(config),
+        graceMs: config.SHUTDOWN_GRACE_MS,
+        // Subscriptions end (1001, going away): the gateway reopens them on another replica.
+        onStopAccepting: () => webSockets.close(),
+        log: (message) => infrastructure.logger.info(message),
+      });
       await subgraph.close();
+      await metrics.close(0);
       await infrastructure.close();
     },
   };

@@ -71,8 +71,8 @@ const notThroughGateway = () =>
 
 /**
  * Builds a subgraph on Yoga: a federation schema from `@apollo/subgraph` served at
- * `/graphql`, `/health` (alive), `/ready` (database and Redis answer, not draining),
- * `/metrics` (its own registry), and unexpected errors masked as INTERNAL_SERVER_ERROR
+ * `/graphql`, `/health` (alive), `/ready` (database and Redis answer, not draining), metrics
+ * in its own `registry` (served on a separate port by the caller), and unexpected errors masked as INTERNAL_SERVER_ERROR
  * and logged. Every GraphQL request must carry the gateway's signed identity header.
  * Subscriptions are served over SSE (`Accept: text/event-stream`, graphql-sse's distinct
  * connections mode) by Yoga itself and over WebSocket once `attachWebSockets` is called.

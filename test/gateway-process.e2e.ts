@@ -28,7 +28,7 @@ describe('the gateway process over a foreign supergraph', () => {
   });
 
   const start = async (args: string[]) => {
-    const child = spawnEntry('gateway/main.ts', { cwd: workdir, args, env: { ...bareEnv(), DEV_KEY_DIR: path.join(workdir, 'keys') } });
+    const child = spawnEntry('gateway/main.ts', { cwd: workdir, args, env: { ...bareEnv(), DEV_KEY_DIR: path.join(workdir, 'keys'), METRICS_PORT: '0' } });
     children.push(child);
     let output = '';
     return new Promise<{ url: string; child: typeof child }>((resolve, reject) => {
@@ -49,7 +49,7 @@ describe('the gateway process over a foreign supergraph', () => {
     const { status, body } = await postGraphQL(url, '{ eventsVersion peopleVersion }');
     expect(status).toBe(200);
     expect(body).toEqual({ data: { eventsVersion: null, peopleVersion: null } });
-    const health = await (await fetch(url.replace(/graphql$/, 'health'))).json();
+    const health = await (await fetch(url.replace(/graphql$/, 'health/subgraphs'))).json();
     expect(health).toEqual({ status: 'ok', subgraphs: { events: 'up', people: 'up' } });
     child.kill('SIGTERM');
     expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
@@ -69,7 +69,7 @@ describe('the gateway process over a foreign supergraph', () => {
     const { status, body } = await postGraphQL(url, '{ eventsVersion peopleVersion }');
     expect(status).toBe(200);
     expect(body).toEqual({ data: { eventsVersion: null, peopleVersion: null } });
-    const health = await (await fetch(url.replace(/graphql$/, 'health'))).json();
+    const health = await (await fetch(url.replace(/graphql$/, 'health/subgraphs'))).json();
     expect(health).toEqual({ status: 'ok', subgraphs: { events: 'up', people: 'up' } });
   });
 

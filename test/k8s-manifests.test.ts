@@ -1,5 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
+import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
 /**
@@ -16,12 +21,12 @@ const IMAGE = 'lotabots/platform-api';
 const SECRET_NAME = 'platform-secrets';
 /** What each process is, as the platform defines it (DESIGN.md "Processes"). */
 const PROCESSES = {
-  gateway: { entry: 'gateway/main.ts', port: 4000, servesClients: true },
-  users: { entry: 'subgraphs/users/main.ts', port: 4001, servesClients: true },
-  inference: { entry: 'subgraphs/inference/main.ts', port: 4002, servesClients: true },
-  usage: { entry: 'subgraphs/usage/main.ts', port: 4003, servesClients: true },
-  autonomy: { entry: 'subgraphs/autonomy/main.ts', port: 4004, servesClients: true },
-  worker: { entry: 'worker/main.ts', port: 4005, servesClients: false },
+  gateway: { entry: 'gateway/main.ts', port: 4000, metricsPort: 9400, servesClients: true },
+  users: { entry: 'subgraphs/users/main.ts', port: 4001, metricsPort: 9401, servesClients: true },
+  inference: { entry: 'subgraphs/inference/main.ts', port: 4002, metricsPort: 9402, servesClients: true },
+  usage: { entry: 'subgraphs/usage/main.ts', port: 4003, metricsPort: 9403, servesClients: true },
+  autonomy: { entry: 'subgraphs/autonomy/main.ts', port: 4004, metricsPort: 9404, servesClients: true },
+  worker: { entry: 'worker/main.ts', port: 4005, metricsPort: 9405, servesClients: false },
 } as const;
 /** SHUTDOWN_GRACE_MS when a process is given none (lib/service.ts). */
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
@@ -75,7 +80,6 @@ interface Container {
   startupProbe?: HttpProbe;
   livenessProbe?: HttpProbe;
   readinessProbe?: HttpProbe;
-  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   securityContext?: {
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
@@ -514,10 +518,11 @@ describe('base', () => {
 
     it('outlasts its own drain before SIGKILL', () => {
       const graceMs = Number(envValue(container, 'SHUTDOWN_GRACE_MS', base.configMaps) ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      const preStop = container.lifecycle?.preStop?.exec?.command;
-      const sleepSeconds = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
-      if (expected.servesClients) expect(sleepSeconds, 'preStop sleep while endpoints are removed').toBeGreaterThan(0);
-      expect(template.spec.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(sleepSeconds + graceMs / 1000);
+      const drainDelayMs = Number(envValue(container, 'SHUTDOWN_DRAIN_DELAY_MS', base.configMaps) ?? 0);
+      // The process itself keeps serving (/ready 503, `Connection: close`) while endpoint removal
+      // propagates, so no preStop sleep is needed (lib/http.ts `drain`).
+      if (expected.servesClients) expect(drainDelayMs, 'SHUTDOWN_DRAIN_DELAY_MS while endpoints are removed').toBeGreaterThan(0);
+      expect(template.spec.terminationGracePeriodSeconds ?? 30).toBeGreaterThan((drainDelayMs + graceMs) / 1000);
     });
 
     it('has CPU and memory requests and limits, and a V8 heap below the memory limit', () => {
@@ -529,11 +534,13 @@ describe('base', () => {
       if (heap) expect(Number(heap[1])).toBeLessThan(mebibytes(container.resources!.limits!.memory!));
     });
 
-    it('is scraped by Prometheus on its declared port', () => {
+    it(`is scraped by Prometheus on its metrics port (${expected.metricsPort}), not its GraphQL port, and METRICS_PORT says so`, () => {
       const annotations = template.metadata.annotations ?? {};
       expect(annotations['prometheus.io/scrape']).toBe('true');
       expect(annotations['prometheus.io/path']).toBe('/metrics');
-      expect(declaredPort(container, Number(annotations['prometheus.io/port']))).toBe(expected.port);
+      expect(declaredPort(container, 'metrics')).toBe(expected.metricsPort);
+      expect(declaredPort(container, Number(annotations['prometheus.io/port']))).toBe(expected.metricsPort);
+      expect(envValue(container, 'METRICS_PORT', base.configMaps)).toBe(String(expected.metricsPort));
     });
 
     it('gets no service-link variables, which would clash with its settings', () => {
@@ -709,6 +716,156 @@ describe('base', () => {
       expect(job.spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
       expect(job.spec.template.spec.restartPolicy).toBe('Never');
     });
+  });
+});
+
+// ---- NetworkPolicies: who may reach whom (networking.k8s.io/v1 semantics, one namespace) ------
+
+interface PolicyPeer {
+  podSelector?: { matchLabels?: Labels };
+  namespaceSelector?: { matchLabels?: Labels };
+  ipBlock?: unknown;
+}
+interface PolicyPort {
+  protocol?: string;
+  port?: number | string;
+}
+interface PolicyRule {
+  from?: PolicyPeer[];
+  to?: PolicyPeer[];
+  ports?: PolicyPort[];
+}
+interface NetworkPolicy extends K8sObject {
+  spec: { podSelector: { matchLabels?: Labels }; policyTypes: ('Ingress' | 'Egress')[]; ingress?: PolicyRule[]; egress?: PolicyRule[] };
+}
+
+/** A pod as the policies see it: labels, namespace (ours or another), named container ports. */
+interface Endpoint {
+  labels: Labels;
+  inOurNamespace: boolean;
+  ports: Record<string, number>;
+}
+
+/** An empty selector selects everything; otherwise every label must match. */
+const selectsLabels = (selector: { matchLabels?: Labels } | undefined, labels: Labels) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+
+function peerMatches(peer: PolicyPeer, endpoint: Endpoint | 'outside'): boolean {
+  if (endpoint === 'outside') return peer.ipBlock !== undefined;
+  if (peer.ipBlock) return false;
+  const namespaceOk = peer.namespaceSelector ? true : endpoint.inOurNamespace; // no namespaceSelector: this namespace only
+  return namespaceOk && selectsLabels(peer.podSelector, endpoint.labels);
+}
+
+function portMatches(ports: PolicyPort[] | undefined, port: number, target: Endpoint | 'outside'): boolean {
+  if (!ports) return true;
+  return ports.some((p) => p.port === undefined || p.port === port || (typeof p.port === 'string' && target !== 'outside' && target.ports[p.port] === port));
+}
+
+/** Whether traffic from `source` to `target`:`port` passes both the egress and the ingress side. */
+function allowed(policies: NetworkPolicy[], source: Endpoint, target: Endpoint | 'outside', port: number): boolean {
+  const side = (type: 'Ingress' | 'Egress', subject: Endpoint, other: Endpoint | 'outside') => {
+    const applying = policies.filter((p) => p.spec.policyTypes.includes(type) && subject.inOurNamespace && selectsLabels(p.spec.podSelector, subject.labels));
+    if (applying.length === 0) return true;
+    const destination = type === 'Egress' ? other : subject;
+    return applying.some((policy) =>
+      (type === 'Egress' ? policy.spec.egress : policy.spec.ingress)?.some((rule) => {
+        const peers = type === 'Egress' ? rule.to : rule.from;
+        return (!peers || peers.some((peer) => peerMatches(peer, other))) && portMatches(rule.ports, port, destination);
+      }),
+    );
+  };
+  return side('Egress', source, target) && (target === 'outside' || side('Ingress', target, source));
+}
+
+describe('network policies', () => {
+  const policies = ofKind<NetworkPolicy>(base, 'NetworkPolicy');
+  const podOf = (template: PodTemplate): Endpoint => ({
+    labels: template.metadata.labels ?? {},
+    inOurNamespace: true,
+    ports: Object.fromEntries((template.spec.containers[0]!.ports ?? []).map((p) => [p.name ?? '', p.containerPort])),
+  });
+  const pods = Object.fromEntries(podTemplates(base).map(({ owner, template }) => [owner.split('/')[1]!, podOf(template)]));
+  const subgraphs = Object.keys(PROCESSES).filter((name) => pods[name]?.labels['app.kubernetes.io/component'] === 'subgraph');
+  const prometheus: Endpoint = { labels: { 'app.kubernetes.io/name': 'prometheus' }, inOurNamespace: false, ports: {} };
+  const stranger: Endpoint = { labels: { app: 'something-else' }, inOurNamespace: true, ports: {} };
+  const kubeDns: Endpoint = { labels: { 'k8s-app': 'kube-dns' }, inOurNamespace: false, ports: {} };
+  const POSTGRES = 5432;
+  const REDIS = 6379;
+
+  it('are listed in the base and deny every platform pod all traffic by default', () => {
+    expect(baseKustomization.resources).toContain('network-policies.yaml');
+    const defaultDeny = policies.find((p) => !p.spec.ingress && !p.spec.egress && p.spec.policyTypes.includes('Ingress') && p.spec.policyTypes.includes('Egress'));
+    expect(defaultDeny).toBeDefined();
+    for (const [name, pod] of Object.entries(pods)) expect(selectsLabels(defaultDeny!.spec.podSelector, pod.labels), name).toBe(true);
+  });
+
+  it('regression: only the gateway reaches the subgraphs', () => {
+    expect(subgraphs).toHaveLength(4);
+    for (const subgraph of subgraphs) {
+      const port = PROCESSES[subgraph as keyof typeof PROCESSES].port;
+      expect(allowed(policies, pods.gateway!, pods[subgraph]!, port), `gateway → ${subgraph}`).toBe(true);
+      for (const [name, pod] of Object.entries(pods)) {
+        if (name !== 'gateway') expect(allowed(policies, pod, pods[subgraph]!, port), `${name} → ${subgraph}`).toBe(false);
+      }
+      expect(allowed(policies, stranger, pods[subgraph]!, port), `another pod → ${subgraph}`).toBe(false);
+    }
+  });
+
+  it('regression: only the subgraphs and the migration Job reach PostgreSQL; the gateway, subgraphs and worker reach Redis', () => {
+    for (const [name, pod] of Object.entries(pods)) {
+      expect(allowed(policies, pod, 'outside', POSTGRES), `${name} → PostgreSQL`).toBe(subgraphs.includes(name) || name === 'db-migrate');
+      expect(allowed(policies, pod, 'outside', REDIS), `${name} → Redis`).toBe(name !== 'db-migrate');
+    }
+  });
+
+  it('let clients reach the gateway, and Prometheus every metrics port but no other port', () => {
+    expect(allowed(policies, stranger, pods.gateway!, PROCESSES.gateway.port)).toBe(true);
+    for (const [name, expected] of Object.entries(PROCESSES)) {
+      expect(allowed(policies, prometheus, pods[name]!, expected.metricsPort), `Prometheus → ${name} metrics`).toBe(true);
+      expect(allowed(policies, stranger, pods[name]!, expected.metricsPort), `another pod → ${name} metrics`).toBe(false);
+      if (name !== 'gateway') expect(allowed(policies, prometheus, pods[name]!, expected.port), `Prometheus → ${name} GraphQL`).toBe(false);
+    }
+  });
+
+  it('let every pod resolve names through the cluster DNS', () => {
+    for (const [name, pod] of Object.entries(pods)) expect(allowed(policies, pod, kubeDns, 53), name).toBe(true);
+  });
+});
+
+// ---- The documented key commands make keys the processes accept ------------------------------
+
+describe('secret.example.yaml key commands', () => {
+  /** The `openssl …` lines of the commented example, as an operator would paste them. */
+  const commands = readFileSync(secretExampleUrl, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/^#\s*/, ''))
+    .filter((line) => line.startsWith('openssl '));
+
+  it('regression: make an access-token key pair and identity secret that production start-up accepts (not ed25519)', async () => {
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    const dir = mkdtempSync(path.join(tmpdir(), 'lotabots-k8s-keys-'));
+    try {
+      for (const command of commands.filter((c) => !c.includes('rand'))) execSync(command, { cwd: dir, stdio: 'pipe' });
+      const keys = await loadSigningKeys(
+        {
+          privateKeyPem: readFileSync(path.join(dir, 'jwt-private.pem'), 'utf8'),
+          publicKeyPem: readFileSync(path.join(dir, 'jwt-public.pem'), 'utf8'),
+          devKeyDir: dir,
+          production: true,
+        },
+        true,
+      );
+      const issued = await createAccessTokenIssuer(keys, 900, () => new Date()).issue({ userId: 'u', roles: ['user'], scopes: [], plan: 'free', sessionId: 's' });
+      expect(issued.token.split('.')).toHaveLength(3);
+      // The identity secret comes from the `--from-literal=…="$(openssl rand …)"` line.
+      const rand = /\$\((openssl rand [^)]+)\)/.exec(readFileSync(secretExampleUrl, 'utf8'))?.[1];
+      expect(rand).toBeDefined();
+      const secret = execSync(rand!, { encoding: 'utf8' }).trim();
+      await expect(loadIdentitySecret({ secret, devKeyDir: dir, production: true })).resolves.toHaveLength(secret.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

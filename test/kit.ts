@@ -80,7 +80,7 @@ export async function startTestPlatform(
   try {
     platform = await startPlatform({
       host: '127.0.0.1',
-      ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0 },
+      ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0, metrics: 0 },
       databaseUrl: database.url,
       embeddedDataDir: 'memory://',
       redisUrl: testEnv.redisUrl,

@@ -113,23 +113,29 @@ describe('the gateway over the four subgraphs', () => {
     expect(row!.n).toBe(1);
   });
 
-  it('reports every subgraph up on /health and the supergraph loaded on /ready', async () => {
+  it('reports every subgraph up on /health/subgraphs and the supergraph loaded on /ready', async () => {
     const base = platform.gatewayUrl.replace(/\/graphql$/, '');
-    const health = await fetch(`${base}/health`);
+    const health = await fetch(`${base}/health/subgraphs`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', subgraphs: { users: 'up', inference: 'up', usage: 'up', autonomy: 'up' } });
     expect((await fetch(`${base}/ready`)).status).toBe(200);
   });
 
-  it('exports Prometheus metrics on the gateway and each subgraph', async () => {
-    const gatewayMetrics = await (await fetch(platform.gatewayUrl.replace(/graphql$/, 'metrics'))).text();
+  it('exports Prometheus metrics of the gateway and each subgraph on the metrics port', async () => {
+    const gatewayMetrics = await (await fetch(platform.metricsUrls.gateway)).text();
     expect(gatewayMetrics).toMatch(/lotabots_graphql_requests_total\{[^}]*service="gateway"/);
     expect(gatewayMetrics).toMatch(/lotabots_subgraph_fetch_duration_seconds_count\{[^}]*subgraph="usage"[^}]*outcome="ok"/);
-    for (const url of Object.values(platform.subgraphUrls)) {
-      const response = await fetch(url.replace(/graphql$/, 'metrics'));
+    for (const [name, url] of Object.entries(platform.subgraphUrls)) {
+      const response = await fetch(platform.metricsUrls[name as keyof typeof platform.subgraphUrls]);
       expect(response.status).toBe(200);
-      expect(await response.text()).toContain('lotabots_graphql_requests_total');
+      expect(await response.text()).toMatch(new RegExp(`lotabots_graphql_requests_total\\{[^}]*service="${name}"`));
       expect((await fetch(url.replace(/graphql$/, 'ready'))).status).toBe(200);
+    }
+  });
+
+  it('regression: /metrics is not served on the public GraphQL ports', async () => {
+    for (const url of [platform.gatewayUrl, ...Object.values(platform.subgraphUrls)]) {
+      expect((await fetch(url.replace(/graphql$/, 'metrics'))).status, url).toBe(404);
     }
   });
 });

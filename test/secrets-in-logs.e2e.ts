@@ -23,7 +23,7 @@ describe('secrets stay out of logs and errors', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     workdir = await mkdtemp(path.join(tmpdir(), 'lotabots-logs-'));
-    const ports = { GATEWAY_PORT: '0', USERS_PORT: '0', INFERENCE_PORT: '0', USAGE_PORT: '0', AUTONOMY_PORT: '0', WORKER_PORT: '0' };
+    const ports = { GATEWAY_PORT: '0', USERS_PORT: '0', INFERENCE_PORT: '0', USAGE_PORT: '0', AUTONOMY_PORT: '0', WORKER_PORT: '0', METRICS_PORT: '0' };
     child = spawnEntry('embedded/main.ts', {
       cwd: workdir,
       env: { ...bareEnv(), ...ports, LOG_LEVEL: 'trace', DATABASE_URL: database.url, REDIS_URL: testEnv.redisUrl, REDIS_KEY_PREFIX: redisKeyPrefix },

@@ -34,11 +34,14 @@ describe('a subgraph that is down', () => {
     expect(body.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'usage' });
   });
 
-  it('reports the gateway degraded on /health while staying alive and ready', async () => {
+  it('reports the subgraph down on /health/subgraphs while the gateway stays alive (/health) and ready', async () => {
     const base = platform.gatewayUrl.replace(/\/graphql$/, '');
+    const subgraphs = await fetch(`${base}/health/subgraphs`);
+    expect(subgraphs.status).toBe(200);
+    expect(await subgraphs.json()).toEqual({ status: 'degraded', subgraphs: { users: 'up', inference: 'up', usage: 'down', autonomy: 'up' } });
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'degraded', subgraphs: { users: 'up', inference: 'up', usage: 'down', autonomy: 'up' } });
+    expect(await health.json()).toEqual({ status: 'ok' });
     expect((await fetch(`${base}/ready`)).status).toBe(200);
   });
 });

@@ -60,7 +60,7 @@ describe('subscriptions and credentials through the gateway', () => {
     const bearer = { authorization: `Bearer ${session.accessToken}` };
     const iterator = socket(bearer).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
     await started(iterator, bearer);
-    const gatewayMetrics = async () => (await fetch(platform.gatewayUrl.replace(/graphql$/, 'metrics'))).text();
+    const gatewayMetrics = async () => (await fetch(platform.metricsUrls.gateway)).text();
     const open = await gatewayMetrics();
     expect(open).toMatch(/lotabots_gateway_open_subscriptions\{service="gateway"\} [1-9]/);
     expect(open).toMatch(/lotabots_gateway_subscriptions_started_total\{service="gateway"\} [1-9]/);

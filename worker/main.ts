@@ -1,6 +1,7 @@
 import { systemClock } from '../lib/clock.js';
 import { listen } from '../lib/http.js';
 import { createLogger } from '../lib/logger.js';
+import { listenMetrics } from '../lib/metrics-server.js';
 import { runMain } from '../lib/main.js';
 import { connectRedis } from '../lib/redis.js';
 import { loadWorkerConfig } from './config.js';
@@ -13,11 +14,14 @@ runMain(async () => {
   const worker = createWorker(config, { redis, logger, clock: systemClock });
   await worker.start();
   const server = await listen(worker.handler, { host: config.HOST, port: config.PORT });
-  logger.info(`worker metrics on ${server.url}/metrics`);
+  const metrics = await listenMetrics({ '/metrics': worker.registry }, { host: config.HOST, port: config.METRICS_PORT });
+  logger.info(`worker probes on ${server.url}/health and /ready, metrics on ${metrics.url}/metrics`);
   return {
     async stop() {
       await worker.stop();
+      // Only probes reach this port (no Service routes clients here), so no drain delay.
       await server.close(1_000);
+      await metrics.close(0);
       redis.disconnect();
     },
   };

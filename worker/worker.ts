@@ -17,7 +17,7 @@ export interface WorkerDeps {
 export const BUILT_IN_MODELS = ['lotabots-tiny-cpu'];
 
 export interface Worker {
-  /** `/health`, `/ready` and `/metrics` as a Node request listener. */
+  /** `/health` and `/ready` as a Node request listener (`registry` is served on the metrics port). */
   handler: ReturnType<typeof createServerAdapter>;
   registry: Registry;
   /** Registers in Redis and starts heartbeating. */
@@ -46,9 +46,6 @@ export function createWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     if (pathname === '/ready') {
       const ready = running && (await deps.redis.ping().then(() => true, () => false));
       return new Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503 });
-    }
-    if (pathname === '/metrics') {
-      return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } });
     }
     return new Response('not found', { status: 404 });
   });

@@ -46,10 +46,11 @@ export interface GatewayProcess {
  */
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = await freePort();
+  const metricsPort = await freePort();
   if (!existsSync(GATEWAY_ENTRY)) throw new Error(`${GATEWAY_ENTRY} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [GATEWAY_ENTRY], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort) },
     detached: true,
     stdio: ['ignore', 2, 2],
   });
@@ -79,7 +80,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     pid,
     url: `${base}/graphql`,
     memory: () => processMemory(pid),
-    metrics: async () => parsePrometheus(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()),
+    metrics: async () => parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()),
     connectionsTo: (remotePort) => establishedConnections(pid, remotePort),
     stop,
   };

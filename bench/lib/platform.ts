@@ -101,7 +101,7 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
     const keys = await loadSigningKeys({ ...keySource, ...secrets }, true);
     const platformOptions: HostPlatformOptions = {
       host: '127.0.0.1',
-      ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0 },
+      ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0, metrics: 0 },
       embeddedDataDir: 'memory://',
       redisKeyPrefix,
       logLevel: options.logLevel,

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
+import type { Redis } from '../../lib/redis.js';
 
 export interface SubgraphEndpoint {
   name: string;
@@ -27,30 +28,64 @@ export async function probeSubgraph(subgraph: SubgraphEndpoint, timeoutMs: numbe
   }
 }
 
+/** Each subgraph's state, probed at most once per `ttlMs` however many callers ask. */
+function cachedProbes(subgraphs: SubgraphEndpoint[], timeoutMs: number, ttlMs: number, probeIdentity: () => Promise<string>) {
+  let last: { at: number; states: Promise<Record<string, SubgraphStatus>> } | undefined;
+  const probeAll = async () => {
+    const identityHeader = await probeIdentity();
+    const states = await Promise.all(subgraphs.map((s) => probeSubgraph(s, timeoutMs, identityHeader)));
+    return Object.fromEntries(subgraphs.map((s, i) => [s.name, states[i]!]));
+  };
+  return () => {
+    // Cached from the start of a probe, so concurrent callers share the one in flight.
+    if (!last || performance.now() - last.at >= ttlMs) last = { at: performance.now(), states: probeAll() };
+    return last.states;
+  };
+}
+
+/** Whether `check` settles successfully within `timeoutMs`. */
+async function answersWithin(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([check().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * `/health` (liveness): always 200 while the process serves, with `status: "ok"` or
- * `"degraded"` and each subgraph's state, so an operator sees a dead subgraph without the
- * orchestrator restarting a gateway that is fine.
- * `/ready` (readiness): 200 once the supergraph is loaded, 503 while draining for shutdown.
+ * - `/health` (liveness): 200 while the process serves. It asks nothing of anyone else, so an
+ *   overloaded subgraph or Redis can never make Kubernetes restart gateways that are fine.
+ * - `/health/subgraphs`: each subgraph's state (`ok` or `degraded`, always 200), for operators;
+ *   probed at most once per `subgraphsCacheMs`, so a flood of calls cannot fan out to the subgraphs.
+ * - `/ready` (readiness): 200 while the supergraph is loaded (true once this plugin serves), the
+ *   process is not draining and Redis answers PING within `probeTimeoutMs`; 503 otherwise, so
+ *   traffic goes to replicas that can take it.
  */
 export function useHealth(options: {
   subgraphs: SubgraphEndpoint[];
   probeTimeoutMs: number;
-  isReady: () => boolean;
+  subgraphsCacheMs: number;
+  isDraining: () => boolean;
+  redis: Pick<Redis, 'ping'>;
   /** A signed anonymous identity, so probes pass the subgraphs' gateway check. */
   probeIdentity: () => Promise<string>;
 }): Plugin {
+  const subgraphStates = cachedProbes(options.subgraphs, options.probeTimeoutMs, options.subgraphsCacheMs, options.probeIdentity);
+  // A fresh object per response: whatwg-node's Response.json writes content-length into it.
+  const noStore = () => ({ 'cache-control': 'no-store' });
   return {
     async onRequest({ url, endResponse, fetchAPI }) {
       if (url.pathname === '/health') {
-        const identityHeader = await options.probeIdentity();
-        const states = await Promise.all(options.subgraphs.map((s) => probeSubgraph(s, options.probeTimeoutMs, identityHeader)));
-        const subgraphs = Object.fromEntries(options.subgraphs.map((s, i) => [s.name, states[i]]));
-        const status = states.every((state) => state === 'up') ? 'ok' : 'degraded';
-        endResponse(Response.json({ status, subgraphs }, { headers: { 'cache-control': 'no-store' } }));
+        endResponse(fetchAPI.Response.json({ status: 'ok' }, { headers: noStore() }));
+      } else if (url.pathname === '/health/subgraphs') {
+        const subgraphs = await subgraphStates();
+        const status = Object.values(subgraphs).every((state) => state === 'up') ? 'ok' : 'degraded';
+        endResponse(fetchAPI.Response.json({ status, subgraphs }, { headers: noStore() }));
       } else if (url.pathname === '/ready') {
-        const ready = options.isReady();
-        endResponse(new fetchAPI.Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503 }));
+        const ready = !options.isDraining() && (await answersWithin(() => options.redis.ping(), options.probeTimeoutMs));
+        endResponse(new fetchAPI.Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503, headers: noStore() }));
       }
     },
   };
