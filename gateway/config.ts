@@ -81,6 +81,10 @@ export const gatewayEnvSchema = z.object({
   IDENTITY_SIGNING_SECRET: z.string().optional(),
   /** SPKI PEM of the key that verifies access tokens (the users subgraph's JWT_PRIVATE_KEY pair). */
   JWT_PUBLIC_KEY: z.string().optional(),
+  /** `kid` the access tokens must carry: the users subgraph's JWT_KEY_ID (unset: `lotabots-1`, or the generated development key's). */
+  JWT_KEY_ID: z.string().min(1).optional(),
+  /** @default 900 // s: the users subgraph's ACCESS_TOKEN_TTL_SECONDS; a token whose exp − iat is longer is refused. */
+  ACCESS_TOKEN_MAX_TTL_SECONDS: env.positiveInt(900),
   DEV_KEY_DIR: z.string().min(1).default('.keys'),
   /** Outside issuers whose JWTs are accepted, as JSON: [{"issuer","jwksUri","audience","scopeClaim"?,"rolesClaim"?,"plan"?,"algorithms"?}]. */
   OIDC_ISSUERS: oidcIssuers,
@@ -96,6 +100,12 @@ export const gatewayEnvSchema = z.object({
   API_KEY_NEGATIVE_CACHE_SECONDS: env.positiveInt(10),
   /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted (0: use the socket address). */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /**
+   * @default '20/60' // failed credentials (bad JWTs, unknown API keys) per client IP per 60 s;
+   * beyond, every credentialed request from that IP gets RATE_LIMITED (HTTP 429) until the
+   * window ends, before any key lookup.
+   */
+  AUTH_FAILURE_LIMIT_PER_IP: env.rateLimit('20/60'),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;
