@@ -48,7 +48,7 @@ export function createAccounts(deps: { store: UsersStore; sessions: Sessions; li
      */
     async login(input: { email: string; password: string }, clientIp: string): Promise<AuthPayload> {
       const email = normaliseEmail(input.email);
-      const fromHere = `${email} ${clientIp}`;
+      const fromHere = JSON.stringify([email, clientIp]); // unambiguous, whatever either contains
       await limits.consumeAll([
         ['login:ip', clientIp],
         ['login:account-ip', fromHere],
