@@ -27,10 +27,10 @@ export type AttemptKind =
  * Progressive delay on an account under attack (OWASP authentication cheat sheet): the
  * first `free` failed sign-ins in the account's window cost nothing; from then on each
  * attempt waits before its password is checked, `firstMs` doubling with every further
- * failure, up to `maxMs`. A delay rather
- * than a refusal, so that strangers failing on an account slow its owner down by at most
- * `maxMs` but never lock them out (only the per-account ceiling does, far higher).
- * @default free 3, firstMs 250, maxMs 4_000 // 250 ms, 0.5 s, 1 s, 2 s, then 4 s per attempt
+ * failure, up to `maxMs` (250 ms, 0.5 s, 1 s, 2 s, then 4 s per attempt). A delay rather than
+ * a refusal, so strangers failing on an account slow its owner down by at most `maxMs` but
+ * never lock them out (only the per-account ceiling does, far higher); 4 s keeps a sign-in
+ * well inside the gateway's subgraph timeout while costing a serial guesser an hour per 900.
  */
 export const PROGRESSIVE_DELAY = { free: 3, firstMs: 250, maxMs: 4_000 } as const;
 
