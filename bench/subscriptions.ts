@@ -379,6 +379,7 @@ function gatewayEnv(context: BenchContext, settings: SubscriptionSettings): Reco
       .join(','),
     IDENTITY_SIGNING_SECRET: context.secrets.identitySecret,
     JWT_PUBLIC_KEY: context.secrets.publicKeyPem,
+    JWT_KEY_ID: context.secrets.keyId,
     REDIS_URL: context.redis.url!,
     REDIS_KEY_PREFIX: `${context.redis.keyPrefix}subscription-gateway:`,
     MAX_SUBSCRIPTIONS_PER_PRINCIPAL: String(settings.count),

@@ -106,6 +106,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     ) as Record<SubgraphName, string>;
 
     const gatewayConfig = gatewayEnvSchema.parse({
+      // The gateway refuses access tokens living longer than the users subgraph issues them.
+      ACCESS_TOKEN_MAX_TTL_SECONDS: String(usersSettings.ACCESS_TOKEN_TTL_SECONDS),
       ...options.gatewayEnv,
       HOST: options.host,
       PORT: String(options.ports.gateway),

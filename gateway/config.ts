@@ -89,6 +89,10 @@ export const gatewayEnvSchema = z.object({
   IDENTITY_SIGNING_SECRET: z.string().optional(),
   /** SPKI PEM of the key that verifies access tokens (the users subgraph's JWT_PRIVATE_KEY pair). */
   JWT_PUBLIC_KEY: z.string().optional(),
+  /** `kid` the access tokens must carry: the users subgraph's JWT_KEY_ID (unset: `lotabots-1`, or the generated development key's). */
+  JWT_KEY_ID: z.string().min(1).optional(),
+  /** @default 900 // s: the users subgraph's ACCESS_TOKEN_TTL_SECONDS; a token whose exp − iat is longer is refused. */
+  ACCESS_TOKEN_MAX_TTL_SECONDS: env.positiveInt(900),
   DEV_KEY_DIR: z.string().min(1).default('.keys'),
   /** Outside issuers whose JWTs are accepted, as JSON: [{"issuer","jwksUri","audience","scopeClaim"?,"rolesClaim"?,"plan"?,"algorithms"?}]. */
   OIDC_ISSUERS: oidcIssuers,
@@ -108,6 +112,12 @@ export const gatewayEnvSchema = z.object({
   ...documentLimitsEnv(CLIENT_DOCUMENT_LIMITS),
   /** Distinct operation names labelled in the metrics; the rest are `unknown` (see lib/metrics.ts). */
   METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
+  /**
+   * @default '20/60' // failed credentials (bad JWTs, unknown API keys) per client IP per 60 s;
+   * beyond, every credentialed request from that IP gets RATE_LIMITED (HTTP 429) until the
+   * window ends, before any key lookup.
+   */
+  AUTH_FAILURE_LIMIT_PER_IP: env.rateLimit('20/60'),
 }).superRefine(requiredInProduction('REDIS_URL'));
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

@@ -39,8 +39,8 @@ export interface GatewayDeps {
   clock: Clock;
   /** Signs the identity header the subgraphs verify. */
   identity: IdentitySigner;
-  /** Verifies LotaBots access tokens. */
-  keys: Pick<SigningKeys, 'publicKey'>;
+  /** Verifies LotaBots access tokens (which must name this `keyId`). */
+  keys: Pick<SigningKeys, 'publicKey' | 'keyId'>;
 }
 
 export interface Gateway {
@@ -129,6 +129,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
         logger,
         connectionInitWaitTimeoutMs: config.CONNECTION_INIT_TIMEOUT_MS,
         keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
+        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
       }),
     startDraining: () => {
       draining = true;

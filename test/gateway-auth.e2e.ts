@@ -65,6 +65,8 @@ describe('authentication at the gateway', () => {
       gatewayEnv: {
         OIDC_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example.test', jwksUri: idp.url, audience: 'lotabots-api', scopeClaim: 'scp' }]),
         OIDC_JWKS_COOLDOWN_MS: '200',
+        // Every bad credential here comes from 127.0.0.1; the per-address limit has its own tests below.
+        AUTH_FAILURE_LIMIT_PER_IP: '1000/60',
       },
     });
     [{ id: userId }] = (await platform.db.query<{ id: string }>(
@@ -92,6 +94,14 @@ describe('authentication at the gateway', () => {
     expect(status).toBe(200);
     expect(body.data).toEqual({ models: [{ id: 'lotabots-tiny-cpu' }] });
   });
+
+  /** A well-formed access token signed with the platform's own key, with a chosen header and times. */
+  const signedWithOurKey = (header: { kid?: string }, iat: number, exp: number) =>
+    new SignJWT({ roles: ['user'], scope: 'inference:read', plan: 'free', sid: sessionId })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', ...header })
+      .setIssuer('lotabots').setAudience('lotabots-api').setSubject(userId).setIssuedAt(iat).setExpirationTime(exp)
+      .sign(platform.secrets.signingKeys.privateKey!);
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
 
   const badTokens: Array<[string, () => Promise<string>]> = [
     ['malformed', async () => 'not-a-jwt'],
@@ -140,7 +150,26 @@ describe('authentication at the gateway', () => {
     ],
   ];
 
+  // Each of these was accepted, being signed with the right key.
+  const signedButInvalid: Array<[string, () => Promise<string>]> = [
+    ['issued an hour in the future', () => issue(new Date(Date.now() + 3_600_000))],
+    ['living 24 hours (longer than the users subgraph ever issues)', () => issue(new Date(), 86_400)],
+    ['naming another kid', () => signedWithOurKey({ kid: 'retired-key' }, nowSeconds(), nowSeconds() + 300)],
+    ['naming no kid', () => signedWithOurKey({}, nowSeconds(), nowSeconds() + 300)],
+  ];
+
+  it('accepts an iat a few seconds ahead, within the clock-skew allowance', async () => {
+    const token = await signedWithOurKey({ kid: platform.secrets.signingKeys.keyId }, nowSeconds() + 10, nowSeconds() + 600);
+    expect((await platform.query(me, undefined, bearer(token))).body).toEqual({ data: { me: { id: userId } } });
+  });
+
   it.each(badTokens)('rejects a token that is %s with 401 UNAUTHENTICATED', async (_kind, make) => {
+    const { status, body } = await platform.query(me, undefined, bearer(await make()));
+    expect(status).toBe(401);
+    expect(body).toEqual(unauthenticated);
+  });
+
+  it.each(signedButInvalid)('regression: rejects an access token %s with 401 UNAUTHENTICATED, though our key signed it', async (_kind, make) => {
     const { status, body } = await platform.query(me, undefined, bearer(await make()));
     expect(status).toBe(401);
     expect(body).toEqual(unauthenticated);
@@ -264,6 +293,114 @@ describe('authentication at the gateway', () => {
       const { status, body } = await postGraphQL(platform.subgraphUrls.users, '{ me { id } }', undefined, { [IDENTITY_HEADER]: genuine });
       expect(status).toBe(200);
       expect(body.data).toEqual({ me: { id: userId } });
+    });
+  });
+});
+
+describe('failed credentials per client address', () => {
+  let platform: TestPlatform;
+  const LIMIT = 5;
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+  const randomApiKey = () => `lbk_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+  const models = '{ models { id } }';
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ gatewayEnv: { TRUSTED_PROXY_HOPS: '1', AUTH_FAILURE_LIMIT_PER_IP: `${LIMIT}/60` } });
+  });
+  afterAll(() => platform?.stop());
+
+  /** How many API key lookups the users subgraph has answered (its own metrics). */
+  async function apiKeyLookups(): Promise<number> {
+    const text = await (await fetch(platform.subgraphUrls.users.replace(/\/graphql$/, '/metrics'))).text();
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('lotabots_graphql_requests_total{') && line.includes('operationName="ApiKeyPrincipal"'))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  }
+
+  /** Negative-cache entries the gateway wrote for unknown keys. */
+  async function unknownKeyEntries(): Promise<number> {
+    const prefix = String(platform.redis.options.keyPrefix);
+    let [cursor, count] = ['0', 0];
+    do {
+      const [next, keys] = await platform.redis.scan(cursor, 'MATCH', `${prefix}auth:apikey:*`, 'COUNT', 1000);
+      [cursor, count] = [next, count + keys.length];
+    } while (cursor !== '0');
+    return count;
+  }
+
+  it('regression: random API keys from one address stop costing key lookups and cache entries past the limit', async () => {
+    const guesser = '203.0.113.10';
+    const lookupsBefore = await apiKeyLookups();
+    for (let i = 0; i < LIMIT; i++) {
+      const { status, body } = await platform.query(models, undefined, { ...from(guesser), 'x-api-key': randomApiKey() });
+      expect(status).toBe(401);
+      expect(body).toEqual(unauthenticated);
+    }
+    expect(await apiKeyLookups()).toBe(lookupsBefore + LIMIT);
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(platform.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...from(guesser), 'x-api-key': randomApiKey() },
+        body: JSON.stringify({ query: models }),
+      });
+      expect(response.status).toBe(429);
+      const retryAfter = Number(response.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      const body = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+      expect(body.errors[0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter });
+    }
+    expect(await apiKeyLookups()).toBe(lookupsBefore + LIMIT);
+    expect(await unknownKeyEntries()).toBe(LIMIT);
+    // Every credential from that address waits, a valid one too; anonymous requests do not.
+    expect((await platform.query(models, undefined, { ...from(guesser), authorization: `Bearer ${await platform.tokenFor(randomUUID())}` })).status).toBe(429);
+    expect((await platform.query(models, undefined, from(guesser))).body.data).toEqual({ models: [{ id: 'lotabots-tiny-cpu' }] });
+  });
+
+  it('leaves other addresses alone: their bad credentials are 401, their good ones work', async () => {
+    const neighbour = '203.0.113.11';
+    expect((await platform.query(models, undefined, { ...from(neighbour), 'x-api-key': randomApiKey() })).status).toBe(401);
+    expect((await platform.query(models, undefined, { ...from(neighbour), authorization: 'Bearer not-a-jwt' })).status).toBe(401);
+    const { status, body } = await platform.query(models, undefined, { ...from(neighbour), authorization: `Bearer ${await platform.tokenFor(randomUUID())}` });
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ models: [{ id: 'lotabots-tiny-cpu' }] });
+  });
+
+  describe('over WebSocket', () => {
+    /** A `ws` WebSocket whose upgrade request comes through the proxy on behalf of `ip`. */
+    const socketFrom = (ip: string) =>
+      class extends WebSocket {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols, { headers: from(ip) });
+        }
+      };
+    const runOnce = async (ip: string, connectionParams: Record<string, string>) => {
+      const client = createClient({
+        url: platform.gatewayUrl.replace(/^http/, 'ws'),
+        webSocketImpl: socketFrom(ip),
+        connectionParams,
+        retryAttempts: 0,
+        lazy: true,
+      });
+      try {
+        const results = [];
+        for await (const result of client.iterate({ query: models })) results.push(result);
+        return results;
+      } finally {
+        await client.dispose();
+      }
+    };
+
+    it('regression: takes the client IP from X-Forwarded-For like HTTP, so clients behind the proxy are limited apart', async () => {
+      const [guesser, neighbour] = ['203.0.113.20', '203.0.113.21'];
+      for (let i = 0; i < LIMIT; i++) await expect(runOnce(guesser, { authorization: 'Bearer not-a-jwt' })).rejects.toMatchObject({ code: 4403 });
+      const valid = { authorization: `Bearer ${await platform.tokenFor(randomUUID())}` };
+      // The guesser's address is over its limit, over WebSocket and over HTTP alike...
+      await expect(runOnce(guesser, valid)).rejects.toMatchObject({ code: 4403 });
+      expect((await platform.query(models, undefined, { ...from(guesser), ...valid })).status).toBe(429);
+      // ...while a neighbour behind the same proxy (same socket address) is not.
+      expect(await runOnce(neighbour, valid)).toEqual([{ data: { models: [{ id: 'lotabots-tiny-cpu' }] } }]);
     });
   });
 });

@@ -79,6 +79,7 @@ describe('users: sessions, passwords and API keys', () => {
     platform = await startTestPlatform({
       users: {
         LOGIN_LIMIT_PER_IP: LOOSE,
+        LOGIN_LIMIT_PER_ACCOUNT_AND_IP: LOOSE,
         LOGIN_LIMIT_PER_ACCOUNT: LOOSE,
         REGISTER_LIMIT_PER_IP: LOOSE,
         PASSWORD_RESET_LIMIT_PER_IP: LOOSE,
@@ -166,6 +167,33 @@ describe('users: sessions, passwords and API keys', () => {
       const ratio = median(wrong) / median(unknown);
       expect(ratio).toBeGreaterThan(0.5);
       expect(ratio).toBeLessThan(2);
+    });
+
+    it('regression: a registration whose session cannot be stored leaves no account behind, and the email can register again', async () => {
+      // A real fault in the database: inserting this account's first refresh token fails.
+      await platform.db.query(`CREATE FUNCTION users.test_fail_first_session() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM users."User" WHERE id = NEW."userId" AND email = 'half-made@example.com') THEN
+            RAISE EXCEPTION 'session storage failed';
+          END IF;
+          RETURN NEW;
+        END $$`);
+      await platform.db.query(
+        `CREATE TRIGGER test_fail_first_session BEFORE INSERT ON users."RefreshToken" FOR EACH ROW EXECUTE FUNCTION users.test_fail_first_session()`,
+      );
+      const input = { email: 'half-made@example.com', password: 'a long password for later', displayName: 'Half' };
+      watch.keep(input.password);
+      try {
+        const failed = await watch.query(REGISTER, { input });
+        expect(codeOf(failed)).toBe('INTERNAL_SERVER_ERROR');
+        expect(await platform.db.query(`SELECT 1 FROM users."User" WHERE email = 'half-made@example.com'`)).toHaveLength(0);
+      } finally {
+        await platform.db.query(`DROP TRIGGER test_fail_first_session ON users."RefreshToken"`);
+        await platform.db.query(`DROP FUNCTION users.test_fail_first_session()`);
+      }
+      const retried = await watch.session(await watch.query(REGISTER, { input }));
+      expect(retried.user.email).toBe('half-made@example.com');
+      expect((await me(bearer(retried.accessToken))).body.data?.me?.email).toBe('half-made@example.com');
     });
 
     it('rejects a weak password and a duplicate email', async () => {
@@ -527,18 +555,22 @@ describe('users: sessions, passwords and API keys', () => {
 describe('users: brute-force limits', () => {
   let platform: TestPlatform;
   const password = 'the right password';
+  // Addresses as a trusted proxy in front of the gateway reports them.
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
 
   beforeAll(async () => {
     platform = await startTestPlatform({
+      gatewayEnv: { TRUSTED_PROXY_HOPS: '1' },
       users: {
-        LOGIN_LIMIT_PER_ACCOUNT: { max: 2, windowSeconds: 60 },
+        LOGIN_LIMIT_PER_ACCOUNT_AND_IP: { max: 2, windowSeconds: 60 },
+        LOGIN_LIMIT_PER_ACCOUNT: { max: 6, windowSeconds: 60 },
         LOGIN_LIMIT_PER_IP: { max: 5, windowSeconds: 60 },
-        REGISTER_LIMIT_PER_IP: { max: 3, windowSeconds: 60 },
+        REGISTER_LIMIT_PER_IP: { max: 5, windowSeconds: 60 },
         PASSWORD_RESET_LIMIT_PER_ACCOUNT: { max: 1, windowSeconds: 120 },
         PASSWORD_RESET_LIMIT_PER_IP: { max: 3, windowSeconds: 120 },
       },
     });
-    for (const name of ['a', 'b', 'c']) {
+    for (const name of ['a', 'b', 'c', 'd', 'e']) {
       const { body } = await platform.query(REGISTER, { input: { email: `${name}@example.com`, password, displayName: name } });
       expect(body.errors).toBeUndefined();
     }
@@ -546,7 +578,7 @@ describe('users: brute-force limits', () => {
 
   afterAll(() => platform?.stop());
 
-  const login = (email: string, pw: string) => platform.query(LOGIN, { input: { email, password: pw } });
+  const login = (email: string, pw: string, ip = '192.0.2.1') => platform.query(LOGIN, { input: { email, password: pw } }, from(ip));
 
   function expectLimited(response: GraphQLResponse, windowSeconds: number) {
     const error = response.body.errors?.[0];
@@ -559,21 +591,66 @@ describe('users: brute-force limits', () => {
   }
 
   it('limits registrations per IP', async () => {
-    const fourth = await platform.query(REGISTER, { input: { email: 'd@example.com', password, displayName: 'd' } });
-    expectLimited(fourth, 60);
+    const sixth = await platform.query(REGISTER, { input: { email: 'f@example.com', password, displayName: 'f' } });
+    expectLimited(sixth, 60);
     const [row] = await platform.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users."User"`);
-    expect(row!.n).toBe(3);
+    expect(row!.n).toBe(5);
   });
 
-  it('limits login attempts per account (even with the right password), then per IP across accounts', async () => {
-    expect(codeOf(await login('a@example.com', 'wrong password one'))).toBe('UNAUTHENTICATED');
-    expect(codeOf(await login('A@example.com', 'wrong password two'))).toBe('UNAUTHENTICATED');
-    expectLimited(await login('a@example.com', 'wrong password three'), 60);
-    expectLimited(await login('a@example.com', password), 60);
-    // Another account from the same address still gets in: that was the account's limit...
-    expect((await login('b@example.com', password)).body.errors).toBeUndefined();
-    // ...and this is the address's: five attempts counted, the sixth refused whatever the account.
-    expectLimited(await login('c@example.com', password), 60);
+  // This replaces "limits login attempts per account (even with the right password)": that
+  // per-account lock-out let anyone anywhere lock an owner out with a few wrong passwords.
+  it('regression: a stranger failing on an account from another address does not lock its owner out', async () => {
+    const stranger = '203.0.113.66';
+    expect(codeOf(await login('a@example.com', 'wrong password one', stranger))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await login('A@example.com', 'wrong password two', stranger))).toBe('UNAUTHENTICATED');
+    // The stranger's address is done with this account, even with the right password...
+    expectLimited(await login('a@example.com', 'wrong password three', stranger), 60);
+    expectLimited(await login('a@example.com', password, stranger), 60);
+    // ...but the owner, at home, signs in.
+    expect((await login('a@example.com', password, '198.51.100.7')).body.errors).toBeUndefined();
+  });
+
+  it('counts only failed sign-ins per account and address: a success clears the address\'s failures', async () => {
+    const owner = '198.51.100.8';
+    expect(codeOf(await login('b@example.com', 'typo one', owner))).toBe('UNAUTHENTICATED');
+    expect((await login('b@example.com', password, owner)).body.errors).toBeUndefined();
+    expect(codeOf(await login('b@example.com', 'typo two', owner))).toBe('UNAUTHENTICATED');
+    // Two failures would be the limit; the success in between cleared the first.
+    expect((await login('b@example.com', password, owner)).body.errors).toBeUndefined();
+    expect((await login('b@example.com', password, owner)).body.errors).toBeUndefined();
+  });
+
+  it('caps failed sign-ins per account from anywhere, slowing each one down progressively on the way', async () => {
+    // Six failures from three addresses (two each, within the per-address limit).
+    for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+      for (const attempt of [1, 2]) {
+        const started = Date.now();
+        expect(codeOf(await login('c@example.com', `guess ${ip} ${attempt}`, ip))).toBe('UNAUTHENTICATED');
+        // The sixth failure waited 1 s (after 250 and 500 ms for the fourth and fifth): see progressiveDelayMs.
+        if (ip.endsWith('.3') && attempt === 2) expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      }
+    }
+    // The ceiling now refuses everyone, the right password included, until the window moves.
+    expectLimited(await login('c@example.com', password, '198.51.100.9'), 60);
+    // Other accounts are untouched.
+    expect((await login('d@example.com', password, '198.51.100.9')).body.errors).toBeUndefined();
+  });
+
+  it('limits login attempts per IP across accounts, successes included', async () => {
+    const busy = '192.0.2.50';
+    for (const name of ['a', 'b', 'd', 'e']) expect((await login(`${name}@example.com`, password, busy)).body.errors).toBeUndefined();
+    expect(codeOf(await login('e@example.com', 'one typo', busy))).toBe('UNAUTHENTICATED');
+    // Five attempts counted at this address: the sixth is refused whatever the account.
+    expectLimited(await login('d@example.com', password, busy), 60);
+  });
+
+  it('counts a refused attempt against no limit', async () => {
+    const ip = '192.0.2.60';
+    for (const attempt of [1, 2]) expect(codeOf(await login('e@example.com', `guess ${attempt}`, ip))).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 3; i++) expectLimited(await login('e@example.com', password, ip), 60);
+    // Two failures and three refusals: had the refusals counted at this address, its five
+    // attempts would be used up; three more sign-ins fit.
+    for (let i = 0; i < 3; i++) expect((await login('d@example.com', password, ip)).body.errors).toBeUndefined();
   });
 
   it('limits password-reset requests per account and per IP, known emails or not', async () => {

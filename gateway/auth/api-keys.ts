@@ -23,7 +23,9 @@ export class ApiKeyLookupUnavailable extends Error {}
  * Resolves API keys to principals. Lookups go to the users subgraph (which owns the keys and
  * records `lastUsedAt`) and are cached in Redis under the key's SHA-256 for `cacheSeconds`;
  * unknown keys are cached for `negativeCacheSeconds` so guessing costs the users subgraph
- * little. Revoking a key deletes its cache entry, so revocation is immediate.
+ * little, and the per-address limit on failed credentials (`failed-attempts.ts`) bounds how
+ * many lookups and entries one address can cause. Revoking a key deletes its cache entry, so
+ * revocation is immediate.
  */
 export function createApiKeyResolver(options: {
   redis: Redis;

@@ -1,6 +1,5 @@
 import { decodeJwt } from 'jose';
-import { ACCESS_TOKEN_ISSUER, verifyAccessToken } from '../../lib/auth/access-token.js';
-import type { SigningKeys } from '../../lib/auth/keys.js';
+import { ACCESS_TOKEN_ISSUER, verifyAccessToken, type AccessTokenVerificationKeys } from '../../lib/auth/access-token.js';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import type { SessionRevocations } from '../../lib/auth/revocation.js';
 import type { Clock } from '../../lib/clock.js';
@@ -14,7 +13,7 @@ import type { createOidcVerifier } from './oidc.js';
 const rejected = () => graphqlError('UNAUTHENTICATED', 'Invalid or expired credentials', { http: { status: 401 } });
 
 export interface AuthenticatorDeps {
-  keys: Pick<SigningKeys, 'publicKey'>;
+  keys: AccessTokenVerificationKeys;
   revocations: SessionRevocations;
   oidc: ReturnType<typeof createOidcVerifier>;
   apiKeys: ApiKeyResolver;

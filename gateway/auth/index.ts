@@ -8,16 +8,20 @@ import type { GatewayConfig } from '../config.js';
 import type { SubgraphEndpoint } from '../plugins/use-health.js';
 import { createApiKeyResolver } from './api-keys.js';
 import { createAuthenticator } from './authenticator.js';
+import { withFailedCredentialLimit } from './failed-attempts.js';
 import { createOidcVerifier } from './oidc.js';
 
-/** The gateway's authenticator, assembled from its config: access tokens, OIDC issuers, API keys. */
+/**
+ * The gateway's authenticator, assembled from its config: access tokens, OIDC issuers, API
+ * keys, behind the per-address limit on failed credentials.
+ */
 export function createGatewayAuthenticator(
   config: GatewayConfig,
-  deps: { keys: Pick<SigningKeys, 'publicKey'>; redis: Redis; identity: IdentitySigner; clock: Clock; logger: Logger },
+  deps: { keys: Pick<SigningKeys, 'publicKey' | 'keyId'>; redis: Redis; identity: IdentitySigner; clock: Clock; logger: Logger },
   subgraphs: SubgraphEndpoint[],
 ) {
-  return createAuthenticator({
-    keys: deps.keys,
+  const authenticator = createAuthenticator({
+    keys: { publicKey: deps.keys.publicKey, keyId: deps.keys.keyId, maxLifetimeSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS },
     // Only read here; the users subgraph writes revocations with the access-token lifetime.
     revocations: createSessionRevocations(deps.redis, 1),
     oidc: createOidcVerifier(config.OIDC_ISSUERS, {
@@ -36,4 +40,5 @@ export function createGatewayAuthenticator(
     clock: deps.clock,
     logger: deps.logger,
   });
+  return withFailedCredentialLimit(authenticator, { redis: deps.redis, limit: config.AUTH_FAILURE_LIMIT_PER_IP, logger: deps.logger });
 }

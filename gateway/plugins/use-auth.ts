@@ -2,6 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { clientIp } from '../auth/client-ip.js';
 import { connectionPrincipalOf } from '../../lib/graphql-ws-server.js';
 
 /** What `useAuth` adds to every operation's context. */
@@ -17,8 +18,8 @@ export interface AuthContext {
 
 /**
  * Authenticates each request once, before parsing work is spent on it, and signs the
- * identity the subgraphs will trust. The client address is the socket's peer, or, behind
- * `trustedProxyHops` proxies, the entry that many hops from the right of X-Forwarded-For.
+ * identity the subgraphs will trust, with the client address from `clientIp` (the socket's
+ * peer, or X-Forwarded-For behind `trustedProxyHops` proxies).
  */
 export function useAuth(authenticator: Authenticator, identity: IdentitySigner, trustedProxyHops: number): Plugin<AuthContext> {
   return {
@@ -31,14 +32,8 @@ export function useAuth(authenticator: Authenticator, identity: IdentitySigner, 
       }
       const request = (context as unknown as { request: Request }).request;
       const socketAddress = (context as unknown as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress ?? null;
-      const principal = await authenticator.authenticate(request.headers, clientIp(request.headers, socketAddress, trustedProxyHops));
+      const principal = await authenticator.authenticate(request.headers, clientIp(request.headers.get('x-forwarded-for'), socketAddress, trustedProxyHops));
       extendContext({ principal, identityHeader: () => identity.current(principal) });
     },
   };
-}
-
-function clientIp(headers: Headers, socketAddress: string | null, trustedProxyHops: number): string | null {
-  if (trustedProxyHops === 0) return socketAddress;
-  const chain = (headers.get('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return chain[chain.length - trustedProxyHops] ?? socketAddress;
 }

@@ -3,6 +3,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { serveGraphqlOverWebSocket } from '../../lib/graphql-ws-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { clientIp } from '../auth/client-ip.js';
 
 /** The connection_init payload keys that carry a credential, as HTTP header names. */
 const CREDENTIAL_PARAMS: Record<string, string> = {
@@ -27,6 +28,8 @@ export function attachGraphqlWs(options: {
   logger: Logger;
   connectionInitWaitTimeoutMs: number;
   keepAliveMs: number;
+  /** As for HTTP: how many proxies' X-Forwarded-For entries to trust for the client IP. */
+  trustedProxyHops: number;
 }): { close(): Promise<void> } {
   return serveGraphqlOverWebSocket({
     server: options.server,
@@ -41,7 +44,9 @@ export function attachGraphqlWs(options: {
         if (typeof value === 'string') headers.set(header, value);
       }
       try {
-        return await options.authenticator.authenticate(headers, request.socket.remoteAddress ?? null);
+        // The upgrade request carries the proxies' X-Forwarded-For like any HTTP request.
+        const ip = clientIp(request.headers['x-forwarded-for'], request.socket.remoteAddress, options.trustedProxyHops);
+        return await options.authenticator.authenticate(headers, ip);
       } catch {
         options.logger.info('WebSocket credential rejected');
         return null;

@@ -20,6 +20,16 @@ export interface VerifiedAccessToken extends AccessTokenClaims {
   expiresAt: Date;
 }
 
+/** What a verifier needs: the issuer's public key and `kid`, and the longest lifetime it issues. */
+export type AccessTokenVerificationKeys = Pick<SigningKeys, 'publicKey' | 'keyId'> & { maxLifetimeSeconds: number };
+
+/**
+ * @default 30 // s an `iat` may lie in the future: clocks of the issuing and verifying hosts
+ * drift apart by a few seconds (NTP keeps them well under this); more means a forged or
+ * misconfigured issuer.
+ */
+export const ACCESS_TOKEN_CLOCK_SKEW_SECONDS = 30;
+
 /** Issues short-lived access tokens (users subgraph only: it holds the private key). */
 export function createAccessTokenIssuer(keys: SigningKeys, lifetimeSeconds: number, now: () => Date) {
   if (!keys.privateKey) throw new Error('access tokens need the private signing key');
@@ -47,13 +57,16 @@ export type AccessTokenIssuer = ReturnType<typeof createAccessTokenIssuer>;
 
 /**
  * Verifies a LotaBots access token: ES256 only (so `alg: none` and HS256-with-the-public-key
- * are refused), our issuer and audience, `typ` at+jwt, not expired. Returns null for anything
- * that is not a valid token; never throws for bad input.
+ * are refused), our issuer and audience, `typ` at+jwt, `kid` the configured key's, not
+ * expired, not issued in the future (beyond the clock skew) and not living longer than the
+ * issuer's configured lifetime (a token minted with a leaked key for a year is refused).
+ * Returns null for anything that is not a valid token; never throws for bad input.
  */
-export async function verifyAccessToken(token: string, keys: Pick<SigningKeys, 'publicKey'>, now: Date): Promise<VerifiedAccessToken | null> {
+export async function verifyAccessToken(token: string, keys: AccessTokenVerificationKeys, now: Date): Promise<VerifiedAccessToken | null> {
   let payload: JWTPayload;
+  let kid: string | undefined;
   try {
-    ({ payload } = await jwtVerify(token, keys.publicKey, {
+    ({ payload, protectedHeader: { kid } } = await jwtVerify(token, keys.publicKey, {
       algorithms: [ACCESS_TOKEN_ALG],
       issuer: ACCESS_TOKEN_ISSUER,
       audience: ACCESS_TOKEN_AUDIENCE,
@@ -65,6 +78,9 @@ export async function verifyAccessToken(token: string, keys: Pick<SigningKeys, '
     if (error instanceof errors.JOSEError || error instanceof TypeError) return null;
     throw error;
   }
+  if (kid !== keys.keyId) return null;
+  const { iat, exp } = payload as { iat: number; exp: number };
+  if (iat > now.getTime() / 1000 + ACCESS_TOKEN_CLOCK_SKEW_SECONDS || exp - iat > keys.maxLifetimeSeconds) return null;
   const { sub, roles, scope, plan, sid } = payload as JWTPayload & { roles?: unknown; scope?: unknown; plan?: unknown; sid?: unknown };
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof scope !== 'string' || typeof plan !== 'string') return null;
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) return null;

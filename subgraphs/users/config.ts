@@ -17,9 +17,12 @@ export const usersEnvSchema = serviceEnvSchema(4001).extend({
   PASSWORD_RESET_TTL_SECONDS: env.positiveInt(1_800),
   /** The web page a reset email links to; the token is appended as `?token=`. */
   PASSWORD_RESET_URL: z.url().default('https://app.lotabots.example/reset-password'),
-  /** Brute-force limits, `max/seconds`: per client IP and per account (email). */
+  /** Brute-force limits, `max/seconds`: sign-in attempts per client IP, whatever the account. */
   LOGIN_LIMIT_PER_IP: env.rateLimit('20/60'),
-  LOGIN_LIMIT_PER_ACCOUNT: env.rateLimit('5/300'),
+  /** Failed sign-ins per account from one client IP: the tight limit, which only that address can use up. */
+  LOGIN_LIMIT_PER_ACCOUNT_AND_IP: env.rateLimit('5/300'),
+  /** Failed sign-ins per account from anywhere: a ceiling against guessing spread over many addresses. */
+  LOGIN_LIMIT_PER_ACCOUNT: env.rateLimit('100/3600'),
   REGISTER_LIMIT_PER_IP: env.rateLimit('10/3600'),
   PASSWORD_RESET_LIMIT_PER_IP: env.rateLimit('10/3600'),
   PASSWORD_RESET_LIMIT_PER_ACCOUNT: env.rateLimit('3/3600'),

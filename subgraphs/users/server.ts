@@ -22,6 +22,7 @@ export type UsersSettings = Pick<
   | 'PASSWORD_RESET_TTL_SECONDS'
   | 'PASSWORD_RESET_URL'
   | 'LOGIN_LIMIT_PER_IP'
+  | 'LOGIN_LIMIT_PER_ACCOUNT_AND_IP'
   | 'LOGIN_LIMIT_PER_ACCOUNT'
   | 'REGISTER_LIMIT_PER_IP'
   | 'PASSWORD_RESET_LIMIT_PER_IP'
@@ -36,6 +37,7 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
   const store = createUsersStore(prisma);
   const limits = createBruteForceLimits(redis, {
     'login:ip': settings.LOGIN_LIMIT_PER_IP,
+    'login:account-ip': settings.LOGIN_LIMIT_PER_ACCOUNT_AND_IP,
     'login:account': settings.LOGIN_LIMIT_PER_ACCOUNT,
     'register:ip': settings.REGISTER_LIMIT_PER_IP,
     'password-reset:ip': settings.PASSWORD_RESET_LIMIT_PER_IP,

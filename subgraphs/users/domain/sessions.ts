@@ -62,10 +62,13 @@ export function createSessions(deps: {
   }
 
   return {
-    /** Starts a new session (family) for a user who just proved who they are. */
-    start(user: UserRecord): Promise<AuthPayload> {
+    /**
+     * Starts a new session (family) for a user who just proved who they are; inside `tx`
+     * when given, so it commits or rolls back with the caller's other writes.
+     */
+    start(user: UserRecord, tx: UsersRepositories = store): Promise<AuthPayload> {
       const familyId = randomUUID();
-      return issue(user, familyId, (row) => store.refreshTokens.create({ ...row, userId: user.id, familyId }));
+      return issue(user, familyId, (row) => tx.refreshTokens.create({ ...row, userId: user.id, familyId }));
     },
 
     /** Rotates a refresh token: new access and refresh tokens in the same family. */

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { graphqlError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Redis } from '../../lib/redis.js';
+import type { GatewayConfig } from '../config.js';
+import type { Authenticator } from './authenticator.js';
+import { extractCredential } from './credentials.js';
+
+const KEY_PREFIX = 'auth:failures:ip:';
+
+/** One more failure in the address's window; the window starts with its first failure. */
+const RECORD_FAILURE = `
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end`;
+
+/**
+ * Failed credentials per client IP: past `limit.max` failures in a window (fixed, starting at
+ * the first failure), every request from that address that presents a credential is refused
+ * with RATE_LIMITED (HTTP 429, `Retry-After`) until the window ends, before the credential is
+ * looked at: no API key lookup at the users subgraph, no cache entry for a guessed key, no
+ * JWKS refetch. Requests without a credential are not affected (they cost nothing to check).
+ *
+ * The check (one GET) and the count (on failure) are separate round trips, so requests
+ * already in flight when the limit is reached still finish: the overshoot is bounded by one
+ * address's concurrency, which is all this needs to bound guessing cost. Redis failures
+ * open the gate (logged): the authenticator reports an unavailable Redis on its own.
+ */
+export function withFailedCredentialLimit(
+  authenticator: Authenticator,
+  deps: { redis: Redis; limit: GatewayConfig['AUTH_FAILURE_LIMIT_PER_IP']; logger: Logger },
+): Authenticator {
+  const { redis, limit, logger } = deps;
+  // Addresses are hashed so Redis key names carry no personal data.
+  const keyOf = (clientIp: string | null) => `${KEY_PREFIX}${createHash('sha256').update(clientIp ?? 'unknown').digest('hex').slice(0, 32)}`;
+
+  async function refuseIfOverLimit(key: string): Promise<void> {
+    let failures: string | null;
+    let ttlMs: number;
+    try {
+      [[, failures], [, ttlMs]] = (await redis.multi().get(key).pttl(key).exec()) as [[null, string | null], [null, number]];
+    } catch (error) {
+      logger.warn({ err: error }, 'failed-credential limit unavailable; not enforced for this request');
+      return;
+    }
+    if (Number(failures ?? 0) < limit.max) return;
+    const retryAfter = Math.max(1, Math.ceil((ttlMs > 0 ? ttlMs : limit.windowSeconds * 1000) / 1000));
+    throw graphqlError('RATE_LIMITED', 'Too many failed credentials from this address; retry later', {
+      retryAfter,
+      http: { status: 429, headers: { 'retry-after': String(retryAfter) } },
+    });
+  }
+
+  async function recordFailure(key: string): Promise<void> {
+    await redis.eval(RECORD_FAILURE, 1, key, limit.windowSeconds * 1000).catch((error: unknown) => {
+      logger.warn({ err: error }, 'failed-credential limit unavailable; failure not counted');
+    });
+  }
+
+  return {
+    async authenticate(headers, clientIp) {
+      if (extractCredential(headers).kind === 'none') return authenticator.authenticate(headers, clientIp);
+      const key = keyOf(clientIp);
+      await refuseIfOverLimit(key);
+      try {
+        return await authenticator.authenticate(headers, clientIp);
+      } catch (error) {
+        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await recordFailure(key);
+        throw error;
+      }
+    },
+  };
+}
