@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES } from './body-limit.js';
 import { env } from './config.js';
 import { openDatabase, type Database } from './db/connection.js';
 import { connectRedis, type Redis } from './redis.js';
@@ -24,6 +25,8 @@ export function serviceEnvSchema(defaultPort: number) {
     IDENTITY_SIGNING_SECRET: z.string().optional(),
     /** Where development keys and secrets are generated (gitignored). */
     DEV_KEY_DIR: z.string().min(1).default('.keys'),
+    /** Largest request body accepted (413 REQUEST_TOO_LARGE beyond), see DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES. */
+    MAX_REQUEST_BODY_BYTES: env.positiveInt(DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES),
   });
 }
 

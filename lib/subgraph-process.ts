@@ -25,6 +25,7 @@ export async function startSubgraphProcess(
     clock: systemClock,
     identity: createIdentitySigner(identitySecret),
     production,
+    maxRequestBodyBytes: config.MAX_REQUEST_BODY_BYTES,
     processMetrics: true,
   });
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
