@@ -10,7 +10,7 @@ import { useRequestBodyLimit } from '../lib/body-limit.js';
 import type { Clock } from '../lib/clock.js';
 import { createLiveHub } from '../lib/live/pubsub.js';
 import { useHideSuggestions } from '../lib/hide-suggestions.js';
-import { useIntrospectionPolicy } from '../lib/introspection.js';
+import { SCHEMA_READ_SCOPE, useIntrospectionPolicy } from '../lib/introspection.js';
 import type { Logger } from '../lib/logger.js';
 import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, METRIC_NAMESPACE, useGraphqlMetrics } from '../lib/metrics.js';
@@ -35,9 +35,6 @@ import { SubgraphDataSource } from './subgraph-data-source.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { watchRevocations } from './subscriptions/revocations.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
-
-/** The scope that may introspect the gateway's schema where introspection is off for others (admins have it). */
-export const SCHEMA_READ_SCOPE = 'schema:read';
 
 export interface GatewayDeps {
   logger: Logger;

@@ -2,6 +2,9 @@ import { NoSchemaIntrospectionCustomRule, validate, type DocumentNode, type Grap
 import type { Plugin } from 'graphql-yoga';
 import { graphqlError } from './errors.js';
 
+/** The scope that may introspect the gateway where introspection is off for others (the admin role has it). */
+export const SCHEMA_READ_SCOPE = 'schema:read';
+
 /**
  * Refuses `__schema` and `__type` (introspection) unless `isAllowed(context)` says this caller
  * may see the schema. Checked when the operation is about to execute, once the context (and

@@ -93,6 +93,8 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     landingPage: false,
     graphiql: !deps.production,
     logging: false,
+    // Only the gateway calls a subgraph; no browser page is answered (Yoga's default reflects any Origin).
+    cors: false,
     context: async (initial) => {
       // A WebSocket connection verified the identity once, at connection_init.
       const principal = connectionPrincipalOf(initial) ?? verifiedPrincipals.get(initial.request);

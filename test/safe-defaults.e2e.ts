@@ -137,7 +137,7 @@ describe('safe defaults of a production gateway', () => {
       ['text/plain', () => graphqlOver('text/plain;charset=UTF-8', JSON.stringify({ query: LOGOUT }))],
     ];
 
-    it.each(simpleRequests)('regression: a %s mutation without a preflight-forcing header ran; now 400 BAD_REQUEST', async (_type, init) => {
+    it.each(simpleRequests)('regression: form and multipart mutations ran without a preflight; now %s without a preflight-forcing header gets 400 BAD_REQUEST', async (_type, init) => {
       const answer = await fetch(platform.gatewayUrl, init());
       expect(answer.status).toBe(400);
       const body = (await answer.json()) as { data?: unknown; errors: Array<{ message: string; extensions: { code: string } }> };
