@@ -1,5 +1,7 @@
+import { createClient } from 'graphql-ws';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { systemClock } from '../lib/clock.js';
@@ -186,6 +188,20 @@ describe('safe defaults of a production gateway', () => {
       const { status, body } = await platform.query(MISSPELLED, undefined, { authorization: `Bearer ${userToken}` });
       expect(status).toBe(400);
       expect(body.errors).toEqual([{ message: 'Cannot query field "idd" on type "User".', locations: [{ line: 1, column: 8 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
+    });
+
+    it('gives no "Did you mean" over WebSocket either', async () => {
+      const client = createClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+      try {
+        const results: unknown[] = [];
+        const failure = await new Promise<unknown>((resolve) => {
+          client.subscribe({ query: '{ modls { id } }' }, { next: (r) => results.push(r), error: resolve, complete: () => resolve(null) });
+        });
+        expect(JSON.stringify([failure, results])).toContain('Cannot query field \\"modls\\" on type \\"Query\\".');
+        expect(JSON.stringify([failure, results])).not.toMatch(/Did you mean/);
+      } finally {
+        await client.dispose();
+      }
     });
   });
 
