@@ -136,6 +136,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
         logger,
         connectionInitWaitTimeoutMs: config.CONNECTION_INIT_TIMEOUT_MS,
         keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
+        maxPayloadBytes: config.MAX_REQUEST_BODY_BYTES,
       }),
     startDraining: () => {
       draining = true;

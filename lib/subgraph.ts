@@ -84,6 +84,7 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
   const registry = createMetricsRegistry(name, { processMetrics: deps.processMetrics ?? false });
   let draining = false;
+  const maxRequestBodyBytes = deps.maxRequestBodyBytes ?? DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES;
   // Principals verified before parsing, for the context of the same request.
   const verifiedPrincipals = new WeakMap<Request, Principal>();
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -103,7 +104,7 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     },
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
-      useRequestBodyLimit(deps.maxRequestBodyBytes ?? DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES),
+      useRequestBodyLimit(maxRequestBodyBytes),
       useSecurityHeaders({ credentialHeaders: [IDENTITY_HEADER] }),
       {
         // Before the document is parsed or validated: a caller without the gateway's identity
@@ -141,6 +142,7 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
       serveGraphqlOverWebSocket({
         server,
         yoga: yoga as unknown as Subgraph['yoga'],
+        maxPayloadBytes: maxRequestBodyBytes,
         authenticate: (connectionParams) => deps.identity.verify(stringParam(connectionParams[IDENTITY_HEADER])),
       }),
     startDraining: () => {

@@ -262,6 +262,16 @@ describe('safe defaults of a production gateway', () => {
       expect(JSON.parse(answer.body)).toMatchObject({ errors: [{ extensions: { code: 'REQUEST_TOO_LARGE' } }] });
     });
 
+    it('regression: a WebSocket message could be 100 MiB (ws default); now one over the limit closes the socket with 1009', async () => {
+      const socket = new WebSocket(platform.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      socket.once('open', () => {
+        socket.send(JSON.stringify({ type: 'connection_init' }));
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ __typename } # ${'x'.repeat(2 * MiB)}` } }));
+      });
+      expect(await closed).toBe(1009);
+    });
+
     it('still accepts a chunked body under the limit', async () => {
       const answer = await rawRequest(platform.gatewayUrl, {
         headers: { 'content-type': 'application/json', accept: 'application/json' },

@@ -27,10 +27,12 @@ export function attachGraphqlWs(options: {
   logger: Logger;
   connectionInitWaitTimeoutMs: number;
   keepAliveMs: number;
+  maxPayloadBytes: number;
 }): { close(): Promise<void> } {
   return serveGraphqlOverWebSocket({
     server: options.server,
     yoga: options.yoga,
+    maxPayloadBytes: options.maxPayloadBytes,
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs,
     keepAliveMs: options.keepAliveMs,
     authenticateEachOperation: true,
