@@ -74,7 +74,8 @@ const notThroughGateway = () =>
  * Builds a subgraph on Yoga: a federation schema from `@apollo/subgraph` served at
  * `/graphql`, `/health` (alive), `/ready` (database and Redis answer, not draining),
  * `/metrics` (its own registry), and unexpected errors masked as INTERNAL_SERVER_ERROR
- * and logged. Every GraphQL request must carry the gateway's signed identity header.
+ * and logged. Every GraphQL request must carry the gateway's signed identity header, checked
+ * before its document is parsed. In production introspection and "Did you mean" hints are off.
  * Subscriptions are served over SSE (`Accept: text/event-stream`, graphql-sse's distinct
  * connections mode) by Yoga itself and over WebSocket once `attachWebSockets` is called.
  */

@@ -2,6 +2,7 @@ import { createClient } from 'graphql-ws';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { loadGatewayConfig } from '../gateway/config.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { systemClock } from '../lib/clock.js';
@@ -339,5 +340,23 @@ describe('introspection and suggestions by configuration', () => {
     gateways.push(gateway);
     expect((await ask(gateway, INTROSPECTION)).data!.__schema.types.length).toBeGreaterThan(0);
     expect((await ask(gateway, '{ thng }')).errors![0]!.message).toMatch(/Did you mean "thing"\?/);
+  });
+});
+
+describe('safe-default settings are checked at start-up', () => {
+  it('accepts exact origins or * alone in CORS_ORIGINS, and nothing else', () => {
+    expect(loadGatewayConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).CORS_ORIGINS).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(loadGatewayConfig({}).CORS_ORIGINS).toEqual([]);
+    expect(() => loadGatewayConfig({ CORS_ORIGINS: '*,https://a.example' })).toThrow(/^invalid configuration: CORS_ORIGINS: "\*" allows every origin/);
+    expect(() => loadGatewayConfig({ CORS_ORIGINS: 'https://a.example/' })).toThrow(/^invalid configuration: CORS_ORIGINS: expected origins like/);
+    expect(() => loadGatewayConfig({ CORS_ORIGINS: 'a.example' })).toThrow(/CORS_ORIGINS/);
+  });
+
+  it('leaves INTROSPECTION and GRAPHQL_SUGGESTIONS to NODE_ENV unless set, and refuses other values', () => {
+    const defaults = loadGatewayConfig({});
+    expect([defaults.INTROSPECTION, defaults.GRAPHQL_SUGGESTIONS]).toEqual([undefined, undefined]);
+    expect(defaults).toMatchObject({ MAX_REQUEST_BODY_BYTES: 1_048_576, HSTS_MAX_AGE_SECONDS: 0 });
+    expect(loadGatewayConfig({ INTROSPECTION: 'false', GRAPHQL_SUGGESTIONS: 'true' })).toMatchObject({ INTROSPECTION: false, GRAPHQL_SUGGESTIONS: true });
+    expect(() => loadGatewayConfig({ INTROSPECTION: 'yes please' })).toThrow(/^invalid configuration: INTROSPECTION/);
   });
 });
