@@ -341,6 +341,15 @@ describe('introspection and suggestions by configuration', () => {
     expect((await ask(gateway, INTROSPECTION)).data!.__schema.types.length).toBeGreaterThan(0);
     expect((await ask(gateway, '{ thng }')).errors![0]!.message).toMatch(/Did you mean "thing"\?/);
   });
+
+  it('CORS_ORIGINS=* answers every origin with a literal *, never with credentials', async () => {
+    const gateway = await startAdHocGateway([subgraph], { CORS_ORIGINS: '*' });
+    gateways.push(gateway);
+    const answer = await fetch(gateway.url, { ...graphqlOver('application/json', JSON.stringify({ query: '{ thing }' })), headers: { 'content-type': 'application/json', origin: 'https://anyone.example' } });
+    expect(answer.headers.get('access-control-allow-origin')).toBe('*');
+    expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(answer.headers.get('vary')).toBeNull();
+  });
 });
 
 describe('safe-default settings are checked at start-up', () => {
