@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_GATEWAY_MAX_REQUEST_BODY_BYTES } from '../lib/body-limit.js';
 import { ConfigError, env, flagsToEnv, parseEnv, requiredInProduction } from '../lib/config.js';
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
@@ -42,6 +43,30 @@ const namedValues = <T>(valueSchema: z.ZodType<T>, what: string) =>
       }
       return entries;
     });
+
+/** `https://app.example.com,https://admin.example.com` (exact origins), `*` alone, or empty. */
+const corsOrigins = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const origins = value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (origins.includes('*') && origins.length > 1) {
+      ctx.addIssue({ code: 'custom', message: '"*" allows every origin and cannot be combined with others' });
+      return z.NEVER;
+    }
+    for (const origin of origins) {
+      if (origin !== '*' && originOf(origin) !== origin) {
+        ctx.addIssue({ code: 'custom', message: `expected origins like https://app.example.com (scheme, host, port; no path or slash), got "${origin}"` });
+        return z.NEVER;
+      }
+    }
+    return origins;
+  });
+
+const originOf = (value: string) => (URL.canParse(value) ? new URL(value).origin : null);
+
+/** Unset: the default that depends on NODE_ENV (see where it is read). */
+const optionalBool = () => z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true'));
 
 export const gatewayEnvSchema = z.object({
   NODE_ENV: env.nodeEnv(),
@@ -118,6 +143,16 @@ export const gatewayEnvSchema = z.object({
    * window ends, before any key lookup.
    */
   AUTH_FAILURE_LIMIT_PER_IP: env.rateLimit('20/60'),
+  /** Origins whose pages may call the API from a browser; empty: same-origin only (no CORS headers). */
+  CORS_ORIGINS: corsOrigins,
+  /** Largest request body accepted (413 REQUEST_TOO_LARGE beyond), see DEFAULT_GATEWAY_MAX_REQUEST_BODY_BYTES. */
+  MAX_REQUEST_BODY_BYTES: env.positiveInt(DEFAULT_GATEWAY_MAX_REQUEST_BODY_BYTES),
+  /** @default 0 // no Strict-Transport-Security header; set (e.g. 31_536_000, a year) once the gateway is only reached over HTTPS. */
+  HSTS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(0),
+  /** Introspection for everyone; unset: on outside production, and in production only for the `schema:read` scope. */
+  INTROSPECTION: optionalBool(),
+  /** "Did you mean …?" hints in errors; unset: on outside production, off in production. */
+  GRAPHQL_SUGGESTIONS: optionalBool(),
 }).superRefine(requiredInProduction('REDIS_URL'));
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

@@ -5,19 +5,25 @@ import type { Server } from 'node:http';
 import { Histogram, type Registry } from 'prom-client';
 import type { IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
-import { anonymousPrincipal } from '../lib/auth/principal.js';
+import { anonymousPrincipal, type Principal } from '../lib/auth/principal.js';
+import { useRequestBodyLimit } from '../lib/body-limit.js';
 import type { Clock } from '../lib/clock.js';
 import { documentLimitsOf, useDocumentLimits } from '../lib/graphql-limits.js';
 import { createLiveHub } from '../lib/live/pubsub.js';
+import { useHideSuggestions } from '../lib/hide-suggestions.js';
+import { SCHEMA_READ_SCOPE, useIntrospectionPolicy } from '../lib/introspection.js';
 import type { Logger } from '../lib/logger.js';
 import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, METRIC_NAMESPACE, useGraphqlMetrics } from '../lib/metrics.js';
 import type { Redis } from '../lib/redis.js';
+import { useSecurityHeaders } from '../lib/security-headers.js';
 import { createGatewayAuthenticator } from './auth/index.js';
 import type { GatewayConfig } from './config.js';
 import { createApolloExecutor } from './execution/apollo-executor.js';
 import { useAuthDirectives } from './plugins/use-auth-directives.js';
 import { useAuth } from './plugins/use-auth.js';
+import { useCors } from './plugins/use-cors.js';
+import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
 import { useFederatedExecution } from './plugins/use-federated-execution.js';
 import { useHealth, type SubgraphEndpoint } from './plugins/use-health.js';
@@ -86,14 +92,22 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
   const probeIdentity = () => deps.identity.sign(anonymousPrincipal(null));
   let draining = false;
+  const production = config.NODE_ENV === 'production';
+  const introspectionForAll = config.INTROSPECTION ?? !production;
   const yoga = createYoga<Record<string, unknown>>({
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: false as never,
     landingPage: false,
-    graphiql: config.NODE_ENV !== 'production',
+    graphiql: !production,
     logging: false,
+    // Yoga's CORS reflects any Origin with credentials; useCors answers CORS_ORIGINS only.
+    cors: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
+      useRequestBodyLimit(config.MAX_REQUEST_BODY_BYTES),
+      useSecurityHeaders({ credentialHeaders: ['authorization', 'x-api-key'], hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
+      ...(config.CORS_ORIGINS.length > 0 ? [useCors(config.CORS_ORIGINS)] : []),
+      useCsrfPrevention(),
       useHealth({
         subgraphs,
         probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,
@@ -107,6 +121,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useDashboard(),
       useLiveStats({ redis: deps.redis, clock: deps.clock, logger, registry, openSubscriptions: subscriptions.openSubscriptions }),
       useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),
+      useIntrospectionPolicy((context) => introspectionForAll || (context.principal as Principal).scopes.includes(SCHEMA_READ_SCOPE)),
+      ...((config.GRAPHQL_SUGGESTIONS ?? !production) ? [] : [useHideSuggestions()]),
       useAuthDirectives(deps.supergraphSdl),
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
@@ -130,6 +146,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
         connectionInitWaitTimeoutMs: config.CONNECTION_INIT_TIMEOUT_MS,
         keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+        maxPayloadBytes: config.MAX_REQUEST_BODY_BYTES,
       }),
     startDraining: () => {
       draining = true;

@@ -7,6 +7,8 @@ import { GraphQLError } from 'graphql';
  */
 export const ERROR_CODES = {
   BAD_USER_INPUT: 'An argument or input value is invalid.',
+  BAD_REQUEST: 'The HTTP request is refused as sent (a browser form or text/plain POST without a CSRF-preventing header).',
+  REQUEST_TOO_LARGE: 'The request body is larger than the server accepts (HTTP 413).',
   GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax, or is larger, longer or deeper than allowed.',
   GRAPHQL_VALIDATION_FAILED: 'The document does not validate against the schema.',
   UNAUTHENTICATED: 'No valid credentials were presented.',

@@ -37,6 +37,11 @@ export interface GraphqlWsOptions {
    */
   authenticateEachOperation?: boolean;
   /**
+   * Largest message a client may send; a larger one closes the socket with 1009 (Message Too
+   * Big) before it is parsed. The same limit as an HTTP request body (ws's own default is 100 MiB).
+   */
+  maxPayloadBytes: number;
+  /**
    * @default 12_000 // ms between pings; a socket that has not answered the previous ping by
    * the next is terminated, so half-open connections (a phone that vanished) are freed.
    */
@@ -55,7 +60,7 @@ type ConnectionExtra = { principal?: Principal };
  */
 export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close(): Promise<void> } {
   const { yoga } = options;
-  const wsServer = new WebSocketServer({ server: options.server, path: yoga.graphqlEndpoint });
+  const wsServer = new WebSocketServer({ server: options.server, path: yoga.graphqlEndpoint, maxPayload: options.maxPayloadBytes });
   const disposable = useServer<ConnectionInitMessage['payload'], ConnectionExtra>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3_000,

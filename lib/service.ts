@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES } from './body-limit.js';
 import { env, requiredInProduction } from './config.js';
 import { documentLimitsEnv, SUBGRAPH_DOCUMENT_LIMITS } from './graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from './metrics.js';
@@ -34,6 +35,8 @@ export function serviceEnvSchema(defaultPort: number) {
     ...documentLimitsEnv(SUBGRAPH_DOCUMENT_LIMITS),
     /** Distinct operation names labelled in the metrics; the rest are `unknown`. */
     METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
+    /** Largest request body accepted (413 REQUEST_TOO_LARGE beyond), see DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES. */
+    MAX_REQUEST_BODY_BYTES: env.positiveInt(DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES),
   }).superRefine(requiredInProduction('DATABASE_URL', 'REDIS_URL'));
 }
 

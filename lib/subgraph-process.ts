@@ -29,6 +29,7 @@ export async function startSubgraphProcess(
     clock: systemClock,
     identity: createIdentitySigner(identitySecret),
     production,
+    maxRequestBodyBytes: config.MAX_REQUEST_BODY_BYTES,
     processMetrics: true,
     documentLimits: documentLimitsOf(config),
     metricsMaxOperationNames: config.METRICS_MAX_OPERATION_NAMES,

@@ -8,14 +8,18 @@ import type { Registry } from 'prom-client';
 import { GraphQLError } from 'graphql';
 import { IDENTITY_HEADER, type IdentitySigner } from './auth/identity-header.js';
 import type { Principal } from './auth/principal.js';
+import { DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import type { Clock } from './clock.js';
 import type { Database } from './db/connection.js';
 import { SUBGRAPH_DOCUMENT_LIMITS, useDocumentLimits, type DocumentLimits } from './graphql-limits.js';
 import { connectionPrincipalOf, serveGraphqlOverWebSocket } from './graphql-ws-server.js';
+import { useHideSuggestions } from './hide-suggestions.js';
+import { useIntrospectionPolicy } from './introspection.js';
 import type { Logger } from './logger.js';
 import { maskUnexpectedError } from './mask-error.js';
 import { createMetricsRegistry, DEFAULT_METRICS_MAX_OPERATION_NAMES, useGraphqlMetrics } from './metrics.js';
 import type { Redis } from './redis.js';
+import { useSecurityHeaders } from './security-headers.js';
 
 /** What every subgraph factory is given. Connected by the caller, who also closes them. */
 export interface SubgraphDeps {
@@ -25,8 +29,10 @@ export interface SubgraphDeps {
   clock: Clock;
   /** Verifies the identity header the gateway signs; requests without a valid one are refused. */
   identity: IdentitySigner;
-  /** Production hides GraphiQL and registers process metrics once per process. */
+  /** Production hides GraphiQL, introspection and "Did you mean" hints (the gateway needs none of them). */
   production: boolean;
+  /** @default DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES */
+  maxRequestBodyBytes?: number;
   /** Whether this subgraph should also export Node process metrics (one owner per process). */
   processMetrics?: boolean;
   /** @default SUBGRAPH_DOCUMENT_LIMITS // checked before parsing, even before the identity header is. */
@@ -72,8 +78,10 @@ const notThroughGateway = () =>
 /**
  * Builds a subgraph on Yoga: a federation schema from `@apollo/subgraph` served at
  * `/graphql`, `/health` (alive), `/ready` (database and Redis answer, not draining), metrics
- * in its own `registry` (served on a separate port by the caller), and unexpected errors masked as INTERNAL_SERVER_ERROR
- * and logged. Every GraphQL request must carry the gateway's signed identity header.
+ * in its own `registry` (served on a separate port by the caller), and unexpected errors
+ * masked as INTERNAL_SERVER_ERROR and logged. Every GraphQL request must carry the gateway's
+ * signed identity header, checked before its document is parsed. In production introspection
+ * and "Did you mean" hints are off.
  * Subscriptions are served over SSE (`Accept: text/event-stream`, graphql-sse's distinct
  * connections mode) by Yoga itself and over WebSocket once `attachWebSockets` is called.
  */
@@ -83,6 +91,9 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
   const registry = createMetricsRegistry(name, { processMetrics: deps.processMetrics ?? false });
   let draining = false;
+  const maxRequestBodyBytes = deps.maxRequestBodyBytes ?? DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES;
+  // Principals verified before parsing, for the context of the same request.
+  const verifiedPrincipals = new WeakMap<Request, Principal>();
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: buildSubgraphSchema({ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
     graphqlEndpoint: '/graphql',
@@ -90,14 +101,29 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     landingPage: false,
     graphiql: !deps.production,
     logging: false,
+    // Only the gateway calls a subgraph; no browser page is answered (Yoga's default reflects any Origin).
+    cors: false,
     context: async (initial) => {
       // A WebSocket connection verified the identity once, at connection_init.
-      const principal = connectionPrincipalOf(initial) ?? (await deps.identity.verify(initial.request.headers.get(IDENTITY_HEADER)));
+      const principal = connectionPrincipalOf(initial) ?? verifiedPrincipals.get(initial.request);
       if (!principal) throw notThroughGateway();
       return definition.context(principal);
     },
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
+      useRequestBodyLimit(maxRequestBodyBytes),
+      useSecurityHeaders({ credentialHeaders: [IDENTITY_HEADER] }),
+      {
+        // Before the document is parsed or validated: a caller without the gateway's identity
+        // learns nothing about the schema, not even from a validation error's hints.
+        async onRequestParse({ request }) {
+          const principal = await deps.identity.verify(request.headers.get(IDENTITY_HEADER));
+          if (!principal) throw notThroughGateway();
+          verifiedPrincipals.set(request, principal);
+        },
+      },
+      useIntrospectionPolicy(() => !deps.production),
+      ...(deps.production ? [useHideSuggestions()] : []),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
@@ -124,6 +150,7 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
       serveGraphqlOverWebSocket({
         server,
         yoga: yoga as unknown as Subgraph['yoga'],
+        maxPayloadBytes: maxRequestBodyBytes,
         authenticate: (connectionParams) => deps.identity.verify(stringParam(connectionParams[IDENTITY_HEADER])),
       }),
     startDraining: () => {

@@ -30,10 +30,12 @@ export function attachGraphqlWs(options: {
   keepAliveMs: number;
   /** As for HTTP: how many proxies' X-Forwarded-For entries to trust for the client IP. */
   trustedProxyHops: number;
+  maxPayloadBytes: number;
 }): { close(): Promise<void> } {
   return serveGraphqlOverWebSocket({
     server: options.server,
     yoga: options.yoga,
+    maxPayloadBytes: options.maxPayloadBytes,
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs,
     keepAliveMs: options.keepAliveMs,
     authenticateEachOperation: true,

@@ -57,7 +57,7 @@ export const USER_SCOPES = ['inference:read', 'inference:write', 'usage:read', '
 /** Extra scopes per role. `admin` can read any user's data (the admin scopes of lib/auth/ownership.ts). */
 export const ROLE_SCOPES: Record<string, readonly string[]> = {
   user: USER_SCOPES,
-  admin: [...USER_SCOPES, 'users:read', 'usage:admin', 'inference:admin', 'autonomy:admin', 'metrics:read'],
+  admin: [...USER_SCOPES, 'users:read', 'usage:admin', 'inference:admin', 'autonomy:admin', 'metrics:read', 'schema:read'],
 };
 
 export function scopesOfRoles(roles: readonly string[]): string[] {
