@@ -311,7 +311,7 @@ describe('failed credentials per client address', () => {
 
   /** How many API key lookups the users subgraph has answered (its own metrics). */
   async function apiKeyLookups(): Promise<number> {
-    const text = await (await fetch(platform.subgraphUrls.users.replace(/\/graphql$/, '/metrics'))).text();
+    const text = await (await fetch(platform.metricsUrls.users)).text();
     return text
       .split('\n')
       .filter((line) => line.startsWith('lotabots_graphql_requests_total{') && line.includes('operationName="ApiKeyPrincipal"'))

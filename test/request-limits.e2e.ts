@@ -2,6 +2,8 @@ import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { IDENTITY_HEADER, createIdentitySigner } from '../lib/auth/identity-header.js';
+import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { CLIENT_DOCUMENT_LIMITS, SUBGRAPH_DOCUMENT_LIMITS } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
 import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSubgraph } from './gateway-kit.js';
@@ -16,7 +18,7 @@ const aliases = (count: number) => `{ ${Array.from({ length: count }, (_, i) => 
 /** A document under the size limit with more tokens than allowed: one list of numbers. */
 const manyTokens = (tokens: number) => `{ hello(a: [${'1 '.repeat(tokens)}]) }`;
 
-const metricsOf = async (graphqlUrl: string) => (await fetch(graphqlUrl.replace(/graphql$/, 'metrics'))).text();
+const metricsOf = async (metricsUrl: string) => (await fetch(metricsUrl)).text();
 /** Series of one metric in a `/metrics` text: its lines `name{…} value`. */
 const seriesOf = (metrics: string, name: string) => metrics.split('\n').filter((line) => line.startsWith(`${name}{`));
 /** The value of one series, 0 when absent. */
@@ -58,7 +60,7 @@ describe('request limits and bounded metric labels on the platform', () => {
     expect(failures).toEqual([]);
 
     const bound = DEFAULT_METRICS_MAX_OPERATION_NAMES + 5;
-    for (const url of [platform.gatewayUrl, platform.subgraphUrls.autonomy]) {
+    for (const url of [platform.metricsUrls.gateway, platform.metricsUrls.autonomy]) {
       const metrics = await metricsOf(url);
       const requests = seriesOf(metrics, 'lotabots_graphql_requests_total');
       expect(requests.length).toBeGreaterThan(DEFAULT_METRICS_MAX_OPERATION_NAMES / 2);
@@ -74,11 +76,11 @@ describe('request limits and bounded metric labels on the platform', () => {
   it('regression: a 20,000-alias 650 KB anonymous document is refused with 400 GRAPHQL_PARSE_FAILED and never reaches a subgraph', async () => {
     const document = aliases(20_000);
     expect(document.length).toBeGreaterThan(600_000);
-    const fetchesBefore = valueOf(await metricsOf(platform.gatewayUrl), 'lotabots_subgraph_fetch_duration_seconds_count', /subgraph="autonomy"/);
+    const fetchesBefore = valueOf(await metricsOf(platform.metricsUrls.gateway), 'lotabots_subgraph_fetch_duration_seconds_count', /subgraph="autonomy"/);
 
     expectRefused(await platform.query(document), /larger than 65536 bytes/);
 
-    const fetchesAfter = valueOf(await metricsOf(platform.gatewayUrl), 'lotabots_subgraph_fetch_duration_seconds_count', /subgraph="autonomy"/);
+    const fetchesAfter = valueOf(await metricsOf(platform.metricsUrls.gateway), 'lotabots_subgraph_fetch_duration_seconds_count', /subgraph="autonomy"/);
     expect(fetchesAfter).toBe(fetchesBefore);
   });
 
@@ -96,13 +98,19 @@ describe('request limits and bounded metric labels on the platform', () => {
     expect(atLimit.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
-  it('regression: a subgraph refuses deep and oversized documents with 400 before it even checks the identity header', async () => {
+  it('regression: a subgraph refuses deep and oversized documents with 400, and parses nothing for a caller without the identity header', async () => {
+    const identity = await createIdentitySigner(platform.secrets.identitySecret).sign(anonymousPrincipal('127.0.0.1'));
     // The spec's media type: for a legacy `application/json` caller (the gateway) a parse error is a 200.
-    const post = (document: string) => postGraphQL(platform.subgraphUrls.usage, document, undefined, { accept: 'application/graphql-response+json' });
+    const post = (document: string, headers: Record<string, string> = { [IDENTITY_HEADER]: identity }) =>
+      postGraphQL(platform.subgraphUrls.usage, document, undefined, { accept: 'application/graphql-response+json', ...headers });
     expectRefused(await post(nestedSelection(10_000)), /nests deeper than 200 levels/);
     expectRefused(await post(nestedList(10_000)), /nests deeper than 200 levels/);
     expectRefused(await post(aliases(20_000)), /larger than 262144 bytes/);
     expectRefused(await post(manyTokens(SUBGRAPH_DOCUMENT_LIMITS.maxTokens)), /more than 60000 tokens/);
+    // Without the gateway's identity the document is never looked at.
+    const outsider = await post(nestedSelection(10_000), {});
+    expect(outsider.status).toBe(401);
+    expect(outsider.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });
 
