@@ -1,6 +1,5 @@
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { SigningKeys } from '../../lib/auth/keys.js';
-import { createSessionRevocations } from '../../lib/auth/revocation.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
@@ -9,6 +8,8 @@ import type { SubgraphEndpoint } from '../plugins/use-health.js';
 import { createApiKeyResolver } from './api-keys.js';
 import { createAuthenticator } from './authenticator.js';
 import { createOidcVerifier } from './oidc.js';
+import { createSessionRevocationCheck } from './session-revocations.js';
+import { createUsersLookup } from './users-lookup.js';
 
 /** The gateway's authenticator, assembled from its config: access tokens, OIDC issuers, API keys. */
 export function createGatewayAuthenticator(
@@ -16,10 +17,14 @@ export function createGatewayAuthenticator(
   deps: { keys: Pick<SigningKeys, 'publicKey'>; redis: Redis; identity: IdentitySigner; clock: Clock; logger: Logger },
   subgraphs: SubgraphEndpoint[],
 ) {
+  const users = createUsersLookup({
+    url: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
+    identity: deps.identity,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+  });
   return createAuthenticator({
     keys: deps.keys,
-    // Only read here; the users subgraph writes revocations with the access-token lifetime.
-    revocations: createSessionRevocations(deps.redis, 1),
+    revocations: createSessionRevocationCheck({ redis: deps.redis, users }),
     oidc: createOidcVerifier(config.OIDC_ISSUERS, {
       cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
       cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
@@ -27,11 +32,9 @@ export function createGatewayAuthenticator(
     }),
     apiKeys: createApiKeyResolver({
       redis: deps.redis,
-      lookupUrl: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
-      identity: deps.identity,
+      users,
       cacheSeconds: config.API_KEY_CACHE_SECONDS,
       negativeCacheSeconds: config.API_KEY_NEGATIVE_CACHE_SECONDS,
-      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     }),
     clock: deps.clock,
     logger: deps.logger,
