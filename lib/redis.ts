@@ -11,11 +11,12 @@ export interface RedisOptions {
 }
 
 /**
- * @default 2_000 // ms: a command that Redis has not answered by then fails (a hung server
+ * @default 5_000 // ms: a command that Redis has not answered by then fails (a hung server
  * or a black-holed connection must not hold requests until TCP gives up). The platform
- * issues no blocking commands, so nothing legitimately waits longer.
+ * issues no blocking commands; Redis answers in well under a millisecond, but a process
+ * starved of CPU reads an answer late and would call it a timeout, hence seconds.
  */
-const COMMAND_TIMEOUT_MS = 2_000;
+const COMMAND_TIMEOUT_MS = 5_000;
 
 /**
  * Connects to Redis and pings it, failing fast: a request never waits in an offline queue
