@@ -9,7 +9,7 @@ import type { Principal } from './auth/principal.js';
 import { serviceUnavailable } from './errors.js';
 
 /** RFC 6455 close code 1013: the server cannot take the connection now; retry later. */
-export const TRY_AGAIN_LATER = 1013;
+const TRY_AGAIN_LATER = 1013;
 
 /** The error an operation gets when its credential could not be checked: the thrown one, minus HTTP hints. */
 function undecidedError(error: unknown): GraphQLError {

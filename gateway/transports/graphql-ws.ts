@@ -18,9 +18,9 @@ const CREDENTIAL_PARAMS: Record<string, string> = {
  * client authenticates once in `connection_init` (payload `{ authorization: "Bearer …" }`
  * or `{ "x-api-key": "…" }`) with the same checks as HTTP; bad credentials close the socket
  * with 4403, credentials that cannot be checked now (Redis or the users subgraph down) with
- * 1013 (try again later). Every operation re-checks that credential (an expired or revoked one gets
- * UNAUTHENTICATED) and runs through Yoga's envelop (auth directives, metrics,
- * execution, subscriptions) with that principal.
+ * 1013 (try again later). Every operation re-checks that credential (an expired or revoked
+ * one gets UNAUTHENTICATED, one that cannot be checked SERVICE_UNAVAILABLE) and runs through
+ * Yoga's envelop (auth directives, metrics, execution, subscriptions) with that principal.
  */
 export function attachGraphqlWs(options: {
   server: Server;
