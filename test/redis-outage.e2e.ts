@@ -4,6 +4,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { systemClock } from '../lib/clock.js';
+import { createWorkerRegistry } from '../worker/registry.js';
 import { startTestPlatform, type GraphQLResponse, type TestPlatform } from './kit.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
@@ -286,5 +288,14 @@ describe('Redis restarts and outages', () => {
       redis.freeze(false);
     }
     await servedAgain(headers);
+  }, SLOW_TEST_MS);
+
+  it('regression: the worker is listed again after Redis restarts empty', async () => {
+    const workers = createWorkerRegistry(platform.redis, systemClock);
+    const listed = async () => (await workers.liveWorkers().catch(() => [])).length === 1;
+    await waitUntil(listed, 'the worker to be registered');
+    const user = await register();
+    await restartRedis(bearer(user.session.accessToken));
+    await waitUntil(listed, 'the worker to register again at its next heartbeat');
   }, SLOW_TEST_MS);
 });
