@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { Logger } from './logger.js';
 import { isRedisUnavailable } from './redis.js';
+import { throttledWarning } from './throttled-warning.js';
 
 /**
  * Yoga `maskError` hook. Passes through what clients are meant to see: GraphQL errors that
@@ -11,12 +12,13 @@ import { isRedisUnavailable } from './redis.js';
  * client only as INTERNAL_SERVER_ERROR, without its message or stack.
  */
 export function maskUnexpectedError(logger: Logger) {
+  const redisDown = throttledWarning(logger, 'Redis unavailable');
   return (error: unknown, message: string): Error => {
     if (error instanceof GraphQLError && (error.extensions?.code || !error.originalError)) return error;
     const cause = error instanceof GraphQLError ? error.originalError : error;
     const location = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
     if (isRedisUnavailable(cause)) {
-      logger.warn({ err: cause, path: location.path }, 'Redis unavailable');
+      redisDown(cause);
       return new GraphQLError('A service the platform depends on is unavailable; retry later', {
         ...location,
         extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS },

@@ -6,6 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import { graphqlError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, serviceUnavailable } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { isRedisUnavailable } from '../../lib/redis.js';
+import { throttledWarning } from '../../lib/throttled-warning.js';
 import type { ApiKeyResolver } from './api-keys.js';
 import { extractCredential } from './credentials.js';
 import type { createOidcVerifier } from './oidc.js';
@@ -36,9 +37,11 @@ export interface AuthenticatorDeps {
  * never UNAUTHENTICATED, which would tell the client to sign in again).
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
+  const usersDown = throttledWarning(deps.logger, 'credentials not checked: users subgraph unavailable');
+  const redisDown = throttledWarning(deps.logger, 'credentials not checked: Redis unavailable');
   function cannotCheck(error: unknown): never {
     if (error instanceof UsersLookupUnavailable) {
-      deps.logger.warn({ err: error }, 'credential not checked: users subgraph unavailable');
+      usersDown(error);
       throw graphqlError('SUBGRAPH_UNAVAILABLE', 'Cannot check credentials right now; retry shortly', {
         serviceName: 'users',
         retryAfter: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS,
@@ -46,7 +49,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       });
     }
     if (isRedisUnavailable(error)) {
-      deps.logger.warn({ err: error }, 'credential not checked: Redis unavailable');
+      redisDown(error);
       throw serviceUnavailable('Cannot check credentials right now; retry shortly', retryLater);
     }
     throw error;
