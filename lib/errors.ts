@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The requested object does not exist or is not visible to the caller.',
   CONFLICT: 'The request conflicts with the current state.',
   SUBGRAPH_UNAVAILABLE: 'A subgraph could not be reached; data from it is missing.',
+  SERVICE_UNAVAILABLE: 'A dependency of the platform (such as Redis) is down; retry after extensions.retryAfter seconds.',
   SUBSCRIPTION_LIMIT_EXCEEDED: 'Too many open subscriptions for this caller or this gateway; close some first.',
   SUBSCRIPTION_EXPIRED: 'The subscription reached its maximum lifetime; subscribe again.',
   INTERNAL_SERVER_ERROR: 'An unexpected error; details are in the server log only.',
@@ -39,3 +40,8 @@ export const notFound = (what: string) => graphqlError('NOT_FOUND', `${what} not
 export const unauthenticated = (message = 'Authentication required') => graphqlError('UNAUTHENTICATED', message);
 export const forbidden = (message = 'Not allowed') => graphqlError('FORBIDDEN', message);
 export const conflict = (message: string) => graphqlError('CONFLICT', message);
+
+/** @default 5 // s: how long a client should wait before retrying after SERVICE_UNAVAILABLE. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+export const serviceUnavailable = (message: string, extensions?: Record<string, unknown>) =>
+  graphqlError('SERVICE_UNAVAILABLE', message, { retryAfter: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, ...extensions });

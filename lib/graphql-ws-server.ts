@@ -6,6 +6,17 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Principal } from './auth/principal.js';
+import { serviceUnavailable } from './errors.js';
+
+/** RFC 6455 close code 1013: the server cannot take the connection now; retry later. */
+const TRY_AGAIN_LATER = 1013;
+
+/** The error an operation gets when its credential could not be checked: the thrown one, minus HTTP hints. */
+function undecidedError(error: unknown): GraphQLError {
+  if (!(error instanceof GraphQLError) || !error.extensions.code) return serviceUnavailable('Cannot check credentials right now; retry shortly');
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { extensions });
+}
 
 /**
  * Where a WebSocket connection's principal is handed to each operation's context: a symbol,
@@ -24,7 +35,10 @@ export interface GraphqlWsOptions {
   yoga: YogaServerInstance<Record<string, unknown>, object>;
   /**
    * Who the connection acts for, from the `connection_init` payload. `null` refuses the
-   * connection: the socket closes with 4403 (Forbidden) before any operation.
+   * connection: the socket closes with 4403 (Forbidden) before any operation. Throwing means
+   * it cannot be decided now (a dependency is down): the socket closes with 1013 (Try Again
+   * Later), which clients retry, rather than 4403, which they take for bad credentials; for
+   * an operation (`authenticateEachOperation`), the thrown GraphQL error is its answer.
    */
   authenticate(connectionParams: Readonly<Record<string, unknown>>, request: IncomingMessage): Promise<Principal | null>;
   /** @default 3_000 // ms a client may wait before sending connection_init (then 4408). */
@@ -65,7 +79,14 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3_000,
       async onConnect(ctx) {
-        const principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request).catch(() => null);
+        let principal: Principal | null;
+        try {
+          principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request);
+        } catch {
+          // graphql-ws then tries 4403 on a socket already closing, which ws ignores.
+          ctx.extra.socket.close(TRY_AGAIN_LATER, 'Try again later');
+          return false;
+        }
         if (!principal) return false;
         ctx.extra.principal = principal;
         return true;
@@ -74,7 +95,12 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       async onSubscribe(ctx, _id, params) {
         if (options.authenticateEachOperation) {
-          const principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request).catch(() => null);
+          let principal: Principal | null;
+          try {
+            principal = await options.authenticate(ctx.connectionParams ?? {}, ctx.extra.request);
+          } catch (error) {
+            return [undecidedError(error)];
+          }
           if (!principal) return [new GraphQLError('Invalid or expired credentials', { extensions: { code: 'UNAUTHENTICATED' } })];
           // The same object while nothing changed, so what is kept per principal (its signed
           // identity header) is shared by every operation of the connection.

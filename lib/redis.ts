@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 
 export type { Redis };
@@ -11,8 +11,18 @@ export interface RedisOptions {
 }
 
 /**
+ * @default 5_000 // ms: a command that Redis has not answered by then fails (a hung server
+ * or a black-holed connection must not hold requests until TCP gives up). The platform
+ * issues no blocking commands; Redis answers in well under a millisecond, but a process
+ * starved of CPU reads an answer late and would call it a timeout, hence seconds.
+ */
+const COMMAND_TIMEOUT_MS = 5_000;
+
+/**
  * Connects to Redis and pings it, failing fast: a request never waits in an offline queue
- * (`enableOfflineQueue: false`) and gives up after one retry while the server is gone.
+ * (`enableOfflineQueue: false`), gives up after one retry while the server is gone and
+ * after `COMMAND_TIMEOUT_MS` when it does not answer. The client reconnects on its own
+ * (ioredis' default backoff, at most 2 s apart) and emits `ready` each time it is back.
  * Without a URL it returns an in-process stand-in (ioredis-mock) whose data every client in
  * this process shares, which covers the operations the platform uses at this stage.
  */
@@ -26,6 +36,7 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 5_000,
+    commandTimeout: COMMAND_TIMEOUT_MS,
   });
   // Connection errors surface on the commands that hit them; the client reconnects on its own.
   redis.on('error', () => {});
@@ -37,6 +48,22 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
     throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return redis;
+}
+
+/**
+ * The messages ioredis rejects a command with when it got no answer: not connected (and no
+ * offline queue), connection lost mid-command, retries used up, or `commandTimeout`.
+ * An error reply from the server (`ReplyError`) is not among them: Redis answered.
+ */
+const UNANSWERED = ["Stream isn't writeable", 'Connection is closed.', 'Command timed out', 'Reached the max retries per request limit'];
+
+/**
+ * Whether `error` means Redis could not be asked right now (down, unreachable, too slow),
+ * so the caller can answer SERVICE_UNAVAILABLE (retry later) instead of an internal error.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof ReplyError) return false;
+  return error.name === 'MaxRetriesPerRequestError' || UNANSWERED.some((start) => error.message.startsWith(start));
 }
 
 /** A connection URL without its password, safe to log. */

@@ -11,6 +11,7 @@ import { createGateway, type Gateway } from '../gateway/server.js';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner } from '../lib/auth/identity-header.js';
 import { ACCESS_TOKEN_ALG } from '../lib/auth/keys.js';
+import { createRevokedSessionsCache } from '../lib/auth/revocation.js';
 import { systemClock } from '../lib/clock.js';
 import { composeSupergraph } from '../lib/compose.js';
 import { listen, type RunningServer } from '../lib/http.js';
@@ -82,6 +83,9 @@ export async function startAdHocGateway(
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
   const keys = { keyId: 'adhoc', privateKey, publicKey, publicJwk: await exportJWK(publicKey) };
   const redis = await connectRedis({ url: testEnv.redisUrl, keyPrefix: `lotabots_test:${randomBytes(6).toString('hex')}:` });
+  // No users subgraph here keeps the gateway's revocation cache; the kit mints the tokens and
+  // revokes none, so it marks the cache complete as the users subgraph would after a rebuild.
+  await createRevokedSessionsCache(redis).markComplete();
   const gateway = await createGateway(gatewayEnvSchema.parse({ LOG_LEVEL: testEnv.logLevel, ...env }), {
     logger: options.logger ?? createLogger({ name: 'gateway', level: testEnv.logLevel }),
     supergraphSdl,

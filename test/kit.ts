@@ -71,8 +71,14 @@ export interface TestPlatform extends RunningPlatform {
  * `stop()` shuts everything down, deletes the Redis keys and drops the database.
  */
 export async function startTestPlatform(
-  options: { users?: Partial<UsersConfig>; gatewayEnv?: Record<string, string> } = {},
+  options: {
+    users?: Partial<UsersConfig>;
+    gatewayEnv?: Record<string, string>;
+    /** A Redis of the test's own (one it stops and restarts); the shared one by default. */
+    redisUrl?: string;
+  } = {},
 ): Promise<TestPlatform> {
+  const redisUrl = options.redisUrl ?? testEnv.redisUrl;
   const database = await createTestDatabase();
   const redisKeyPrefix = `lotabots_test:${randomBytes(6).toString('hex')}:`;
   let platform: RunningPlatform;
@@ -83,7 +89,7 @@ export async function startTestPlatform(
       ports: { gateway: 0, users: 0, inference: 0, usage: 0, autonomy: 0, worker: 0, metrics: 0 },
       databaseUrl: database.url,
       embeddedDataDir: 'memory://',
-      redisUrl: testEnv.redisUrl,
+      redisUrl,
       redisKeyPrefix,
       logLevel: testEnv.logLevel,
       secrets,
@@ -112,7 +118,7 @@ export async function startTestPlatform(
     query: (document, variables, headers) => postGraphQL(platform.gatewayUrl, document, variables, headers),
     async stop() {
       await platform.stop();
-      await deleteKeysWithPrefix(testEnv.redisUrl, redisKeyPrefix);
+      await deleteKeysWithPrefix(redisUrl, redisKeyPrefix);
       await database.drop();
     },
   };

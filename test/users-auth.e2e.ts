@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, gatewayServicePrincipal, scopesOfRoles } from '../lib/auth/principal.js';
 import { postGraphQL, startTestPlatform, type GraphQLResponse, type TestPlatform } from './kit.js';
+import { CHANGE_PASSWORD, CREATE_KEY, LIST_KEYS, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
 /**
  * The users subgraph's credentials through the real gateway: sessions and refresh-token
@@ -10,19 +11,7 @@ import { postGraphQL, startTestPlatform, type GraphQLResponse, type TestPlatform
  * ever comes back in an error.
  */
 
-const AUTH_FIELDS = 'user { id email roles scopes } accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt';
-const REGISTER = `mutation Register($input: RegisterInput!) { register(input: $input) { ${AUTH_FIELDS} } }`;
-const LOGIN = `mutation Login($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`;
-const REFRESH = `mutation Refresh($token: String!) { refreshToken(refreshToken: $token) { ${AUTH_FIELDS} } }`;
-const LOGOUT = `mutation Logout($token: String!) { logout(refreshToken: $token) }`;
-const CHANGE_PASSWORD = `mutation Change($input: ChangePasswordInput!) { changePassword(input: $input) { ${AUTH_FIELDS} } }`;
-const REQUEST_RESET = `mutation RequestReset($email: String!) { requestPasswordReset(email: $email) }`;
-const RESET = `mutation Reset($input: ResetPasswordInput!) { resetPassword(input: $input) }`;
 const ME = `query Me { me { id email scopes } }`;
-const API_KEY_FIELDS = 'id name prefix scopes lastUsedAt createdAt revokedAt';
-const CREATE_KEY = `mutation CreateKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { ${API_KEY_FIELDS} } } }`;
-const REVOKE_KEY = `mutation RevokeKey($id: ID!) { revokeApiKey(id: $id) { ${API_KEY_FIELDS} } }`;
-const LIST_KEYS = `query Keys { apiKeys { ${API_KEY_FIELDS} } }`;
 
 interface Session {
   user: { id: string; email: string; roles: string[]; scopes: string[] };
@@ -68,24 +57,13 @@ function secretsWatch(platform: () => TestPlatform) {
   };
 }
 
-const LOOSE = { max: 1_000, windowSeconds: 60 };
-
 describe('users: sessions, passwords and API keys', () => {
   let platform: TestPlatform;
   const watch = secretsWatch(() => platform);
   let counter = 0;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({
-      users: {
-        LOGIN_LIMIT_PER_IP: LOOSE,
-        LOGIN_LIMIT_PER_ACCOUNT_AND_IP: LOOSE,
-        LOGIN_LIMIT_PER_ACCOUNT: LOOSE,
-        REGISTER_LIMIT_PER_IP: LOOSE,
-        PASSWORD_RESET_LIMIT_PER_IP: LOOSE,
-        PASSWORD_RESET_LIMIT_PER_ACCOUNT: LOOSE,
-      },
-    });
+    platform = await startTestPlatform({ users: LOOSE_BRUTE_FORCE_LIMITS });
   });
 
   afterAll(() => platform?.stop());

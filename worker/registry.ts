@@ -21,12 +21,19 @@ export function createWorkerRegistry(redis: Redis, clock: Clock) {
   return {
     async register(registration: Omit<WorkerRegistration, 'startedAt'>, heartbeatMs: number): Promise<WorkerRegistration> {
       const record = { ...registration, startedAt: clock.now().toISOString() };
-      await redis.hset(WORKERS_KEY, registration.id, JSON.stringify(record));
-      await this.heartbeat(registration.id, heartbeatMs);
+      await this.heartbeat(record, heartbeatMs);
       return record;
     },
-    async heartbeat(workerId: string, heartbeatMs: number): Promise<void> {
-      await redis.set(aliveKey(workerId), clock.now().toISOString(), 'PX', heartbeatMs * 3);
+    /**
+     * Refreshes the `alive` key and writes the registration again, so a Redis that lost its
+     * data (restarted empty, failed over) lists the worker again at its next heartbeat.
+     */
+    async heartbeat(registration: WorkerRegistration, heartbeatMs: number): Promise<void> {
+      await redis
+        .multi()
+        .hset(WORKERS_KEY, registration.id, JSON.stringify(registration))
+        .set(aliveKey(registration.id), clock.now().toISOString(), 'PX', heartbeatMs * 3)
+        .exec();
     },
     async deregister(workerId: string): Promise<void> {
       await redis.hdel(WORKERS_KEY, workerId);

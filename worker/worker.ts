@@ -53,11 +53,11 @@ export function createWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
     handler,
     registry,
     async start() {
-      await workers.register({ id: config.WORKER_ID, backends: ['cpu'], models: BUILT_IN_MODELS }, config.WORKER_HEARTBEAT_MS);
+      const registration = await workers.register({ id: config.WORKER_ID, backends: ['cpu'], models: BUILT_IN_MODELS }, config.WORKER_HEARTBEAT_MS);
       running = true;
       registered.set(1);
       timer = setInterval(() => {
-        workers.heartbeat(config.WORKER_ID, config.WORKER_HEARTBEAT_MS).catch((error: unknown) => {
+        workers.heartbeat(registration, config.WORKER_HEARTBEAT_MS).catch((error: unknown) => {
           deps.logger.warn({ err: error }, 'worker heartbeat failed');
         });
       }, config.WORKER_HEARTBEAT_MS);

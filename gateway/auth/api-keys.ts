@@ -1,8 +1,8 @@
 import { parseApiKey } from '../../lib/auth/api-key-format.js';
-import type { IdentitySigner } from '../../lib/auth/identity-header.js';
-import { gatewayServicePrincipal, type Principal } from '../../lib/auth/principal.js';
+import type { Principal } from '../../lib/auth/principal.js';
 import { apiKeyCacheKey, UNKNOWN_API_KEY } from '../../lib/auth/revocation.js';
 import type { Redis } from '../../lib/redis.js';
+import type { UsersLookup } from './users-lookup.js';
 
 /** The users subgraph's internal field (`@inaccessible`, so only the gateway can call it). */
 const LOOKUP = /* GraphQL */ `query ApiKeyPrincipal($prefix: String!, $keyHash: String!) {
@@ -17,24 +17,23 @@ interface KeyOwner {
   plan: string;
 }
 
-export class ApiKeyLookupUnavailable extends Error {}
-
 /**
  * Resolves API keys to principals. Lookups go to the users subgraph (which owns the keys and
  * records `lastUsedAt`) and are cached in Redis under the key's SHA-256 for `cacheSeconds`;
  * unknown keys are cached for `negativeCacheSeconds` so guessing costs the users subgraph
  * little, and the per-address limit on failed credentials (`failed-attempts.ts`) bounds how
- * many lookups and entries one address can cause. Revoking a key deletes its cache entry, so
- * revocation is immediate.
+ * many lookups and entries one address can cause. Revoking a key tombstones its cache entry,
+ * so revocation is immediate; a lost cache (Redis restarted) only means the next lookups ask
+ * the users subgraph, which reads PostgreSQL. Redis unreachable fails the lookup (the caller
+ * answers SERVICE_UNAVAILABLE): going around the cache would put every API-key request on the
+ * users subgraph at once.
  */
 export function createApiKeyResolver(options: {
   redis: Redis;
-  /** The users subgraph's GraphQL URL, or null when the supergraph has none (API keys then fail). */
-  lookupUrl: string | null;
-  identity: IdentitySigner;
+  /** Lookups in the users subgraph, or null when the supergraph has none (API keys then fail). */
+  users: UsersLookup | null;
   cacheSeconds: number;
   negativeCacheSeconds: number;
-  timeoutMs: number;
 }) {
   const toPrincipal = (owner: KeyOwner, clientIp: string | null): Principal => ({
     kind: 'apiKey',
@@ -49,24 +48,8 @@ export function createApiKeyResolver(options: {
   });
 
   async function lookup(prefix: string, keyHash: string): Promise<KeyOwner | null> {
-    if (!options.lookupUrl) return null;
-    let body: { data?: { _apiKeyPrincipal: KeyOwner | null }; errors?: unknown[] };
-    try {
-      const response = await fetch(options.lookupUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-lotabots-identity': await options.identity.sign(gatewayServicePrincipal),
-        },
-        body: JSON.stringify({ query: LOOKUP, variables: { prefix, keyHash } }),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      body = (await response.json()) as typeof body;
-    } catch (error) {
-      throw new ApiKeyLookupUnavailable(`API key lookup failed: ${(error as Error).name}`);
-    }
-    if (!body.data || body.errors?.length) throw new ApiKeyLookupUnavailable('API key lookup returned errors');
-    return body.data._apiKeyPrincipal;
+    if (!options.users) return null;
+    return (await options.users<{ _apiKeyPrincipal: KeyOwner | null }>(LOOKUP, { prefix, keyHash }))._apiKeyPrincipal;
   }
 
   return {

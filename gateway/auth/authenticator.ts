@@ -1,20 +1,26 @@
 import { decodeJwt } from 'jose';
 import { ACCESS_TOKEN_ISSUER, verifyAccessToken, type AccessTokenVerificationKeys } from '../../lib/auth/access-token.js';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
-import type { SessionRevocations } from '../../lib/auth/revocation.js';
 import type { Clock } from '../../lib/clock.js';
-import { graphqlError } from '../../lib/errors.js';
+import { graphqlError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, serviceUnavailable } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { ApiKeyLookupUnavailable, type ApiKeyResolver } from './api-keys.js';
+import { isRedisUnavailable } from '../../lib/redis.js';
+import { throttledWarning } from '../../lib/throttled-warning.js';
+import type { ApiKeyResolver } from './api-keys.js';
 import { extractCredential } from './credentials.js';
 import type { createOidcVerifier } from './oidc.js';
+import type { SessionRevocationCheck } from './session-revocations.js';
+import { UsersLookupUnavailable } from './users-lookup.js';
 
 /** Every credential failure looks the same to the client: which check failed is logged only. */
 const rejected = () => graphqlError('UNAUTHENTICATED', 'Invalid or expired credentials', { http: { status: 401 } });
 
+/** Nothing ran, and retrying later will work: HTTP 503 with Retry-After. */
+const retryLater = { http: { status: 503, headers: { 'retry-after': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) } } };
+
 export interface AuthenticatorDeps {
   keys: AccessTokenVerificationKeys;
-  revocations: SessionRevocations;
+  revocations: Pick<SessionRevocationCheck, 'isRevoked'>;
   oidc: ReturnType<typeof createOidcVerifier>;
   apiKeys: ApiKeyResolver;
   clock: Clock;
@@ -25,8 +31,29 @@ export interface AuthenticatorDeps {
  * Establishes who sent a request, once, at the gateway. No credential: anonymous.
  * Any credential that does not verify (malformed, expired, `alg: none`, wrong key,
  * HS/ES confusion, revoked session or key, unknown issuer): UNAUTHENTICATED, HTTP 401.
+ * A credential that cannot be checked now because Redis or the users subgraph is down:
+ * SERVICE_UNAVAILABLE or SUBGRAPH_UNAVAILABLE, HTTP 503 with Retry-After (fail-closed, and
+ * never UNAUTHENTICATED, which would tell the client to sign in again).
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
+  const usersDown = throttledWarning(deps.logger, 'credentials not checked: users subgraph unavailable');
+  const redisDown = throttledWarning(deps.logger, 'credentials not checked: Redis unavailable');
+  function cannotCheck(error: unknown): never {
+    if (error instanceof UsersLookupUnavailable) {
+      usersDown(error);
+      throw graphqlError('SUBGRAPH_UNAVAILABLE', 'Cannot check credentials right now; retry shortly', {
+        serviceName: 'users',
+        retryAfter: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS,
+        ...retryLater,
+      });
+    }
+    if (isRedisUnavailable(error)) {
+      redisDown(error);
+      throw serviceUnavailable('Cannot check credentials right now; retry shortly', retryLater);
+    }
+    throw error;
+  }
+
   async function verifyJwt(token: string, clientIp: string | null): Promise<Principal | null> {
     let issuer: string | undefined;
     try {
@@ -73,19 +100,10 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
           deps.logger.info({ reason: credential.reason }, 'credential rejected');
           throw rejected();
         case 'jwt':
-          principal = await verifyJwt(credential.token, clientIp);
+          principal = await verifyJwt(credential.token, clientIp).catch(cannotCheck);
           break;
         case 'apiKey':
-          try {
-            principal = await deps.apiKeys.resolve(credential.key, clientIp);
-          } catch (error) {
-            if (!(error instanceof ApiKeyLookupUnavailable)) throw error;
-            deps.logger.warn({ err: error }, 'API key lookup unavailable');
-            throw graphqlError('SUBGRAPH_UNAVAILABLE', 'Cannot check API keys right now; retry shortly', {
-              serviceName: 'users',
-              http: { status: 503 },
-            });
-          }
+          principal = await deps.apiKeys.resolve(credential.key, clientIp).catch(cannotCheck);
           break;
       }
       if (!principal) {

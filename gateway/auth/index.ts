@@ -1,6 +1,5 @@
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { SigningKeys } from '../../lib/auth/keys.js';
-import { createSessionRevocations } from '../../lib/auth/revocation.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
@@ -10,6 +9,8 @@ import { createApiKeyResolver } from './api-keys.js';
 import { createAuthenticator } from './authenticator.js';
 import { withFailedCredentialLimit } from './failed-attempts.js';
 import { createOidcVerifier } from './oidc.js';
+import { createSessionRevocationCheck } from './session-revocations.js';
+import { createUsersLookup } from './users-lookup.js';
 
 /**
  * The gateway's authenticator, assembled from its config: access tokens, OIDC issuers, API
@@ -20,10 +21,14 @@ export function createGatewayAuthenticator(
   deps: { keys: Pick<SigningKeys, 'publicKey' | 'keyId'>; redis: Redis; identity: IdentitySigner; clock: Clock; logger: Logger },
   subgraphs: SubgraphEndpoint[],
 ) {
+  const users = createUsersLookup({
+    url: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
+    identity: deps.identity,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+  });
   const authenticator = createAuthenticator({
     keys: { publicKey: deps.keys.publicKey, keyId: deps.keys.keyId, maxLifetimeSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS },
-    // Only read here; the users subgraph writes revocations with the access-token lifetime.
-    revocations: createSessionRevocations(deps.redis, 1),
+    revocations: createSessionRevocationCheck({ redis: deps.redis, users }),
     oidc: createOidcVerifier(config.OIDC_ISSUERS, {
       cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
       cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
@@ -31,11 +36,9 @@ export function createGatewayAuthenticator(
     }),
     apiKeys: createApiKeyResolver({
       redis: deps.redis,
-      lookupUrl: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
-      identity: deps.identity,
+      users,
       cacheSeconds: config.API_KEY_CACHE_SECONDS,
       negativeCacheSeconds: config.API_KEY_NEGATIVE_CACHE_SECONDS,
-      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     }),
     clock: deps.clock,
     logger: deps.logger,

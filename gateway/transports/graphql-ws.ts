@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import type { Server } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { serveGraphqlOverWebSocket } from '../../lib/graphql-ws-server.js';
@@ -17,9 +18,10 @@ const CREDENTIAL_PARAMS: Record<string, string> = {
  * GraphQL over WebSocket (`graphql-transport-ws`) on the gateway's `/graphql` path. The
  * client authenticates once in `connection_init` (payload `{ authorization: "Bearer …" }`
  * or `{ "x-api-key": "…" }`) with the same checks as HTTP; bad credentials close the socket
- * with 4403. Every operation re-checks that credential (an expired or revoked one gets
- * UNAUTHENTICATED) and runs through Yoga's envelop (auth directives, metrics,
- * execution, subscriptions) with that principal.
+ * with 4403, credentials that cannot be checked now (Redis or the users subgraph down) with
+ * 1013 (try again later). Every operation re-checks that credential (an expired or revoked
+ * one gets UNAUTHENTICATED, one that cannot be checked SERVICE_UNAVAILABLE) and runs through
+ * Yoga's envelop (auth directives, metrics, execution, subscriptions) with that principal.
  */
 export function attachGraphqlWs(options: {
   server: Server;
@@ -49,7 +51,9 @@ export function attachGraphqlWs(options: {
         // The upgrade request carries the proxies' X-Forwarded-For like any HTTP request.
         const ip = clientIp(request.headers['x-forwarded-for'], request.socket.remoteAddress, options.trustedProxyHops);
         return await options.authenticator.authenticate(headers, ip);
-      } catch {
+      } catch (error) {
+        // Anything but a verdict on the credential (a dependency down, too many failures) is rethrown: retry later.
+        if (!(error instanceof GraphQLError) || error.extensions.code !== 'UNAUTHENTICATED') throw error;
         options.logger.info('WebSocket credential rejected');
         return null;
       }

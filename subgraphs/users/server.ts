@@ -1,6 +1,5 @@
 import { createAccessTokenIssuer } from '../../lib/auth/access-token.js';
 import type { SigningKeys } from '../../lib/auth/keys.js';
-import { createSessionRevocations } from '../../lib/auth/revocation.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
 import type { UsersConfig } from './config.js';
 import type { UsersContext } from './context.js';
@@ -11,6 +10,7 @@ import { createApiKeys } from './domain/api-keys.js';
 import { createBruteForceLimits } from './domain/brute-force-limits.js';
 import { createPasswordReset } from './domain/password-reset.js';
 import { dummyPasswordHash } from './domain/passwords.js';
+import { createRevocationCache } from './domain/revocation-cache.js';
 import { createSessions } from './domain/sessions.js';
 import { createUsersResolvers } from './resolvers/index.js';
 
@@ -43,10 +43,13 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
     'password-reset:ip': settings.PASSWORD_RESET_LIMIT_PER_IP,
     'password-reset:account': settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT,
   });
+  const revocations = createRevocationCache({ store, redis, clock, logger, accessTokenTtlSeconds: settings.ACCESS_TOKEN_TTL_SECONDS });
+  // Rebuilds the gateway's revocation cache from PostgreSQL whenever Redis has lost it.
+  revocations.start();
   const sessions = createSessions({
     store,
     accessTokens: createAccessTokenIssuer(settings.keys, settings.ACCESS_TOKEN_TTL_SECONDS, () => clock.now()),
-    revocations: createSessionRevocations(redis, settings.ACCESS_TOKEN_TTL_SECONDS),
+    revocations,
     clock,
     refreshTokenTtlSeconds: settings.REFRESH_TOKEN_TTL_SECONDS,
     logger,
@@ -59,6 +62,7 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
     resolvers: createUsersResolvers({
       users: store.users,
       sessions,
+      revocations,
       accounts: createAccounts({ store, sessions, limits }),
       passwordReset: createPasswordReset({
         store,
@@ -68,10 +72,13 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
         ttlSeconds: settings.PASSWORD_RESET_TTL_SECONDS,
         resetUrl: settings.PASSWORD_RESET_URL,
       }),
-      apiKeys: createApiKeys({ store, redis, clock }),
+      apiKeys: createApiKeys({ store, revocations, clock }),
     }),
     deps,
     context: (principal) => ({ principal }),
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await revocations.stop();
+      await prisma.$disconnect();
+    },
   });
 }

@@ -157,6 +157,13 @@ export type Query = {
    * identity may call it. Null for an unknown or revoked key.
    */
   _apiKeyPrincipal: Maybe<ApiKeyPrincipal>;
+  /**
+   * Internal: whether a session (an access token's `sid`) is revoked, read from PostgreSQL, the
+   * record. The gateway asks here while its Redis copy of revocations is not known to be
+   * complete (Redis restarted and the copy is not rebuilt yet). Only the gateway's own service
+   * identity may call it.
+   */
+  _sessionRevoked: Scalars['Boolean']['output'];
   /** The caller's API keys, newest first, revoked ones included. Needs a signed-in user, not an API key. */
   apiKeys: Array<ApiKey>;
   /** The signed-in user (or the owner of the API key in use), or null without credentials. */
@@ -169,6 +176,11 @@ export type Query = {
 export type Query_ApiKeyPrincipalArgs = {
   keyHash: Scalars['String']['input'];
   prefix: Scalars['String']['input'];
+};
+
+
+export type Query_SessionRevokedArgs = {
+  sessionId: Scalars['ID']['input'];
 };
 
 
@@ -389,6 +401,7 @@ export type MutationResolvers<ContextType = UsersContext, ParentType extends Res
 
 export type QueryResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   _apiKeyPrincipal?: Resolver<Maybe<ResolversTypes['ApiKeyPrincipal']>, ParentType, ContextType, RequireFields<Query_ApiKeyPrincipalArgs, 'keyHash' | 'prefix'>>;
+  _sessionRevoked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<Query_SessionRevokedArgs, 'sessionId'>>;
   apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;

@@ -19,6 +19,11 @@ export function createApiKeysRepository(db: UsersDb) {
       await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
       return db.apiKey.findUniqueOrThrow({ where: { id } });
     },
+    /** Keys revoked after `since`, with the hash that names their gateway cache entry. */
+    revokedSince: (since: Date) =>
+      db.apiKey.findMany({ where: { revokedAt: { gt: since } }, select: { id: true, keyHash: true, revokedAt: true } }) as Promise<
+        Array<{ id: string; keyHash: string; revokedAt: Date }>
+      >,
     /** Records use at most once per `interval` ms, so a busy key costs one write a minute, not one per lookup. */
     async touch(id: string, now: Date, intervalMs: number): Promise<void> {
       const staleBefore = new Date(now.getTime() - intervalMs);

@@ -18,6 +18,11 @@ export function createRefreshTokensRepository(db: UsersDb) {
       const { count } = await db.refreshToken.updateMany({ where: { id, rotatedAt: null, revokedAt: null }, data: { rotatedAt: now } });
       return count === 1;
     },
+    /** Families revoked after `since`, each with its latest revocation: what the gateway's cache must hold. */
+    async revokedFamiliesSince(since: Date): Promise<Array<{ familyId: string; revokedAt: Date }>> {
+      const rows = await db.refreshToken.groupBy({ by: ['familyId'], where: { revokedAt: { gt: since } }, _max: { revokedAt: true } });
+      return rows.map((row) => ({ familyId: row.familyId, revokedAt: row._max.revokedAt! }));
+    },
     async revokeFamily(familyId: string, now: Date): Promise<void> {
       await db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } });
     },

@@ -1,11 +1,10 @@
 import { generateApiKey } from '../../../lib/auth/api-key-format.js';
-import { tombstoneApiKey } from '../../../lib/auth/revocation.js';
 import type { Clock } from '../../../lib/clock.js';
 import { badUserInput, conflict, graphqlError, notFound } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
-import type { Redis } from '../../../lib/redis.js';
 import type { ApiKeyRecord } from '../data/api-keys-repository.js';
 import type { UsersStore } from '../data/store.js';
+import type { RevocationCache } from './revocation-cache.js';
 import { sameDigest } from './bearer-secrets.js';
 import { effectiveScopes } from './scopes.js';
 
@@ -50,9 +49,10 @@ function checkedScopes(requested: readonly string[] | null | undefined, allowed:
 
 /**
  * Partner API keys. A key is shown once, at creation; only its prefix and SHA-256 are kept.
- * Revocation deletes the gateway's cached lookup, so the next request with the key fails.
+ * Revocation is recorded in PostgreSQL, then tombstones the gateway's cached lookup, so the
+ * next request with the key fails.
  */
-export function createApiKeys(deps: { store: UsersStore; redis: Redis; clock: Clock }) {
+export function createApiKeys(deps: { store: UsersStore; revocations: Pick<RevocationCache, 'apiKeyRevoked'>; clock: Clock }) {
   const { store, clock } = deps;
   return {
     list: (manager: KeyManager) => store.apiKeys.listOfUser(manager.userId),
@@ -79,7 +79,7 @@ export function createApiKeys(deps: { store: UsersStore; redis: Redis; clock: Cl
       const owned = isUuid(id) ? await store.apiKeys.findOwnedWithHash(manager.userId, id) : null;
       if (!owned) throw notFound('API key');
       const revoked = await store.apiKeys.markRevoked(owned.id, clock.now());
-      await tombstoneApiKey(deps.redis, owned);
+      await deps.revocations.apiKeyRevoked({ id: owned.id, keyHash: owned.keyHash, revokedAt: revoked.revokedAt! });
       return revoked;
     },
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessTokenIssuer } from '../../../lib/auth/access-token.js';
-import type { SessionRevocations } from '../../../lib/auth/revocation.js';
 import type { Clock } from '../../../lib/clock.js';
 import { unauthenticated } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { UsersRepositories, UsersStore } from '../data/store.js';
 import type { UserRecord } from '../data/users-repository.js';
+import type { RevocationCache } from './revocation-cache.js';
 import { BEARER_SECRET_PATTERN, newBearerSecret, sha256Hex } from './bearer-secrets.js';
 import { effectiveScopes } from './scopes.js';
 
@@ -30,12 +30,14 @@ const invalidRefreshToken = () => unauthenticated('Invalid or expired refresh to
  * Sessions: one refresh-token family per sign-in. Each refresh token works once and is
  * replaced by the next of its family (rotation); a used token presented again means two
  * parties hold the family, so the whole family ends, its refresh tokens in the database and
- * its access tokens at the gateway (Redis, keyed by family id = the tokens' `sid`).
+ * its access tokens at the gateway (keyed by family id = the tokens' `sid`). PostgreSQL
+ * (`revokedAt`) is the record of a revocation; the gateway's Redis copy follows it
+ * (`revocation-cache.ts`), so losing Redis cannot bring a revoked session back.
  */
 export function createSessions(deps: {
   store: UsersStore;
   accessTokens: AccessTokenIssuer;
-  revocations: SessionRevocations;
+  revocations: Pick<RevocationCache, 'sessionsRevoked'>;
   clock: Clock;
   refreshTokenTtlSeconds: number;
   logger: Logger;
@@ -57,8 +59,9 @@ export function createSessions(deps: {
   }
 
   async function endFamily(familyId: string): Promise<void> {
-    await store.refreshTokens.revokeFamily(familyId, clock.now());
-    await deps.revocations.revoke([familyId]);
+    const now = clock.now();
+    await store.refreshTokens.revokeFamily(familyId, now);
+    await deps.revocations.sessionsRevoked([familyId], now);
   }
 
   return {
@@ -107,11 +110,12 @@ export function createSessions(deps: {
      * change and the sign-out it implies happen both or neither. `change` may throw to abort.
      */
     async endAllOf(userId: string, change: (tx: UsersRepositories) => Promise<void>): Promise<void> {
+      const now = clock.now();
       const families = await store.transaction(async (tx) => {
         await change(tx);
-        return tx.refreshTokens.revokeAllOfUser(userId, clock.now());
+        return tx.refreshTokens.revokeAllOfUser(userId, now);
       });
-      await deps.revocations.revoke(families);
+      await deps.revocations.sessionsRevoked(families, now);
     },
   };
 }

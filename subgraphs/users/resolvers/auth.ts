@@ -1,12 +1,19 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { Accounts } from '../domain/accounts.js';
 import type { PasswordReset } from '../domain/password-reset.js';
+import type { RevocationCache } from '../domain/revocation-cache.js';
 import type { Sessions } from '../domain/sessions.js';
-import { clientIpOf, requireUserSession } from './guards.js';
+import { clientIpOf, requireService, requireUserSession } from './guards.js';
 
-export function authResolvers(deps: { accounts: Accounts; sessions: Sessions; passwordReset: PasswordReset }): Resolvers {
-  const { accounts, sessions, passwordReset } = deps;
+export function authResolvers(deps: { accounts: Accounts; sessions: Sessions; passwordReset: PasswordReset; revocations: RevocationCache }): Resolvers {
+  const { accounts, sessions, passwordReset, revocations } = deps;
   return {
+    Query: {
+      _sessionRevoked(_parent, { sessionId }, { principal }) {
+        requireService(principal);
+        return revocations.isRevoked(sessionId);
+      },
+    },
     Mutation: {
       register: (_parent, { input }, { principal }) => accounts.register(input, clientIpOf(principal)),
       login: (_parent, { input }, { principal }) => accounts.login(input, clientIpOf(principal)),

@@ -4,6 +4,7 @@ import type { UsersRepository } from '../data/users-repository.js';
 import type { Accounts } from '../domain/accounts.js';
 import type { ApiKeys } from '../domain/api-keys.js';
 import type { PasswordReset } from '../domain/password-reset.js';
+import type { RevocationCache } from '../domain/revocation-cache.js';
 import type { Sessions } from '../domain/sessions.js';
 import { apiKeyResolvers } from './api-keys.js';
 import { authResolvers } from './auth.js';
@@ -13,6 +14,7 @@ export interface UsersResolverDeps {
   users: UsersRepository;
   accounts: Accounts;
   sessions: Sessions;
+  revocations: RevocationCache;
   passwordReset: PasswordReset;
   apiKeys: ApiKeys;
 }
