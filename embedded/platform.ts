@@ -109,6 +109,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       // The gateway refuses access tokens living longer than the users subgraph issues them.
       ACCESS_TOKEN_MAX_TTL_SECONDS: String(usersSettings.ACCESS_TOKEN_TTL_SECONDS),
       ...options.gatewayEnv,
+      // The gateway is handed the platform's Redis client; the URL only satisfies production's check.
+      REDIS_URL: options.redisUrl,
       HOST: options.host,
       PORT: String(options.ports.gateway),
       LOG_LEVEL: options.logLevel,

@@ -86,7 +86,7 @@ export async function startAdHocGateway(
   // No users subgraph here keeps the gateway's revocation cache; the kit mints the tokens and
   // revokes none, so it marks the cache complete as the users subgraph would after a rebuild.
   await createRevokedSessionsCache(redis).markComplete();
-  const gateway = await createGateway(gatewayEnvSchema.parse({ LOG_LEVEL: testEnv.logLevel, ...env }), {
+  const gateway = await createGateway(gatewayEnvSchema.parse({ LOG_LEVEL: testEnv.logLevel, REDIS_URL: testEnv.redisUrl, ...env }), {
     logger: options.logger ?? createLogger({ name: 'gateway', level: testEnv.logLevel }),
     supergraphSdl,
     redis,
