@@ -16,6 +16,7 @@ import { ConfigError } from '../lib/config.js';
 import { loadBenchConfig, type BenchConfig } from './lib/config.js';
 import { postGraphQL } from './lib/graphql.js';
 import { failureCount, runLoad, type Failures, type LoadResult } from './lib/load.js';
+import { hostileBudgetSeconds, hostileFailureCount, measureHostile, type HostileSettings } from './hostile.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
 import { startBenchPlatform, type BenchPlatform } from './lib/platform.js';
 import { renderMarkdown, subscriptionFailureCount, type HttpRow, type MicroRow, type Report } from './lib/report.js';
@@ -72,6 +73,10 @@ async function main(): Promise<number> {
     log('FAILED: the subscription benchmark saw errors, ended subscriptions or lost events; its numbers above are not valid');
     return 1;
   }
+  if (hostileFailureCount(report.hostile) > 0) {
+    log('FAILED: under the hostile corpus the gateway died, went over its memory limit or gave answers it should not have');
+    return 1;
+  }
   return 0;
 }
 
@@ -106,10 +111,21 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     : platform.mode === 'embedded'
       ? 'embedded mode: a second gateway process needs the real Redis'
       : null;
+  const hostileSettings: HostileSettings = {
+    seconds: config.BENCH_HOSTILE_SECONDS,
+    connections: config.BENCH_HOSTILE_CONNECTIONS,
+    logLevel: subscriptionSettings.logLevel,
+  };
+  const hostileSkipped = !config.BENCH_HOSTILE
+    ? 'BENCH_HOSTILE=0'
+    : platform.mode === 'embedded'
+      ? 'embedded mode: the gateway as deployed needs the real Redis'
+      : null;
   guard.setBudget(
     windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) +
       SETUP_BUDGET_S +
-      (subscriptionsSkipped ? 0 : subscriptionBudgetSeconds(subscriptionSettings)),
+      (subscriptionsSkipped ? 0 : subscriptionBudgetSeconds(subscriptionSettings)) +
+      (hostileSkipped ? 0 : hostileBudgetSeconds(hostileSettings)),
   );
 
   const load = { connections: config.BENCH_CONNECTIONS, durationS: config.BENCH_DURATION };
@@ -136,6 +152,9 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
   } else {
     subscriptions = await measureSubscriptions(context, subscriptionSettings, { log, addCleanup: guard.addCleanup });
   }
+  const hostile: Report['hostile'] = hostileSkipped
+    ? { skipped: hostileSkipped }
+    : await measureHostile(context, hostileSettings, { log, addCleanup: guard.addCleanup });
 
   const medianReqPerSec = (scenario: HttpScenario) => median(httpRounds.get(scenario)!.map((r) => r.reqPerSec));
   const baselineReqPerSec = medianReqPerSec(baselines[0]!);
@@ -169,6 +188,7 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     http: rows,
     httpNotes: httpNotes(new Map(rows.map((row) => [row.name, row.reqPerSec]))),
     subscriptions,
+    hostile,
   };
 }
 

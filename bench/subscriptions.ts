@@ -8,7 +8,7 @@ import { scopesOfRoles } from '../lib/auth/principal.js';
 import { usageLiveChannel } from '../lib/live/keys.js';
 import { prefixedChannel } from '../lib/live/pubsub.js';
 import type { LiveUsageUpdate } from '../lib/live/usage-events.js';
-import { metricValue, startGatewayProcess, type GatewayProcess, type ProcessMemory } from './lib/gateway-process.js';
+import { metricValue, platformGatewayEnv, startGatewayProcess, type GatewayProcess, type ProcessMemory } from './lib/gateway-process.js';
 import { expectField, postGraphQL } from './lib/graphql.js';
 import { median, percentileOfSorted } from './lib/stats.js';
 import type { BenchContext } from './scenarios.js';
@@ -362,29 +362,18 @@ export async function measureSubscriptions(
 }
 
 /**
- * The gateway process's settings: the platform's subgraphs, secrets and Redis, production
- * mode, limits above what the benchmark opens. Its key prefix is a sub-prefix of the
- * platform's (deleted with it): the gateway meters each subscription start as a usage event
- * published on the caller's live channel, and under the platform's own prefix those
- * `count` events would be delivered to the caller's open `usageLive` subscriptions, about
- * count²/2 deliveries (50 million for 10,000) that have nothing to do with what is measured.
+ * The gateway process's settings: the platform's, with limits above what the benchmark
+ * opens. Its key prefix is a sub-prefix of the platform's (deleted with it): the gateway
+ * meters each subscription start as a usage event published on the caller's live channel,
+ * and under the platform's own prefix those `count` events would be delivered to the
+ * caller's open `usageLive` subscriptions, about count²/2 deliveries (50 million for 10,000)
+ * that have nothing to do with what is measured.
  */
 function gatewayEnv(context: BenchContext, settings: SubscriptionSettings): Record<string, string> {
   return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: settings.logLevel,
-    SUPERGRAPH_CONFIG: new URL('../supergraph.yaml', import.meta.url).pathname,
-    SUBGRAPH_URLS: Object.entries(context.subgraphUrls)
-      .map(([name, url]) => `${name}=${url}`)
-      .join(','),
-    IDENTITY_SIGNING_SECRET: context.secrets.identitySecret,
-    JWT_PUBLIC_KEY: context.secrets.publicKeyPem,
-    JWT_KEY_ID: context.secrets.keyId,
-    REDIS_URL: context.redis.url!,
-    REDIS_KEY_PREFIX: `${context.redis.keyPrefix}subscription-gateway:`,
+    ...platformGatewayEnv(context, { keyPrefixSuffix: 'subscription-gateway:', logLevel: settings.logLevel, nodeOptions: settings.nodeOptions }),
     MAX_SUBSCRIPTIONS_PER_PRINCIPAL: String(settings.count),
     MAX_SUBSCRIPTIONS: String(settings.count + settings.probes + 1),
-    NODE_OPTIONS: settings.nodeOptions,
   };
 }
 

@@ -39,6 +39,12 @@ export const benchEnvSchema = z.object({
    * value (k8s/base/gateway.yaml): the V8 heap is collected before the pod's memory limit.
    */
   BENCH_GATEWAY_NODE_OPTIONS: z.string().default('--max-old-space-size=384'),
+  /** @default true // fire the hostile corpus at the gateway as deployed, after the subscriptions (`0` skips it) */
+  BENCH_HOSTILE: env.bool(true),
+  /** @default 10 // seconds of hostile traffic; at most 120 */
+  BENCH_HOSTILE_SECONDS: z.coerce.number().positive().max(120).default(10),
+  /** @default 8 // concurrent hostile senders (each request on a connection of its own) */
+  BENCH_HOSTILE_CONNECTIONS: env.positiveInt(8),
 }).refine((config) => config.BENCH_SUBSCRIPTION_SOCKETS <= config.BENCH_SUBSCRIPTIONS_COUNT, {
   path: ['BENCH_SUBSCRIPTION_SOCKETS'],
   message: 'must not exceed BENCH_SUBSCRIPTIONS_COUNT',

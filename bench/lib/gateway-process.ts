@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { BenchContext } from '../scenarios.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The compiled gateway, as production runs it (`npm run bench` builds it first). */
@@ -30,6 +31,10 @@ export interface GatewayProcess {
   /** `http://127.0.0.1:<port>/graphql` (graphql-ws on the same path). */
   url: string;
   memory(): Promise<ProcessMemory | null>;
+  /** Resets VmHWM to the current RSS (`/proc/<pid>/clear_refs`), so it tracks the peak from now on; false where the kernel refuses. */
+  resetPeak(): Promise<boolean>;
+  /** False once the process has exited (crashed, killed or stopped). */
+  alive(): boolean;
   /** Every sample of the gateway's Prometheus `/metrics` (name with labels → value). */
   metrics(): Promise<Map<string, number>>;
   /** Established TCP connections this process holds to `port` on 127.0.0.1 (Linux; null elsewhere). */
@@ -80,9 +85,37 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     pid,
     url: `${base}/graphql`,
     memory: () => processMemory(pid),
+    resetPeak: () => writeFile(`/proc/${pid}/clear_refs`, '5').then(() => true, () => false),
+    alive: () => child.exitCode === null && child.signalCode === null,
     metrics: async () => parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()),
     connectionsTo: (remotePort) => establishedConnections(pid, remotePort),
     stop,
+  };
+}
+
+/**
+ * Settings of a gateway process in front of the benchmark platform, as production runs it:
+ * `NODE_ENV=production`, `supergraph.yaml` composed at start-up with the platform's subgraph
+ * URLs, the platform's secrets and Redis, under a sub-prefix of its key prefix (deleted with it).
+ */
+export function platformGatewayEnv(
+  context: Pick<BenchContext, 'subgraphUrls' | 'secrets' | 'redis'>,
+  options: { keyPrefixSuffix: string; logLevel: string; nodeOptions: string },
+): Record<string, string> {
+  if (!context.redis.url) throw new Error('a gateway process needs the real Redis');
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: options.logLevel,
+    SUPERGRAPH_CONFIG: fileURLToPath(new URL('../../supergraph.yaml', import.meta.url)),
+    SUBGRAPH_URLS: Object.entries(context.subgraphUrls)
+      .map(([name, url]) => `${name}=${url}`)
+      .join(','),
+    IDENTITY_SIGNING_SECRET: context.secrets.identitySecret,
+    JWT_PUBLIC_KEY: context.secrets.publicKeyPem,
+    JWT_KEY_ID: context.secrets.keyId,
+    REDIS_URL: context.redis.url,
+    REDIS_KEY_PREFIX: `${context.redis.keyPrefix}${options.keyPrefixSuffix}`,
+    NODE_OPTIONS: options.nodeOptions,
   };
 }
 

@@ -148,7 +148,8 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
   }
 }
 
-async function freshSecrets(): Promise<BenchSecrets> {
+/** A new identity secret and access-token key pair, in configuration form, kept in memory only. */
+export async function freshSecrets(): Promise<BenchSecrets> {
   const pair = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
   return {
     identitySecret: randomBytes(32).toString('base64url'),

@@ -1,3 +1,4 @@
+import type { HostileResult } from '../hostile.js';
 import type { SubscriptionResult } from '../subscriptions.js';
 import { failureCount, type Failures, type LoadResult } from './load.js';
 import type { MicroResult } from './micro.js';
@@ -40,6 +41,8 @@ export interface Report {
   httpNotes: string[];
   /** The subscription benchmark, or why it did not run. */
   subscriptions: SubscriptionResult | { skipped: string };
+  /** The hostile corpus against the gateway as deployed, or why it did not run. */
+  hostile: HostileResult | { skipped: string };
 }
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -86,6 +89,7 @@ export function renderMarkdown(report: Report): string {
   }
   if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
   lines.push('', ...renderSubscriptions(report.subscriptions));
+  lines.push('', ...renderHostile(report.hostile));
   return lines.join('\n');
 }
 
@@ -124,4 +128,35 @@ function renderSubscriptions(result: Report['subscriptions']): string[] {
 export function subscriptionFailureCount(result: Report['subscriptions']): number {
   if ('skipped' in result) return 0;
   return result.failures.errors + result.failures.ended + result.failures.unexpected + result.latency.lost + result.fanout.missing;
+}
+
+/** Memory against idle RSS (the baseline), the hostile requests by kind, the normal traffic during the attack. */
+function renderHostile(result: Report['hostile']): string[] {
+  if ('skipped' in result) return [`Hostile corpus: not measured (${result.skipped}).`];
+  const { settings, memory, normal } = result;
+  const limitKiB = settings.memoryLimitBytes / 1024;
+  const ratio = (kib: number) => fixed(kib / memory.idleKiB, 2);
+  const successRate = normal.sent > 0 ? (100 * normal.succeeded) / normal.sent : Number.NaN;
+  const lines = [
+    `Hostile corpus: the gateway as deployed (\`node dist/gateway/main.js\`, NODE_OPTIONS=${settings.nodeOptions}, k8s memory limit ${mb(limitKiB)}) in its own process; ` +
+      `${settings.connections} concurrent hostile senders for ${settings.seconds} s, each request on a new connection, while ${settings.normalConnections} clients send \`{ models { id } }\`.`,
+    '',
+    '| hostile corpus: gateway RSS | MB | ratio vs idle RSS |',
+    '| --- | ---: | ---: |',
+    `| idle, ready (baseline) | ${mb(memory.idleKiB)} | 1.00 |`,
+    `| peak under attack (${memory.peakFrom === 'VmHWM' ? 'VmHWM' : `max of ${memory.samples} samples`}) | **${mb(memory.peakKiB)}** | ${ratio(memory.peakKiB)} |`,
+    `| after the attack | ${memory.endKiB === null ? 'n/a' : mb(memory.endKiB)} | ${memory.endKiB === null ? 'n/a' : ratio(memory.endKiB)} |`,
+    `| k8s memory limit | ${mb(limitKiB)} | ${ratio(limitKiB)} |`,
+    '',
+    `Peak ÷ memory limit: ${fixed(memory.peakKiB / limitKiB, 2)} → ${result.withinLimit ? '**pass**' : '**FAIL**'}; gateway ${result.survived ? 'alive and answering after the attack' : '**dead or not answering after the attack**'}.`,
+    `Normal traffic during the attack: ${integer.format(normal.succeeded)} of ${integer.format(normal.sent)} succeeded (${fixed(successRate, 2)} %), p50 ${ms(normal.p50Ms)}, p99 ${ms(normal.p99Ms)}${normal.firstFailure ? `; first failure: ${normal.firstFailure}` : ''}.`,
+    '',
+    '| hostile request | sent | answers | unexpected |',
+    '| --- | ---: | --- | ---: |',
+  ];
+  for (const row of result.requests) {
+    const answers = Object.entries(row.outcomes).map(([outcome, count]) => `${outcome} × ${integer.format(count)}`).join(', ');
+    lines.push(`| ${row.name} | ${integer.format(row.sent)} | ${answers} | ${row.unexpected === 0 ? '0' : `**${row.unexpected}**`} |`);
+  }
+  return lines;
 }
