@@ -138,7 +138,7 @@ function renderHostile(result: Report['hostile']): string[] {
   const ratio = (kib: number) => fixed(kib / memory.idleKiB, 2);
   const successRate = normal.sent > 0 ? (100 * normal.succeeded) / normal.sent : Number.NaN;
   const lines = [
-    `Hostile corpus: the gateway as deployed (\`node dist/gateway/main.js\`, NODE_OPTIONS=${settings.nodeOptions}, k8s memory limit ${mb(limitKiB)}) in its own process; ` +
+    `Hostile corpus: the gateway as deployed (\`node dist/gateway/main.js\`, NODE_OPTIONS=${settings.nodeOptions}, k8s memory limit ${integer.format(limitKiB / 1024)} MiB = ${mb(limitKiB)}) in its own process; ` +
       `${settings.connections} concurrent hostile senders for ${settings.seconds} s, each request on a new connection, while ${settings.normalConnections} clients send \`{ models { id } }\`.`,
     '',
     '| hostile corpus: gateway RSS | MB | ratio vs idle RSS |',
