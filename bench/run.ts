@@ -106,21 +106,16 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     logLevel: config.BENCH_LOG_LEVEL === 'silent' ? 'warn' : config.BENCH_LOG_LEVEL,
     nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS,
   };
-  const subscriptionsSkipped = !config.BENCH_SUBSCRIPTIONS
-    ? 'BENCH_SUBSCRIPTIONS=0'
-    : platform.mode === 'embedded'
-      ? 'embedded mode: a second gateway process needs the real Redis'
-      : null;
+  /** Why a part that starts a gateway process of its own does not run, or null when it does. */
+  const skipped = (enabled: boolean, variable: string) =>
+    !enabled ? `${variable}=0` : platform.mode === 'embedded' ? 'embedded mode: a second gateway process needs the real Redis' : null;
+  const subscriptionsSkipped = skipped(config.BENCH_SUBSCRIPTIONS, 'BENCH_SUBSCRIPTIONS');
   const hostileSettings: HostileSettings = {
     seconds: config.BENCH_HOSTILE_SECONDS,
     connections: config.BENCH_HOSTILE_CONNECTIONS,
     logLevel: subscriptionSettings.logLevel,
   };
-  const hostileSkipped = !config.BENCH_HOSTILE
-    ? 'BENCH_HOSTILE=0'
-    : platform.mode === 'embedded'
-      ? 'embedded mode: the gateway as deployed needs the real Redis'
-      : null;
+  const hostileSkipped = skipped(config.BENCH_HOSTILE, 'BENCH_HOSTILE');
   guard.setBudget(
     windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) +
       SETUP_BUDGET_S +
