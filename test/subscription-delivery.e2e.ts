@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
+import { within } from './within.js';
 
 // When events reach clients through the gateway: every multipart part at once (not a
 // heartbeat later), plain `multipart/mixed` served, and a subscriber that joins a shared
@@ -20,19 +21,6 @@ const USAGE_LIVE = 'subscription Live { usageLive { operationName } }';
 /** Far below the interval, far above anything a loaded machine needs to deliver an event. */
 const PROMPTLY_MS = 30_000;
 const TEST_TIMEOUT_MS = 90_000;
-
-/** `promise`, or a failure after `ms` (so no test can hang on a silent stream). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function nextEvent(stream: AsyncIterableIterator<Result>, what: string): Promise<Result> {
   const { done, value } = await within(stream.next(), PROMPTLY_MS, what);
@@ -93,6 +81,18 @@ describe('subscription delivery through the gateway', () => {
     return client;
   };
 
+  /** The dashboard subscription over plain HTTP, with `accept`; abort `controller` to end it. */
+  const dashboardOverHttp = async (accept: string) => {
+    const controller = new AbortController();
+    const response = await fetch(platform.gatewayUrl, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ query: DASHBOARD }),
+    });
+    return { response, controller };
+  };
+
   it('regression: Apollo Client over HttpLink gets each multipart event when it happens, not a heartbeat later', async () => {
     const client = new ApolloClient({
       link: new HttpLink({ uri: platform.gatewayUrl, headers: { authorization: `Bearer ${adminToken}` } }),
@@ -112,13 +112,7 @@ describe('subscription delivery through the gateway', () => {
   }, TEST_TIMEOUT_MS);
 
   it('regression: a subscription with plain Accept: multipart/mixed is served in the incremental delivery format, not refused with 406', async () => {
-    const controller = new AbortController();
-    const response = await fetch(platform.gatewayUrl, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'multipart/mixed', authorization: `Bearer ${adminToken}` },
-      body: JSON.stringify({ query: DASHBOARD }),
-    });
+    const { response, controller } = await dashboardOverHttp('multipart/mixed');
     try {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('multipart/mixed; boundary="-"');
@@ -134,13 +128,7 @@ describe('subscription delivery through the gateway', () => {
   }, TEST_TIMEOUT_MS);
 
   it('keeps SSE for clients that prefer it (urql asks for text/event-stream, multipart/mixed)', async () => {
-    const controller = new AbortController();
-    const response = await fetch(platform.gatewayUrl, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream, multipart/mixed', authorization: `Bearer ${adminToken}` },
-      body: JSON.stringify({ query: DASHBOARD }),
-    });
+    const { response, controller } = await dashboardOverHttp('text/event-stream, multipart/mixed');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     controller.abort();
