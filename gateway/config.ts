@@ -91,6 +91,16 @@ export const gatewayEnvSchema = z.object({
   SUBSCRIPTION_KEEPALIVE_MS: env.positiveInt(12_000),
   /** @default 5_000 // 5 s between `{}` heartbeat parts on multipart subscriptions (Apollo Router's value). */
   MULTIPART_HEARTBEAT_MS: env.positiveInt(5_000),
+  /**
+   * @default 'platformMetrics' // root subscription fields whose events are snapshots of state
+   * (the latest replaces the previous): a subscriber joining a shared upstream gets the latest
+   * at once. Never an event stream such as usageLive, where a replay would repeat an old event.
+   */
+  SUBSCRIPTION_SNAPSHOT_FIELDS: z
+    .string()
+    .default('platformMetrics')
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((names) => names.every((name) => /^[_A-Za-z][_0-9A-Za-z]*$/.test(name)), 'expected GraphQL field names separated by commas'),
   /** @default 1_000 // events a slow client may fall behind before its subscription is ended. */
   SUBSCRIPTION_MAX_QUEUED_EVENTS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s: a subgraph slower than this counts as unavailable for the request. */

@@ -66,8 +66,11 @@ describe('real GraphQL clients subscribing through the gateway', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('multipart/mixed;boundary="graphql";subscriptionSpec="1.0"');
     const body = await response.text();
+    // Apollo Router's framing: every part is followed by its boundary as it is written.
     const parts = body.split('\r\n--graphql').slice(1);
+    expect(body.startsWith('\r\n--graphql\r\ncontent-type: application/json\r\n\r\n{}\r\n--graphql')).toBe(true);
     expect(parts.at(-1)).toBe('--\r\n');
+    for (const part of parts.slice(0, -1)) expect(part).toMatch(/^\r\ncontent-type: application\/json\r\n\r\n\{.*\}$/s);
     const jsons = parts.slice(0, -1).map((part) => JSON.parse(part.split('\r\n\r\n')[1]!));
     expect(jsons.filter((j) => 'payload' in j)).toEqual([{ payload: { data: { ticks: { n: 1 } } } }, { payload: { data: { ticks: { n: 2 } } } }]);
     expect(jsons.filter((j) => Object.keys(j).length === 0).length).toBeGreaterThanOrEqual(2);

@@ -10,6 +10,7 @@ import { anonymousPrincipal, scopesOfRoles, type Principal } from '../lib/auth/p
 import { INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
+import { within } from './within.js';
 
 // The usage subgraph's subscriptions, opened directly at the subgraph the way the gateway
 // opens them upstream (signed identity; SSE or graphql-ws), with events made by real
@@ -28,19 +29,6 @@ const PLATFORM_METRICS = /* GraphQL */ `
 `;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `promise`, or a failure after `ms` (so no test can hang on a silent stream). */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The result of a `next()` call, failing when the stream ended instead. */
 async function resultOf(step: Promise<IteratorResult<Result>>, ms = 5_000): Promise<Result> {

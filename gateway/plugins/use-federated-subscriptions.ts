@@ -31,6 +31,11 @@ export interface FederatedSubscriptionsOptions {
   subgraphUrls: Record<string, string>;
   protocolOf: (subgraph: string) => UpstreamProtocol;
   limits: SubscriptionLimits;
+  /**
+   * Root subscription fields whose events are snapshots of state: a subscriber that joins a
+   * shared upstream gets its latest event at once (see hub.ts).
+   */
+  snapshotFields: ReadonlySet<string>;
   metrics: SubscriptionMetrics;
   clock: Clock;
   logger: Logger;
@@ -93,6 +98,7 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
         operationName: plan.primary.operationName,
         keepAliveMs: limits.upstreamKeepAliveMs,
       }),
+      { replayLatest: plan.rootField !== null && options.snapshotFields.has(plan.rootField) },
     );
     const resultKey = JSON.stringify([documentId(args.document), args.operationName ?? null, variables]);
     return new FederatedSubscription(principal, queue, { plan, args, resultKey }, runtime, limits.maxLifetimeMs);

@@ -2,41 +2,111 @@ import { isAsyncIterable } from '@envelop/core';
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
-const BOUNDARY = 'graphql';
-const PART_HEADER = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
-const END = `\r\n--${BOUNDARY}--\r\n`;
-
-/** Apollo clients announce the protocol with `multipart/mixed;subscriptionSpec=1.0` in Accept. */
-const wantsApolloMultipart = (request: Request) =>
-  (request.headers.get('accept') ?? '')
-    .toLowerCase()
-    .split(',')
-    .some((type) => type.includes('multipart/mixed') && /subscriptionspec="?1\.0"?/.test(type.replace(/\s/g, '')));
+/**
+ * How one multipart format frames a stream of results. Every write is a complete part: it
+ * ends with the boundary delimiter, because clients (Apollo Client's `readMultipartBody`,
+ * meros) hand a part on only when they see the boundary after it. A part written without
+ * its closing boundary would wait for the next write, a heartbeat later.
+ */
+interface MultipartFraming {
+  contentType: string;
+  /** Written first: the opening delimiter. */
+  opening: string;
+  /** One part (its headers and body) and the delimiter after it. */
+  part(json: string, byteLength: number): string;
+  /** Written last, after the final delimiter, to make it the close delimiter (`--graphql--`). */
+  closing: string;
+  /** What goes on the wire for one result. */
+  body(result: ExecutionResult): unknown;
+  /** A part written at once and every `heartbeatMs`, or none. */
+  heartbeat?: string;
+}
 
 /**
- * Apollo's multipart HTTP protocol for subscriptions (what Apollo Client's HttpLink, and its
- * urql and Relay adapters, speak): one `{"payload": result}` part per event, a `{}` part
- * every `heartbeatMs` so proxies and clients know the stream is alive, and a closing
- * boundary when the subscription completes. Yoga alone serves subscriptions only over SSE.
+ * Apollo's multipart subscription protocol, byte for byte as Apollo Router writes it
+ * (`apollo-router/src/protocols/multipart.rs`): `\r\n--graphql` once, then per part
+ * `\r\ncontent-type: application/json\r\n\r\n{json}\r\n--graphql`, results wrapped as
+ * `{"payload": result}`, `{}` heartbeats, and `--\r\n` to close.
+ */
+const APOLLO: MultipartFraming = {
+  contentType: 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"',
+  opening: '\r\n--graphql',
+  part: (json) => `\r\ncontent-type: application/json\r\n\r\n${json}\r\n--graphql`,
+  closing: '--\r\n',
+  body: (result) => ({ payload: withoutInternals(result) }),
+  heartbeat: '{}',
+};
+
+/**
+ * The incremental delivery format (`@defer`/`@stream` over HTTP; what graphql-helix, Yoga
+ * for queries, meros and `fetch-multipart-graphql` read), as Yoga writes it: `---`
+ * boundary, a `Content-Length` per part, the plain result as the body, no heartbeats.
+ */
+const INCREMENTAL: MultipartFraming = {
+  contentType: 'multipart/mixed; boundary="-"',
+  opening: '\r\n---',
+  part: (json, byteLength) => `\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${byteLength}\r\n\r\n${json}\r\n---`,
+  closing: '--\r\n',
+  body: withoutInternals,
+};
+
+/** Media types of the Accept header, in the client's order, lower case, with their parameters. */
+const acceptedTypes = (request: Request) =>
+  (request.headers.get('accept') ?? '')
+    .toLowerCase()
+    .replace(/\s/g, '')
+    .split(',')
+    .map((entry) => {
+      const [type = '', ...params] = entry.split(';');
+      return { type, params };
+    });
+
+/**
+ * Which multipart format a subscription request asks for: Apollo's when Accept announces
+ * `multipart/mixed;subscriptionSpec=1.0`; the incremental format when it lists plain
+ * `multipart/mixed` before any type Yoga answers with SSE (urql asks for
+ * `text/event-stream, multipart/mixed` and gets SSE, as it prefers); otherwise none.
+ */
+function framingFor(request: Request): MultipartFraming | null {
+  const types = acceptedTypes(request);
+  if (types.some(({ type, params }) => type === 'multipart/mixed' && params.some((p) => /^subscriptionspec="?1\.0"?$/.test(p)))) return APOLLO;
+  const multipart = types.findIndex(({ type }) => type === 'multipart/mixed');
+  const sse = types.findIndex(({ type }) => type === 'text/event-stream' || type === 'text/*' || type === '*/*');
+  return multipart >= 0 && (sse < 0 || multipart < sse) ? INCREMENTAL : null;
+}
+
+/**
+ * Subscriptions over multipart HTTP, which Yoga alone refuses (it streams subscriptions only
+ * over SSE, and answers 406 to `Accept: multipart/mixed`): Apollo's protocol (what Apollo
+ * Client's HttpLink, and its urql and Relay adapters, speak) and the incremental delivery
+ * format. A stream ends with the close delimiter when the subscription completes.
  */
 export function useMultipartSubscriptions(heartbeatMs: number): Plugin {
   return {
     onResultProcess({ request, result, setResultProcessor, acceptableMediaTypes }) {
-      if (!wantsApolloMultipart(request)) return;
+      const framing = framingFor(request);
+      if (!framing) return;
       acceptableMediaTypes.push('multipart/mixed');
       if (!isAsyncIterable(result)) return;
       setResultProcessor((stream, fetchAPI) => {
         const iterator = (stream as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
         const encoder = new fetchAPI.TextEncoder();
+        const encodePart = (json: string) => {
+          const bytes = encoder.encode(json).byteLength;
+          return encoder.encode(framing.part(json, bytes));
+        };
         let heartbeat: NodeJS.Timeout | undefined;
         let closed = false;
         const body = new fetchAPI.ReadableStream<Uint8Array>({
           start(controller) {
+            controller.enqueue(encoder.encode(framing.opening));
+            const beat = framing.heartbeat;
+            if (beat === undefined) return;
+            controller.enqueue(encodePart(beat));
             heartbeat = setInterval(() => {
-              if (!closed) controller.enqueue(encoder.encode(`${PART_HEADER}{}`));
+              if (!closed) controller.enqueue(encodePart(beat));
             }, heartbeatMs);
             heartbeat.unref();
-            controller.enqueue(encoder.encode(`${PART_HEADER}{}`));
           },
           async pull(controller) {
             const { done, value } = await iterator.next();
@@ -44,11 +114,11 @@ export function useMultipartSubscriptions(heartbeatMs: number): Plugin {
             if (done) {
               closed = true;
               clearInterval(heartbeat);
-              controller.enqueue(encoder.encode(END));
+              controller.enqueue(encoder.encode(framing.closing));
               controller.close();
               return;
             }
-            controller.enqueue(encoder.encode(`${PART_HEADER}${JSON.stringify({ payload: withoutInternals(value) })}`));
+            controller.enqueue(encodePart(JSON.stringify(framing.body(value))));
           },
           async cancel() {
             closed = true;
@@ -58,10 +128,7 @@ export function useMultipartSubscriptions(heartbeatMs: number): Plugin {
         });
         return new fetchAPI.Response(body, {
           status: 200,
-          headers: {
-            'content-type': `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`,
-            'cache-control': 'no-cache',
-          },
+          headers: { 'content-type': framing.contentType, 'cache-control': 'no-cache' },
         });
       }, 'multipart/mixed');
     },

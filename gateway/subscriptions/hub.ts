@@ -14,12 +14,23 @@ interface Topic {
   key: string;
   listeners: Set<EventQueue<HubItem>>;
   upstream: AsyncIterableIterator<ExecutionResult>;
+  /** Whether a listener that joins gets `latest` at once (see `listen`). */
+  replaysLatest: boolean;
+  /** The upstream's latest event, kept only when `replaysLatest`. */
+  latest?: UpstreamEvent;
 }
 
 /**
  * Deduplicates upstream subscriptions: every listener of the same topic (same subgraph
  * operation, variables and caller) shares one upstream subscription, opened with the first
  * listener and closed with the last.
+ *
+ * Sharing must not change what one client sees. A subscriber of a state snapshot stream
+ * (`replayLatest`, e.g. `platformMetrics`, whose subgraph emits the current figures at once
+ * and then every interval) that joins an upstream already open gets its latest event at
+ * once, as it would have from an upstream of its own, instead of waiting for the next tick.
+ * Event streams (`usageLive`: one event per operation) replay nothing: an old event would
+ * reach the joiner as if it had just happened.
  */
 export function createSubscriptionHub(options: { maxQueuedEvents: number; overflow: () => ExecutionResult }) {
   const topics = new Map<string, Topic>();
@@ -29,6 +40,7 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
       try {
         for await (const result of { [Symbol.asyncIterator]: () => topic.upstream }) {
           const event: UpstreamEvent = { result, resolved: new Map() };
+          if (topic.replaysLatest) topic.latest = event;
           for (const listener of topic.listeners) listener.push({ kind: 'event', event });
         }
         for (const listener of topic.listeners) listener.end();
@@ -46,7 +58,7 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
   return {
     /** Upstream subscriptions currently open. */
     upstreamCount: () => topics.size,
-    listen(requestedKey: string, open: () => AsyncIterableIterator<ExecutionResult>): EventQueue<HubItem> {
+    listen(requestedKey: string, open: () => AsyncIterableIterator<ExecutionResult>, { replayLatest }: { replayLatest: boolean }): EventQueue<HubItem> {
       let topic = topics.get(requestedKey);
       // The topic's own copy of the key, not the caller's equal one: listeners keep it, and
       // 10,000 listeners of one topic should not keep 10,000 copies of a long string.
@@ -72,8 +84,9 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
       });
       if (topic) {
         topic.listeners.add(queue);
+        if (topic.latest) queue.push({ kind: 'event', event: topic.latest });
       } else {
-        topic = { key, listeners: new Set([queue]), upstream: open() };
+        topic = { key, listeners: new Set([queue]), upstream: open(), replaysLatest: replayLatest };
         topics.set(key, topic);
         pump(key, topic);
       }

@@ -39,6 +39,7 @@ export function createGatewaySubscriptions(
       maxLifetimeMs: config.SUBSCRIPTION_MAX_LIFETIME_SECONDS * 1000,
       upstreamKeepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
     },
+    snapshotFields: new Set(config.SUBSCRIPTION_SNAPSHOT_FIELDS),
     metrics: createSubscriptionMetrics(deps.registry),
     clock: deps.clock,
     logger: deps.logger,

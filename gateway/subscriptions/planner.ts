@@ -1,7 +1,7 @@
 import { buildOperationContext, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 
 export interface SubscriptionPlan {
   /** The subscription to open on the subgraph that owns the root field. */
@@ -9,6 +9,8 @@ export interface SubscriptionPlan {
   /** What each event runs: the primary fetch replayed from the event, then `rest` (entity fetches). */
   eventPlan: QueryPlan;
   operationContext: ReturnType<typeof buildOperationContext>;
+  /** The subscribed root field's name (not its alias); null when selected through a fragment. */
+  rootField: string | null;
 }
 
 /**
@@ -43,6 +45,7 @@ export function createSubscriptionPlanner(supergraphSdl: string) {
         primary: node.primary,
         eventPlan: { kind: 'QueryPlan', node: eventNode },
         operationContext: buildOperationContext({ schema: apiGraphqlSchema, operationDocument: document, operationName: operationName ?? undefined }),
+        rootField: rootFieldOf(document, operationName),
       };
       if (!byName) cache.set(document, (byName = new Map()));
       byName.set(key, plan);
@@ -52,3 +55,9 @@ export function createSubscriptionPlanner(supergraphSdl: string) {
 }
 
 export type SubscriptionPlanner = ReturnType<typeof createSubscriptionPlanner>;
+
+/** A subscription selects exactly one root field (validation ensures it). */
+function rootFieldOf(document: DocumentNode, operationName: string | null | undefined): string | null {
+  const selection = getOperationAST(document, operationName)?.selectionSet.selections[0];
+  return selection?.kind === Kind.FIELD ? selection.name.value : null;
+}
