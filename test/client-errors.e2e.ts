@@ -139,6 +139,7 @@ describe('what clients see: every error has a catalogue code and no internals', 
   });
 
   it('regression: an unknown operationName had a code outside the catalogue; OPERATION_RESOLUTION_FAILURE is in it now, with 400', async () => {
+    expect(CATALOGUE).toContain('OPERATION_RESOLUTION_FAILURE');
     const response = await fetch(platform.gatewayUrl, json({ query: 'query A { __typename }', operationName: 'B' }));
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }] });
