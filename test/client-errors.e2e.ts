@@ -1,5 +1,7 @@
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { IDENTITY_HEADER, createIdentitySigner } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { ERROR_CODES } from '../lib/errors.js';
@@ -150,6 +152,24 @@ describe('what clients see: every error has a catalogue code and no internals', 
     const outcome = await client.query({ query: gql(WRONG_VARIABLE.query), variables: WRONG_VARIABLE.variables }).catch((error: unknown) => error);
     const errors = (outcome as { error?: { errors?: unknown[] }; errors?: unknown[] }).error?.errors ?? (outcome as { errors?: unknown[] }).errors;
     expect(errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+  });
+
+  it('regression: a wrongly typed variable was INTERNAL_SERVER_ERROR over graphql-ws and SSE too; now BAD_USER_INPUT', async () => {
+    const ws = createWsClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      // graphql-ws delivers request errors as its error message: the client throws them.
+      const errors = await (async () => {
+        for await (const result of ws.iterate(WRONG_VARIABLE)) return result.errors;
+      })().catch((thrown: unknown) => thrown);
+      expect(errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+    } finally {
+      await ws.dispose();
+    }
+    // Over SSE a request error is HTTP 400, as graphql-sse's own server answers it, with the error in the stream.
+    const sse = await fetch(platform.gatewayUrl, { ...json(WRONG_VARIABLE), headers: { 'content-type': 'application/json', accept: 'text/event-stream' } });
+    expect(sse.status).toBe(400);
+    const event = (await sse.text()).split('\n').find((line) => line.startsWith('data: '))!;
+    expect(JSON.parse(event.slice('data: '.length)).errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
   });
 
   it('regression: a subgraph answered its own variable coercion errors as INTERNAL_SERVER_ERROR; now BAD_USER_INPUT', async () => {
