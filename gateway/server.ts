@@ -30,6 +30,7 @@ import { useHealth, type SubgraphEndpoint } from './plugins/use-health.js';
 import { useLiveStats } from './plugins/use-live-stats.js';
 import { useMultipartSubscriptions } from './plugins/use-multipart-subscriptions.js';
 import { useRequestErrorStatus } from './plugins/use-request-error-status.js';
+import { useRequestParseErrors } from './plugins/use-request-parse-errors.js';
 import { useUsageEvents } from './plugins/use-usage-events.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
@@ -108,6 +109,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useSecurityHeaders({ credentialHeaders: ['authorization', 'x-api-key'], hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
       ...(config.CORS_ORIGINS.length > 0 ? [useCors(config.CORS_ORIGINS)] : []),
       useCsrfPrevention(),
+      useRequestParseErrors(),
       useHealth({
         subgraphs,
         probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,

@@ -7,10 +7,11 @@ import { GraphQLError } from 'graphql';
  */
 export const ERROR_CODES = {
   BAD_USER_INPUT: 'An argument or input value is invalid.',
-  BAD_REQUEST: 'The HTTP request is refused as sent (a browser form or text/plain POST without a CSRF-preventing header).',
+  BAD_REQUEST: 'The HTTP request is refused as sent: not a GraphQL request (invalid JSON, no query, batching, a mutation over GET, another method), or a browser form or text/plain POST without a CSRF-preventing header.',
   REQUEST_TOO_LARGE: 'The request body is larger than the server accepts (HTTP 413).',
   GRAPHQL_PARSE_FAILED: 'The document is not valid GraphQL syntax, or is larger, longer or deeper than allowed.',
   GRAPHQL_VALIDATION_FAILED: 'The document does not validate against the schema.',
+  OPERATION_RESOLUTION_FAILURE: 'The document has no operation of the requested operationName, or several and no operationName.',
   UNAUTHENTICATED: 'No valid credentials were presented.',
   FORBIDDEN: 'The credentials do not allow this operation.',
   RATE_LIMITED: 'Too many requests; retry after extensions.retryAfter seconds.',
@@ -29,6 +30,8 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 
 export function graphqlError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });

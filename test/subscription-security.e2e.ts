@@ -1,3 +1,5 @@
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -5,6 +7,14 @@ import { startTestPlatform, type TestPlatform } from './kit.js';
 
 type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 const USAGE_LIVE = 'subscription { usageLive { requests user { email } } }';
+const PLATFORM_METRICS = 'subscription { platformMetrics(intervalSeconds: 5) { requestsPerSecond } }';
+
+/** The codes of every error a subscription ends with, whether the client delivers them as events or as its error. */
+const codesOf = (outcome: unknown): unknown[] => {
+  const errors = (value: any): any[] => value?.errors ?? value?.error?.errors ?? (Array.isArray(value) ? value : []);
+  const list = Array.isArray(outcome) ? outcome.flatMap((item) => errors(item)) : errors(outcome);
+  return list.map((error) => error?.extensions?.code);
+};
 
 /** Subscriptions on the real platform: what applies to queries applies to them, and they end with their credentials. */
 describe('subscriptions and credentials through the gateway', () => {
@@ -55,6 +65,44 @@ describe('subscriptions and credentials through the gateway', () => {
     expect(results).toHaveLength(1);
     expect(results[0]!.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
+
+  /** Subscribes with one real client per transport and collects every event until the stream ends (or its error). */
+  const transports: Record<string, (query: string, headers: Record<string, string>) => Promise<unknown>> = {
+    'graphql-ws': async (query, headers) => {
+      const results: Result[] = [];
+      for await (const result of socket(headers).iterate({ query }) as AsyncIterableIterator<Result>) results.push(result);
+      return results;
+    },
+    'SSE (graphql-sse)': async (query, headers) => {
+      const client = createSseClient({ url: platform.gatewayUrl, singleConnection: false, retryAttempts: 0, headers });
+      clients.push(client);
+      const results: Result[] = [];
+      try {
+        for await (const result of client.iterate({ query }) as AsyncIterableIterator<Result>) results.push(result);
+      } catch (error) {
+        return error;
+      }
+      return results;
+    },
+    'multipart (Apollo Client HttpLink)': (query, headers) => {
+      const client = new ApolloClient({ link: new HttpLink({ uri: platform.gatewayUrl, headers }), cache: new InMemoryCache() });
+      return new Promise((resolve) => {
+        const results: unknown[] = [];
+        client.subscribe({ query: gql(query) }).subscribe({
+          next: (result) => results.push(result),
+          error: (error: unknown) => resolve([...results, error]),
+          complete: () => resolve(results),
+        });
+      });
+    },
+  };
+  for (const [transport, subscribe] of Object.entries(transports)) {
+    it(`refuses subscriptions alike over ${transport}: anonymous usageLive is UNAUTHENTICATED, platformMetrics without metrics:read is FORBIDDEN`, async () => {
+      expect(codesOf(await subscribe(USAGE_LIVE, {}))).toEqual(['UNAUTHENTICATED']);
+      const bearer = { authorization: `Bearer ${session.accessToken}` };
+      expect(codesOf(await subscribe(PLATFORM_METRICS, bearer))).toEqual(['FORBIDDEN']);
+    });
+  }
 
   it('counts subscriptions in the gateway metrics', async () => {
     const bearer = { authorization: `Bearer ${session.accessToken}` };
