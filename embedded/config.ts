@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { gatewayEnvSchema } from '../gateway/config.js';
 import { env, parseEnv } from '../lib/config.js';
+import { serviceEnvSchema } from '../lib/service.js';
+import { usersEnvSchema } from '../subgraphs/users/config.js';
+import { workerEnvSchema } from '../worker/config.js';
 
 /**
  * Settings of `npm start`, which runs every service in one process. With nothing set it
@@ -25,6 +29,33 @@ export const embeddedEnvSchema = z.object({
   DEV_KEY_DIR: z.string().min(1).default('.keys'),
 });
 
+/**
+ * Variables `npm start` decides for every service itself: each service's port comes from its
+ * own `<SERVICE>_PORT`, all metrics share `METRICS_PORT`, and everything runs as development
+ * (PGlite, generated keys), so a `PORT` or `NODE_ENV` meant for one process changes nothing.
+ */
+const ASSIGNED_BY_EMBEDDED = ['PORT', 'HOST', 'METRICS_PORT', 'NODE_ENV'] as const;
+
+/**
+ * `npm start`'s own settings, and every other process's settings read from the same
+ * environment: the gateway, the users subgraph, the worker and the subgraphs' shared ones each
+ * see it through their own schema, so any variable of any configuration table works here and a
+ * bad one stops start-up with the same one-line error as the process it belongs to.
+ */
 export function loadEmbeddedConfig(environment: Record<string, string | undefined>) {
-  return parseEnv(embeddedEnvSchema, environment);
+  const embedded = parseEnv(embeddedEnvSchema, environment);
+  const given = Object.fromEntries(
+    Object.entries(environment).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !(ASSIGNED_BY_EMBEDDED as readonly string[]).includes(entry[0]),
+    ),
+  );
+  // Checked here for the one-line error; the platform parses it again with the ports it assigns.
+  parseEnv(gatewayEnvSchema, given);
+  return {
+    ...embedded,
+    gatewayEnv: given,
+    users: parseEnv(usersEnvSchema, given),
+    worker: parseEnv(workerEnvSchema, given),
+    subgraphs: parseEnv(serviceEnvSchema(0), given),
+  };
 }

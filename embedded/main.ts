@@ -26,9 +26,16 @@ runMain(async () => {
     redisUrl: config.REDIS_URL,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     logLevel: config.LOG_LEVEL,
+    gatewayEnv: config.gatewayEnv,
+    users: config.users,
+    worker: config.worker,
+    subgraphs: config.subgraphs,
     secrets: {
-      identitySecret: await loadIdentitySecret({ devKeyDir: config.DEV_KEY_DIR, production: false }),
-      signingKeys: await loadSigningKeys({ devKeyDir: config.DEV_KEY_DIR, production: false }, true),
+      identitySecret: await loadIdentitySecret({ secret: config.subgraphs.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production: false }),
+      signingKeys: await loadSigningKeys(
+        { privateKeyPem: config.users.JWT_PRIVATE_KEY, publicKeyPem: config.users.JWT_PUBLIC_KEY, keyId: config.users.JWT_KEY_ID, devKeyDir: config.DEV_KEY_DIR, production: false },
+        true,
+      ),
     },
   });
   const database = config.DATABASE_URL ? redactUrl(config.DATABASE_URL) : `embedded PGlite in ${config.EMBEDDED_DATA_DIR}`;

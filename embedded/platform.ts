@@ -8,6 +8,8 @@ import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
 import { listen, type RunningServer } from '../lib/http.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { listenMetrics } from '../lib/metrics-server.js';
+import { documentLimitsOf } from '../lib/graphql-limits.js';
+import { serviceEnvSchema, type ServiceEnv } from '../lib/service.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
 import type { Registry } from 'prom-client';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
@@ -18,7 +20,7 @@ import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
 import { createUsersSubgraph } from '../subgraphs/users/server.js';
-import { workerEnvSchema } from '../worker/config.js';
+import { workerEnvSchema, type WorkerConfig } from '../worker/config.js';
 import { createWorker } from '../worker/worker.js';
 
 export const SUBGRAPH_NAMES = ['users', 'inference', 'usage', 'autonomy'] as const;
@@ -44,6 +46,10 @@ export interface PlatformOptions {
   gatewayEnv?: Record<string, string>;
   /** Users subgraph settings that differ from its defaults (tests loosen brute-force limits). */
   users?: Partial<UsersConfig>;
+  /** Worker settings over its defaults (its port, host and log level are the platform's). */
+  worker?: Partial<WorkerConfig>;
+  /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
+  subgraphs?: Partial<ServiceEnv>;
   clock?: Clock;
 }
 
@@ -60,6 +66,8 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
+const serviceEnvDefaults = serviceEnvSchema(0).parse({});
+
 const SUPERGRAPH_CONFIG = new URL('../supergraph.yaml', import.meta.url).pathname;
 
 /**
@@ -75,14 +83,25 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     for (const step of cleanup.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
   };
   try {
-    const db = await openDatabase({ url: options.databaseUrl, embeddedDataDir: options.embeddedDataDir, poolSize: 10 });
+    const subgraphSettings = { ...serviceEnvDefaults, ...options.subgraphs };
+    const db = await openDatabase({ url: options.databaseUrl, embeddedDataDir: options.embeddedDataDir, poolSize: subgraphSettings.DATABASE_POOL_SIZE });
     cleanup.push(() => db.close());
     for (const owner of TABLE_OWNERS) await applyMigrations(db, migrationSetOf(owner));
     const redis = await connectRedis({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix });
     cleanup.push(async () => void redis.disconnect());
 
     const identity = createIdentitySigner(options.secrets.identitySecret, () => clock.now());
-    const deps: SubgraphDeps = { db, redis, logger, clock, identity, production: false };
+    const deps: SubgraphDeps = {
+      db,
+      redis,
+      logger,
+      clock,
+      identity,
+      production: false,
+      maxRequestBodyBytes: subgraphSettings.MAX_REQUEST_BODY_BYTES,
+      documentLimits: documentLimitsOf(subgraphSettings),
+      metricsMaxOperationNames: subgraphSettings.METRICS_MAX_OPERATION_NAMES,
+    };
     const usersSettings = { ...usersEnvSchema.parse({}), ...options.users, keys: options.secrets.signingKeys };
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
@@ -131,8 +150,10 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const webSockets = gateway.attachWebSockets(gatewayServer.server);
     cleanup.push(() => webSockets.close());
 
+    // The worker's own settings over its defaults; where and how loudly it runs is the platform's.
+    const workerPlacement = workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel });
     const worker = createWorker(
-      workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel }),
+      { ...workerPlacement, ...options.worker, HOST: workerPlacement.HOST, PORT: workerPlacement.PORT, LOG_LEVEL: workerPlacement.LOG_LEVEL },
       { redis, logger: logger.child({ service: 'worker' }), clock },
     );
     await worker.start();

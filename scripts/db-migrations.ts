@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { migrationSetOf, schemaFileOf, TABLE_OWNERS } from '../lib/db/owners.js';
-import { diffMigrationsToSchema } from '../lib/db/schema-engine.js';
+import { diffMigrationsToSchemas } from '../lib/db/schema-engine.js';
 
 const [command, name] = process.argv.slice(2);
 if (command !== 'check' && !(command === 'create' && name && /^[a-z0-9_]+$/.test(name))) {
@@ -17,9 +17,10 @@ if (command !== 'check' && !(command === 'create' && name && /^[a-z0-9_]+$/.test
 }
 
 let stale = false;
-for (const owner of TABLE_OWNERS) {
+const diffs = await diffMigrationsToSchemas(TABLE_OWNERS.map((owner) => ({ schemaFile: schemaFileOf(owner), migrations: migrationSetOf(owner) })));
+for (const [index, owner] of TABLE_OWNERS.entries()) {
   const set = migrationSetOf(owner);
-  const sql = await diffMigrationsToSchema(schemaFileOf(owner), set);
+  const sql = diffs[index]!;
   if (!sql) {
     console.log(`${owner}: migrations match schema.prisma`);
     continue;

@@ -1,8 +1,11 @@
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { usageLiveChannel } from '../lib/live/keys.js';
+import { prefixedChannel } from '../lib/live/pubsub.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
@@ -34,10 +37,24 @@ describe('subscriptions and credentials through the gateway', () => {
     clients.push(client);
     return client;
   };
-  const started = async (iterator: AsyncIterableIterator<Result>, headers: Record<string, string>) => {
-    // The first event proves the upstream subscription is live: a query by the same caller.
+  /** Whether the usage subgraph listens on the user's live channel in Redis (each test streams a user of its own). */
+  const listening = async (accessToken: string) => {
+    const channel = prefixedChannel(platform.redis, usageLiveChannel(decodeJwt(accessToken).sub!));
+    const [, count] = (await platform.redis.pubsub('NUMSUB', channel)) as [string, number];
+    return Number(count) > 0;
+  };
+  /**
+   * Waits until the subscription is live upstream (the usage subgraph subscribed to the user's
+   * channel: a readiness signal, not a pause), then makes the first event with a query by the
+   * same caller. `accessToken` names the user whose usage streams.
+   */
+  const started = async (iterator: AsyncIterableIterator<Result>, headers: Record<string, string>, accessToken: string) => {
     const first = iterator.next();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const deadline = Date.now() + 60_000;
+    while (!(await listening(accessToken))) {
+      if (Date.now() > deadline) throw new Error('the usage subgraph never subscribed to the live channel');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await platform.query('query Ping { models { id } }', undefined, headers);
     return first;
   };
@@ -54,7 +71,7 @@ describe('subscriptions and credentials through the gateway', () => {
   it('streams the caller’s own usage with the user entity resolved from the users subgraph', async () => {
     const bearer = { authorization: `Bearer ${session.accessToken}` };
     const iterator = socket(bearer).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
-    const first = await started(iterator, bearer);
+    const first = await started(iterator, bearer, session.accessToken);
     expect(first.value).toEqual({ data: { usageLive: { requests: 1, user: { email: 'sub@example.com' } } } });
     await iterator.return!();
   });
@@ -105,16 +122,19 @@ describe('subscriptions and credentials through the gateway', () => {
   }
 
   it('counts subscriptions in the gateway metrics', async () => {
-    const bearer = { authorization: `Bearer ${session.accessToken}` };
+    const own = await register('metrics@example.com');
+    const bearer = { authorization: `Bearer ${own.accessToken}` };
     const iterator = socket(bearer).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
-    await started(iterator, bearer);
+    await started(iterator, bearer, own.accessToken);
     const gatewayMetrics = async () => (await fetch(platform.metricsUrls.gateway)).text();
     const open = await gatewayMetrics();
     expect(open).toMatch(/lotabots_gateway_open_subscriptions\{service="gateway"\} [1-9]/);
     expect(open).toMatch(/lotabots_gateway_subscriptions_started_total\{service="gateway"\} [1-9]/);
     const cancelledBefore = cancelledCount(open);
     await iterator.return!();
-    for (let i = 0; i < 100 && cancelledCount(await gatewayMetrics()) === cancelledBefore; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The gateway records the cancellation once the client's `complete` reaches it: poll, with a generous bound.
+    const deadline = Date.now() + 60_000;
+    while (cancelledCount(await gatewayMetrics()) === cancelledBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(cancelledCount(await gatewayMetrics())).toBe(cancelledBefore + 1);
   });
 
@@ -124,7 +144,7 @@ describe('subscriptions and credentials through the gateway', () => {
     // Not lazy: the socket stays open after its last subscription ends, as a real app's would.
     const client = socket(bearer, false);
     const iterator = client.iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
-    await started(iterator, bearer);
+    await started(iterator, bearer, own.accessToken);
     await platform.query('mutation($t: String!) { logout(refreshToken: $t) }', { t: own.refreshToken });
     const rest: Result[] = [];
     for await (const result of iterator) rest.push(result);
@@ -145,7 +165,7 @@ describe('subscriptions and credentials through the gateway', () => {
     );
     const { key, apiKey } = body.data!.createApiKey;
     const iterator = socket({ 'x-api-key': key }).iterate({ query: USAGE_LIVE }) as AsyncIterableIterator<Result>;
-    await started(iterator, { 'x-api-key': key });
+    await started(iterator, { 'x-api-key': key }, own.accessToken);
     await platform.query('mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: apiKey.id }, { authorization: `Bearer ${own.accessToken}` });
     const rest: Result[] = [];
     for await (const result of iterator) rest.push(result);

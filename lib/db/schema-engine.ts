@@ -3,7 +3,7 @@ import * as engineBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { openDatabase } from './connection.js';
+import { openDatabase, type Database } from './connection.js';
 import { applyMigrations, type MigrationSet } from './migrations.js';
 
 // The package is built for bundlers (`import * as wasm from "./x.wasm"`), which Node cannot
@@ -24,23 +24,41 @@ function loadEngine(): Promise<void> {
 
 const EMPTY_MIGRATION = '-- This is an empty migration.';
 
+/** One owner's Prisma schema and the migrations meant to build it. */
+export interface SchemaAndMigrations {
+  schemaFile: string;
+  migrations: MigrationSet;
+}
+
 /**
- * The SQL that takes a database with every committed migration applied to the state the
- * Prisma schema describes: what `prisma migrate dev --create-only` would write, computed by
- * the WASM schema engine against a throwaway in-memory PGlite. Empty when they agree.
+ * For each of `owners`, the SQL that takes a database with its committed migrations applied to
+ * the state its Prisma schema describes: what `prisma migrate dev --create-only` would write,
+ * computed by the WASM schema engine. Empty when they agree. One throwaway in-memory PGlite
+ * serves them all (each owner's tables live in its own PostgreSQL schema and each Prisma
+ * schema names only its own), since starting PGlite is the slow part.
  */
-export async function diffMigrationsToSchema(schemaFile: string, migrations: MigrationSet): Promise<string> {
+export async function diffMigrationsToSchemas(owners: SchemaAndMigrations[]): Promise<string[]> {
   await loadEngine();
-  const content = await readFile(schemaFile, 'utf8');
   const db = await openDatabase({ embeddedDataDir: 'memory://', poolSize: 1 });
   try {
-    await applyMigrations(db, migrations);
-    const files = [{ path: schemaFile, content }];
-    const engine = await engineBindings.SchemaEngine.new(
-      { datamodels: [[schemaFile, content]] },
-      () => {},
-      bindMigrationAwareSqlAdapterFactory(db.adapter),
-    );
+    for (const owner of owners) await applyMigrations(db, owner.migrations);
+    const diffs: string[] = [];
+    for (const owner of owners) diffs.push(await diffDatabaseToSchema(db, owner.schemaFile));
+    return diffs;
+  } finally {
+    await db.close();
+  }
+}
+
+async function diffDatabaseToSchema(db: Database, schemaFile: string): Promise<string> {
+  const content = await readFile(schemaFile, 'utf8');
+  const files = [{ path: schemaFile, content }];
+  const engine = await engineBindings.SchemaEngine.new(
+    { datamodels: [[schemaFile, content]] },
+    () => {},
+    bindMigrationAwareSqlAdapterFactory(db.adapter),
+  );
+  try {
     const result = await engine.diff({
       from: { tag: 'schemaDatasource', files, configDir: path.dirname(schemaFile) },
       to: { tag: 'schemaDatamodel', files },
@@ -48,10 +66,9 @@ export async function diffMigrationsToSchema(schemaFile: string, migrations: Mig
       exitCode: null,
       filters: { externalTables: [], externalEnums: [] },
     });
-    engine.free();
     const sql = (result as { stdout?: string }).stdout?.trim() ?? '';
     return sql === EMPTY_MIGRATION ? '' : sql;
   } finally {
-    await db.close();
+    engine.free();
   }
 }
