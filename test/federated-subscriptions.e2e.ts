@@ -16,7 +16,7 @@ async function collect(iterator: AsyncIterableIterator<Result>, limit = Infinity
   return results;
 }
 
-const waitFor = async (condition: () => boolean, timeoutMs = 3_000) => {
+const waitFor = async (condition: () => boolean, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time');

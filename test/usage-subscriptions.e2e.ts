@@ -31,15 +31,15 @@ const PLATFORM_METRICS = /* GraphQL */ `
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The result of a `next()` call, failing when the stream ended instead. */
-async function resultOf(step: Promise<IteratorResult<Result>>, ms = 5_000): Promise<Result> {
+async function resultOf(step: Promise<IteratorResult<Result>>, ms = 30_000): Promise<Result> {
   const { done, value } = await within(step, ms, 'no event');
   if (done) throw new Error('the stream ended');
   return value;
 }
 
-const nextWithin = (stream: Stream, ms = 5_000) => resultOf(stream.next(), ms);
+const nextWithin = (stream: Stream, ms = 30_000) => resultOf(stream.next(), ms);
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -182,7 +182,7 @@ describe('usage subscriptions at the usage subgraph', () => {
     const later: Array<Record<string, number | string>> = [];
     const arrivals: number[] = [];
     while (later.length < 3) {
-      later.push((await nextWithin(metrics, 3_000)).data!.platformMetrics);
+      later.push((await nextWithin(metrics)).data!.platformMetrics);
       arrivals.push(Date.now());
     }
     // One a second, not faster (a little jitter allowed).
