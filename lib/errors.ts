@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The requested object does not exist or is not visible to the caller.',
   CONFLICT: 'The request conflicts with the current state.',
   SUBGRAPH_UNAVAILABLE: 'A subgraph could not be reached; data from it is missing.',
+  SUBGRAPH_ERROR: "A subgraph failed a field with an error of its own that had no code; its message is relayed with serviceName.",
   SERVICE_UNAVAILABLE: 'A dependency of the platform (such as Redis) is down; retry after extensions.retryAfter seconds.',
   SUBSCRIPTION_LIMIT_EXCEEDED: 'Too many open subscriptions for this caller or this gateway; close some first.',
   SUBSCRIPTION_EXPIRED: 'The subscription reached its maximum lifetime; subscribe again.',

@@ -4,8 +4,14 @@ import type { Logger } from './logger.js';
 import { isRedisUnavailable } from './redis.js';
 import { throttledWarning } from './throttled-warning.js';
 
-/** Codes that libraries (Yoga's multipart parser) use for what the catalogue names differently. */
-const CODE_ALIASES: Readonly<Record<string, ErrorCode>> = { REQUEST_ENTITY_TOO_LARGE: 'REQUEST_TOO_LARGE' };
+/**
+ * Codes that libraries use for what the catalogue names differently: Yoga's multipart parser,
+ * and @apollo/gateway, which marks a subgraph's error that came without a code.
+ */
+const CODE_ALIASES: Readonly<Record<string, ErrorCode>> = {
+  REQUEST_ENTITY_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  DOWNSTREAM_SERVICE_ERROR: 'SUBGRAPH_ERROR',
+};
 
 /** Extensions that carry a server's internals (Yoga puts a JSON parser's SyntaxError in `originalError`). */
 const INTERNAL_EXTENSIONS = new Set(['originalError', 'stacktrace', 'stack', 'exception']);
@@ -48,7 +54,8 @@ function forClient(error: GraphQLError, code: ErrorCode): GraphQLError {
  * every transport, and Yoga's own HTTP request errors), so it is the one place that
  * guarantees each has a code from the catalogue and carries no internals. Errors with a
  * catalogue code (ours, a subgraph's relayed by the gateway, Yoga's request errors) and
- * variable coercion errors pass with their message. Redis being unreachable is an outage,
+ * variable coercion errors pass with their message; a subgraph's error without a code is
+ * relayed as SUBGRAPH_ERROR. Redis being unreachable is an outage,
  * not a bug: the client gets SERVICE_UNAVAILABLE and should retry. Anything else, including
  * a code the catalogue does not know, is logged here and reaches the client only as
  * INTERNAL_SERVER_ERROR, without its message or stack.

@@ -27,7 +27,8 @@ export interface TestDatabase {
 
 /** A fresh, empty database on the real PostgreSQL, for one test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `lotabots_test_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets a later run tell an abandoned database from a live one.
+  const name = `lotabots_test_${Math.floor(Date.now() / 1000)}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: testEnv.adminDatabaseUrl });
   await admin.connect();
   try {
