@@ -71,7 +71,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { AuthContext } from './use-auth.js';
 import { mergeIntoResult, resultWithoutExecution } from '../authorization/apply.js';
 import { createOperationAuthorizer } from '../authorization/authorizer.js';
-import { readAuthorizationRequirements } from '../authorization/requirements.js';
+import type { AuthorizationRequirements } from '../authorization/requirements.js';
 
 /**
  * Enforces the supergraph's `@authenticated` and `@requiresScopes` (see the block above).
@@ -80,8 +80,7 @@ import { readAuthorizationRequirements } from '../authorization/requirements.js'
  * federated executor) see only what will run; the response is merged in `onExecuteDone` /
  * `onSubscribeResult`.
  */
-export function useAuthDirectives(supergraphSdl: string): Plugin<Partial<AuthContext>> {
-  const requirements = readAuthorizationRequirements(supergraphSdl);
+export function useAuthDirectives(requirements: AuthorizationRequirements): Plugin<Partial<AuthContext>> {
   if (!requirements.active) return {};
   const authorizer = createOperationAuthorizer(requirements);
 
