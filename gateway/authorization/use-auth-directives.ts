@@ -1,5 +1,5 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { AuthContext } from '../auth/use-auth.js';
 import { mergeIntoResult, resultWithoutExecution } from './apply.js';
 import { createOperationAuthorizer } from './authorizer.js';
@@ -59,8 +59,4 @@ export function useAuthDirectives(requirements: AuthorizationRequirements): Plug
 /** Each subscription event is a whole result; incremental-delivery patches (no `data`) pass as they are. */
 function applyToPayload<T>(apply: (result: ExecutionResult) => ExecutionResult, payload: T): T {
   return typeof payload === 'object' && payload !== null && 'data' in payload ? (apply(payload as ExecutionResult) as T) : payload;
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
