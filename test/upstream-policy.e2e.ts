@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +8,15 @@ import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSub
 
 type Result = { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 
-/** A WebSocket subgraph that accepts connections and never acknowledges them. */
-async function startSilentWebSocketSubgraph() {
-  const server: Server = createServer((_request, response) => response.writeHead(404).end());
-  const sockets = new WebSocketServer({ server, handleProtocols: () => 'graphql-transport-ws' });
+/** A subgraph that takes subscriptions and never answers: no WebSocket ack, no SSE response headers. */
+async function startSilentSubgraph() {
+  const held: ServerResponse[] = [];
   let connections = 0;
+  const server: Server = createServer((_request, response) => {
+    connections += 1;
+    held.push(response);
+  });
+  const sockets = new WebSocketServer({ server, handleProtocols: () => 'graphql-transport-ws' });
   sockets.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -20,22 +24,23 @@ async function startSilentWebSocketSubgraph() {
     connections: () => connections,
     async close() {
       for (const socket of sockets.clients) socket.terminate();
+      for (const response of held) response.destroy();
       await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-describe('upstream policy: every way out to a subgraph is bounded', () => {
+describe.each(['ws', 'sse'] as const)('upstream policy: every way out to a subgraph is bounded (subscriptions over %s)', (protocol) => {
   let events: AdHocSubgraph;
-  let silent: Awaited<ReturnType<typeof startSilentWebSocketSubgraph>>;
+  let silent: Awaited<ReturnType<typeof startSilentSubgraph>>;
   let gateway: AdHocGateway;
 
   beforeAll(async () => {
     events = await startAdHocSubgraph('events', eventsSdl, eventsResolvers);
-    silent = await startSilentWebSocketSubgraph();
-    // The supergraph routes `events` to the silent server: HTTP composition used the real one.
-    gateway = await startAdHocGateway([{ ...events, url: silent.url }], { SUBGRAPH_TIMEOUT_MS: '500' });
+    silent = await startSilentSubgraph();
+    // The supergraph routes `events` to the silent server; its schema is the real subgraph's.
+    gateway = await startAdHocGateway([{ ...events, url: silent.url }], { SUBGRAPH_TIMEOUT_MS: '500', SUBGRAPH_SUBSCRIPTION_PROTOCOLS: `events=${protocol}` });
   });
   afterAll(async () => {
     await gateway?.close();
@@ -43,7 +48,7 @@ describe('upstream policy: every way out to a subgraph is bounded', () => {
     await events?.close();
   });
 
-  it('regression: a WebSocket subgraph that never acknowledges the connection ends the subscription with SUBGRAPH_UNAVAILABLE instead of hanging', async () => {
+  it('regression: a subgraph that never accepts the subscription (WebSocket ack, SSE headers) ends it with SUBGRAPH_UNAVAILABLE instead of hanging', async () => {
     const client = createWsClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
     const results: Result[] = [];
     for await (const result of client.iterate({ query: 'subscription { ticks(count: 1) { n } }' }) as AsyncIterableIterator<Result>) results.push(result);

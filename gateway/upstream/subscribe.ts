@@ -14,11 +14,17 @@ export function openSubscription(request: {
   headers: () => Promise<Record<string, string>>;
   payload: { query: string; variables?: Record<string, unknown> | undefined; operationName?: string | undefined };
   keepAliveMs: number;
-  /** How long a WebSocket subgraph may take to acknowledge the connection. */
+  /** How long a subgraph may take to accept the subscription (WebSocket ack, SSE response headers). */
   connectTimeoutMs: number;
 }): AsyncIterableIterator<ExecutionResult> {
   if (request.protocol === 'sse') {
-    const client = createSseClient({ url: request.url, singleConnection: false, retryAttempts: 0, headers: request.headers });
+    const client = createSseClient({
+      url: request.url,
+      singleConnection: false,
+      retryAttempts: 0,
+      headers: request.headers,
+      fetchFn: connectBounded(request.connectTimeoutMs),
+    });
     return disposing(client.iterate(request.payload) as AsyncIterableIterator<ExecutionResult>, () => client.dispose());
   }
   const client = createWsClient({
@@ -31,6 +37,22 @@ export function openSubscription(request: {
     keepAlive: request.keepAliveMs,
   });
   return disposing(client.iterate(request.payload) as AsyncIterableIterator<ExecutionResult>, () => client.dispose());
+}
+
+/**
+ * fetch for a long-lived stream: aborted if the response headers take longer than `timeoutMs`,
+ * never once the stream is open (AbortSignal.timeout would cut every stream at that age).
+ */
+function connectBounded(timeoutMs: number): typeof fetch {
+  return async (input, init) => {
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(new DOMException('subgraph did not answer in time', 'TimeoutError')), timeoutMs);
+    try {
+      return await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, connect.signal]) : connect.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 function disposing<T>(iterator: AsyncIterableIterator<T>, dispose: () => void | Promise<void>): AsyncIterableIterator<T> {
