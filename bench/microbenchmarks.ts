@@ -1,5 +1,7 @@
 import { createGatewayAuthenticator } from '../gateway/auth/index.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
+import { createGatewayUpstream } from '../gateway/upstream/index.js';
+import { Registry } from 'prom-client';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis } from '../lib/redis.js';
@@ -42,7 +44,7 @@ async function authenticating(context: BenchContext, makeHeaders: () => Promise<
   const authenticator = createGatewayAuthenticator(
     config,
     { keys: context.keys, redis, identity: context.identity, clock: systemClock, logger: createLogger({ name: 'bench', level: 'silent' }) },
-    [{ name: config.API_KEY_SUBGRAPH, url: context.subgraphUrls.users }],
+    createGatewayUpstream(config, [{ name: config.API_KEY_SUBGRAPH, url: context.subgraphUrls.users }], new Registry()),
   );
   let headers = await makeHeaders();
   const expectedKind = headers.has('authorization') ? 'user' : headers.has('x-api-key') ? 'apiKey' : 'anonymous';

@@ -1,6 +1,6 @@
 /**
  * Security features of the supergraph that this gateway enforces itself
- * (plugins/use-auth-directives.ts): @authenticated and @requiresScopes.
+ * (authorization/use-auth-directives.ts): @authenticated and @requiresScopes.
  */
 export const ENFORCED_SECURITY_FEATURES = [
   'https://specs.apollo.dev/authenticated/v0.1',

@@ -1,8 +1,6 @@
-import { Supergraph } from '@apollo/federation-internals';
-import { ApolloGateway } from '@apollo/gateway';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Server } from 'node:http';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
 import { anonymousPrincipal, type Principal } from '../lib/auth/principal.js';
@@ -14,29 +12,30 @@ import { useHideSuggestions } from '../lib/hide-suggestions.js';
 import { SCHEMA_READ_SCOPE, useIntrospectionPolicy } from '../lib/introspection.js';
 import type { Logger } from '../lib/logger.js';
 import { maskUnexpectedError } from '../lib/mask-error.js';
-import { createMetricsRegistry, METRIC_NAMESPACE, useGraphqlMetrics } from '../lib/metrics.js';
+import { createMetricsRegistry, useGraphqlMetrics } from '../lib/metrics.js';
 import type { Redis } from '../lib/redis.js';
 import { useSecurityHeaders } from '../lib/security-headers.js';
 import { createGatewayAuthenticator } from './auth/index.js';
 import type { GatewayConfig } from './config.js';
-import { createApolloExecutor } from './execution/apollo-executor.js';
-import { useAuthDirectives } from './plugins/use-auth-directives.js';
-import { useAuth } from './plugins/use-auth.js';
+import { readAuthorizationRequirements } from './authorization/requirements.js';
+import { createApolloEngine } from './engine/apollo-engine.js';
+import { useAuthDirectives } from './authorization/use-auth-directives.js';
+import { useAuth } from './auth/use-auth.js';
 import { useCors } from './plugins/use-cors.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
 import { useFederatedExecution } from './plugins/use-federated-execution.js';
-import { useHealth, type SubgraphEndpoint } from './plugins/use-health.js';
-import { useLiveStats } from './plugins/use-live-stats.js';
+import { useHealth } from './health/use-health.js';
+import { useLiveStats } from './live-stats/use-live-stats.js';
 import { useMultipartSubscriptions } from './plugins/use-multipart-subscriptions.js';
 import { useRequestErrorStatus } from './plugins/use-request-error-status.js';
 import { useRequestParseErrors } from './plugins/use-request-parse-errors.js';
-import { useUsageEvents } from './plugins/use-usage-events.js';
+import { useUsageEvents } from './usage-events/use-usage-events.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
-import { SubgraphDataSource } from './subgraph-data-source.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { watchRevocations } from './subscriptions/revocations.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
+import { createGatewayUpstream, type SubgraphEndpoint } from './upstream/index.js';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -53,7 +52,7 @@ export interface GatewayDeps {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
   registry: Registry;
-  subgraphs: SubgraphEndpoint[];
+  subgraphs: readonly SubgraphEndpoint[];
   /** Open subscriptions, and ending those of a revoked caller. */
   subscriptions: Pick<GatewaySubscriptions, 'openSubscriptions' | 'endSubscriptionsOf'>;
   /** Serves GraphQL over WebSocket (graphql-transport-ws) on the same server and path. */
@@ -70,28 +69,20 @@ export interface Gateway {
 export async function createGateway(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
   const logger = deps.logger;
   const registry = createMetricsRegistry('gateway', { processMetrics: true });
-  const subgraphFetchDuration = new Histogram({
-    name: `${METRIC_NAMESPACE}_subgraph_fetch_duration_seconds`,
-    help: 'Duration of gateway-to-subgraph HTTP fetches, by subgraph and outcome (ok, unavailable).',
-    labelNames: ['subgraph', 'outcome'] as const,
-    registers: [registry],
-  });
   const supergraphSdl = acknowledgeEnforcedSecurityFeatures(deps.supergraphSdl);
-  const subgraphs = [...Supergraph.build(supergraphSdl).subgraphs().values()].map((s) => ({ name: s.name, url: s.url }));
-  const dataSources = Object.fromEntries(
-    subgraphs.map(({ name, url }) => [name, new SubgraphDataSource(name, url, config.SUBGRAPH_TIMEOUT_MS, subgraphFetchDuration)]),
-  );
-  const gateway = new ApolloGateway({
+  // Transport → plugins → engine → upstream: the engine loads the supergraph and reaches its
+  // subgraphs only through the upstream module, made for the subgraph list it found.
+  const engine = await createApolloEngine({
     supergraphSdl,
-    logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(String(m)), error: (m) => logger.error(String(m)) },
-    buildService: ({ name }) => dataSources[name]!,
+    connect: (subgraphs) => createGatewayUpstream(config, subgraphs, registry),
+    logger,
   });
-  const { schema } = await gateway.load();
-  const authenticator = createGatewayAuthenticator(config, deps, subgraphs);
-  const subscriptions = createGatewaySubscriptions(config, { supergraphSdl, subgraphs, dataSources, registry, clock: deps.clock, logger });
+  const { subgraphs, upstream } = engine;
+  const authenticator = createGatewayAuthenticator(config, deps, upstream);
+  const subscriptions = createGatewaySubscriptions(config, { engine, upstream, registry, clock: deps.clock, logger });
   const liveHub = createLiveHub(deps.redis, logger);
   const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
-  const probeIdentity = () => deps.identity.sign(anonymousPrincipal(null));
+  const probeCaller = { identityHeader: () => deps.identity.sign(anonymousPrincipal(null)) };
   let draining = false;
   const production = config.NODE_ENV === 'production';
   const introspectionForAll = config.INTROSPECTION ?? !production;
@@ -111,12 +102,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useCsrfPrevention(),
       useRequestParseErrors(),
       useHealth({
-        subgraphs,
+        upstream,
         probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,
         subgraphsCacheMs: config.HEALTH_SUBGRAPHS_CACHE_MS,
         isDraining: () => draining,
         redis: deps.redis,
-        probeIdentity,
+        probeCaller,
       }),
       useDocumentLimits(documentLimitsOf(config)),
       useGraphqlMetrics(registry, { maxNames: config.METRICS_MAX_OPERATION_NAMES }),
@@ -125,13 +116,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),
       useIntrospectionPolicy((context) => introspectionForAll || (context.principal as Principal).scopes.includes(SCHEMA_READ_SCOPE)),
       ...((config.GRAPHQL_SUGGESTIONS ?? !production) ? [] : [useHideSuggestions()]),
-      useAuthDirectives(deps.supergraphSdl),
+      useAuthDirectives(readAuthorizationRequirements(deps.supergraphSdl, engine.linkedDirectiveName)),
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),
       useMultipartSubscriptions(config.MULTIPART_HEARTBEAT_MS),
       subscriptions.plugin,
-      useFederatedExecution(schema, createApolloExecutor(gateway, logger)),
+      useFederatedExecution(engine),
     ],
   });
   return {
@@ -157,7 +148,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       await stopWatchingRevocations();
       await liveHub.close();
       await yoga.dispose();
-      await gateway.stop();
+      await engine.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
 import type { GatewayConfig } from '../config.js';
-import type { SubgraphEndpoint } from '../plugins/use-health.js';
+import type { Upstream } from '../upstream/index.js';
 import { createApiKeyResolver } from './api-keys.js';
 import { createAuthenticator } from './authenticator.js';
 import { withFailedCredentialLimit } from './failed-attempts.js';
@@ -19,12 +19,12 @@ import { createUsersLookup } from './users-lookup.js';
 export function createGatewayAuthenticator(
   config: GatewayConfig,
   deps: { keys: Pick<SigningKeys, 'publicKey' | 'keyId'>; redis: Redis; identity: IdentitySigner; clock: Clock; logger: Logger },
-  subgraphs: SubgraphEndpoint[],
+  upstream: Pick<Upstream, 'subgraphs' | 'execute'>,
 ) {
   const users = createUsersLookup({
-    url: subgraphs.find((s) => s.name === config.API_KEY_SUBGRAPH)?.url ?? null,
+    subgraph: upstream.subgraphs.some((s) => s.name === config.API_KEY_SUBGRAPH) ? config.API_KEY_SUBGRAPH : null,
     identity: deps.identity,
-    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    upstream,
   });
   const authenticator = createAuthenticator({
     keys: { publicKey: deps.keys.publicKey, keyId: deps.keys.keyId, maxLifetimeSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS },

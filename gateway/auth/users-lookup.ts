@@ -1,5 +1,6 @@
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import { gatewayServicePrincipal } from '../../lib/auth/principal.js';
+import type { Upstream } from '../upstream/index.js';
 
 /** The users subgraph could not answer an internal lookup (down, too slow, or errors). */
 export class UsersLookupUnavailable extends Error {}
@@ -11,26 +12,18 @@ export type UsersLookup = <Data>(query: string, variables: Record<string, unknow
  * Internal lookups the gateway makes as its own service principal, straight to the users
  * subgraph (API keys, sessions' revocation). Null without a users subgraph in the supergraph.
  */
-export function createUsersLookup(options: { url: string | null; identity: IdentitySigner; timeoutMs: number }): UsersLookup | null {
-  const { url } = options;
-  if (!url) return null;
+export function createUsersLookup(options: { subgraph: string | null; identity: IdentitySigner; upstream: Pick<Upstream, 'execute'> }): UsersLookup | null {
+  const { subgraph } = options;
+  if (!subgraph) return null;
+  const caller = { identityHeader: () => options.identity.sign(gatewayServicePrincipal) };
   return async <Data>(query: string, variables: Record<string, unknown>): Promise<Data> => {
-    let body: { data?: Data; errors?: unknown[] };
+    let body: { data?: unknown; errors?: readonly unknown[] };
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-lotabots-identity': await options.identity.sign(gatewayServicePrincipal),
-        },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      body = (await response.json()) as typeof body;
+      body = await options.upstream.execute(subgraph, { query, variables }, caller);
     } catch (error) {
-      throw new UsersLookupUnavailable(`users lookup failed: ${(error as Error).name}`);
+      throw new UsersLookupUnavailable(`users lookup failed: ${String((error as { extensions?: { reason?: unknown } }).extensions?.reason)}`);
     }
     if (!body.data || body.errors?.length) throw new UsersLookupUnavailable('users lookup returned errors');
-    return body.data;
+    return body.data as Data;
   };
 }

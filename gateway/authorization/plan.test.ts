@@ -2,6 +2,7 @@ import { buildSchema, defaultFieldResolver, execute, getNamedType, parse, print,
 import { describe, expect, it } from 'vitest';
 import { mergeIntoResult, resultWithoutExecution } from './apply.js';
 import { planFilter, TYPENAME_ALIAS } from './plan.js';
+import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
 import { checkRequirement, readAuthorizationRequirements, type CallerView } from './requirements.js';
 
 // A supergraph-shaped SDL that renames both directives through its @link (`as:` and
@@ -43,7 +44,7 @@ const sdl = /* GraphQL */ `
 `;
 
 const schema = buildSchema(sdl);
-const requirements = readAuthorizationRequirements(sdl);
+const requirements = readAuthorizationRequirements(sdl, linkedDirectiveNameIn(sdl));
 
 const item = (id: string) => ({ id, name: `n${id}`, hidden: `h${id}`, note: `note${id}`, child: { id: `${id}.c`, name: 'child', hidden: 'h', note: 'n', child: null } });
 const rootValue = {
@@ -100,7 +101,8 @@ describe('readAuthorizationRequirements', () => {
   });
 
   it('is inactive for a supergraph without either directive', () => {
-    expect(readAuthorizationRequirements('schema @link(url: "https://specs.apollo.dev/link/v1.0") { query: Query } type Query { a: Int }').active).toBe(false);
+    const bare = 'schema @link(url: "https://specs.apollo.dev/link/v1.0") { query: Query } type Query { a: Int }';
+    expect(readAuthorizationRequirements(bare, linkedDirectiveNameIn(bare)).active).toBe(false);
   });
 
   it('combines several @requiresScopes with AND, each OR of ANDs', () => {

@@ -1,4 +1,3 @@
-import { CoreFeature, FeatureUrl } from '@apollo/federation-internals';
 import { Kind, parse, valueFromASTUntyped, type ConstDirectiveNode, type DocumentNode } from 'graphql';
 
 /** `@requiresScopes(scopes: …)`: outer list OR, inner list AND (`[["a","b"],["c"]]` = (a AND b) OR c). */
@@ -28,7 +27,6 @@ export interface RequirementFailure {
 
 export const AUTHENTICATED_SPEC = 'https://specs.apollo.dev/authenticated';
 export const REQUIRES_SCOPES_SPEC = 'https://specs.apollo.dev/requiresScopes';
-const LINK_SPEC = 'https://specs.apollo.dev/link';
 
 /**
  * The `@authenticated` / `@requiresScopes` requirements of a supergraph, by type name and by
@@ -45,10 +43,16 @@ export interface AuthorizationRequirements {
   fieldRequirement(parentTypeName: string, fieldName: string, returnTypeName: string): Requirement | null;
 }
 
-/** Reads the requirements from a composed supergraph SDL (once, at start-up). */
-export function readAuthorizationRequirements(supergraphSdl: string | DocumentNode): AuthorizationRequirements {
+/**
+ * Reads the requirements from a composed supergraph SDL (once, at start-up). The directives'
+ * names in it, after `@link` renames, come from the engine (`GatewayEngine.linkedDirectiveName`).
+ */
+export function readAuthorizationRequirements(
+  supergraphSdl: string | DocumentNode,
+  linkedDirectiveName: (identity: string) => string | null,
+): AuthorizationRequirements {
   const document = typeof supergraphSdl === 'string' ? parse(supergraphSdl, { noLocation: true }) : supergraphSdl;
-  const names = linkedDirectiveNames(document);
+  const names = { authenticated: linkedDirectiveName(AUTHENTICATED_SPEC), requiresScopes: linkedDirectiveName(REQUIRES_SCOPES_SPEC) };
   const types = new Map<string, Requirement>();
   const fields = new Map<string, Requirement>();
   const add = (map: Map<string, Requirement>, key: string, directives: readonly ConstDirectiveNode[] | undefined) => {
@@ -89,41 +93,6 @@ export function readAuthorizationRequirements(supergraphSdl: string | DocumentNo
       return requirement;
     },
   };
-}
-
-/**
- * The names the two directives have in this supergraph, resolved through its `@link`s the way
- * federation-internals does (`as:` renames the spec, `import:` may rename the directive).
- */
-function linkedDirectiveNames(document: DocumentNode): { authenticated: string | null; requiresScopes: string | null } {
-  const schemaDirectives = document.definitions.flatMap((d) =>
-    d.kind === Kind.SCHEMA_DEFINITION || d.kind === Kind.SCHEMA_EXTENSION ? (d.directives ?? []) : [],
-  );
-  const links = schemaDirectives.map((directive) => ({ directive, args: argumentsOf(directive) }));
-  // `@link` itself may be renamed by the link that bootstraps it.
-  let linkName = 'link';
-  for (const { args } of links) {
-    if (typeof args.url === 'string' && typeof args.as === 'string' && FeatureUrl.maybeParse(args.url)?.identity === LINK_SPEC) linkName = args.as;
-  }
-  const names = { authenticated: null as string | null, requiresScopes: null as string | null };
-  for (const { directive, args } of links) {
-    if (directive.name.value !== linkName || typeof args.url !== 'string') continue;
-    const url = FeatureUrl.maybeParse(args.url);
-    if (!url || (url.identity !== AUTHENTICATED_SPEC && url.identity !== REQUIRES_SCOPES_SPEC)) continue;
-    const imports = (Array.isArray(args.import) ? args.import : []).flatMap((entry): { name: string; as?: string }[] => {
-      if (typeof entry === 'string') return [{ name: entry }];
-      if (entry && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string') {
-        const { name, as } = entry as { name: string; as?: unknown };
-        return [typeof as === 'string' ? { name, as } : { name }];
-      }
-      return [];
-    });
-    const nameInSchema = typeof args.as === 'string' ? args.as : url.name;
-    const directiveName = CoreFeature.directiveNameInSchemaForCoreArguments(url, nameInSchema, imports, url.name);
-    if (url.identity === AUTHENTICATED_SPEC) names.authenticated = directiveName;
-    else names.requiresScopes = directiveName;
-  }
-  return names;
 }
 
 function argumentsOf(directive: ConstDirectiveNode): Record<string, unknown> {

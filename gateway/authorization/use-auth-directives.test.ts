@@ -1,7 +1,9 @@
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
-import { useAuthDirectives } from '../plugins/use-auth-directives.js';
+import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
+import { useAuthDirectives } from './use-auth-directives.js';
+import { readAuthorizationRequirements } from './requirements.js';
 
 // The plugin in a plain Yoga server over a local schema (graphql-js executes it), for what
 // the federated gateway cannot run yet: subscriptions. The supergraph-shaped SDL is both the
@@ -61,7 +63,7 @@ const yoga = createYoga({
       },
     },
   }),
-  plugins: [principalFromHeader, useAuthDirectives(sdl)],
+  plugins: [principalFromHeader, useAuthDirectives(readAuthorizationRequirements(sdl, linkedDirectiveNameIn(sdl)))],
 });
 
 async function subscribe(query: string, scopes?: string) {

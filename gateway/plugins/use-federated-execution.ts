@@ -1,18 +1,17 @@
-import type { GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { OperationExecutor } from '../execution/executor.js';
+import type { GatewayEngine } from '../engine/engine.js';
 
 /**
- * Serves the supergraph's API schema and hands every query and mutation to the executor.
+ * Serves the supergraph's API schema and hands every query and mutation to the engine.
  * Validation against the API schema has already run in Yoga by the time `onExecute` fires.
  */
-export function useFederatedExecution(apiSchema: GraphQLSchema, executor: OperationExecutor): Plugin {
+export function useFederatedExecution(engine: Pick<GatewayEngine, 'schema' | 'execute'>): Plugin {
   return {
     onPluginInit({ setSchema }) {
-      setSchema(apiSchema);
+      setSchema(engine.schema);
     },
     onExecute({ setExecuteFn }) {
-      setExecuteFn((args) => executor.execute(args));
+      setExecuteFn((args) => engine.execute(args));
     },
   };
 }

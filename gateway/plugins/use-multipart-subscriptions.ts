@@ -1,6 +1,5 @@
-import { isAsyncIterable } from '@envelop/core';
 import type { ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 /**
  * How one multipart format frames a stream of results. Every write is a complete part: it

@@ -1,4 +1,3 @@
-import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
@@ -7,7 +6,7 @@ import type { EventQueue } from '../../lib/live/event-queue.js';
 import type { Logger } from '../../lib/logger.js';
 import type { HubItem } from './hub.js';
 import type { SubscriptionEnd, SubscriptionMetrics } from './metrics.js';
-import type { SubscriptionPlan, SubscriptionPlanner } from './planner.js';
+import type { GatewayEngine, SubscriptionPlan } from '../engine/engine.js';
 
 /** What every open subscription of one gateway shares. */
 export interface SubscriptionRuntime {
@@ -15,9 +14,8 @@ export interface SubscriptionRuntime {
   active: Set<FederatedSubscription>;
   /** Open subscriptions per principal subject (the per-caller limit). */
   openBySubject: Map<string, number>;
-  planner: SubscriptionPlanner;
-  /** The gateway's data sources by subgraph name: entity fetches for events go through them. */
-  dataSources: Record<string, GraphQLDataSource>;
+  /** Resolves each event's entity fields from the other subgraphs. */
+  engine: Pick<GatewayEngine, 'resolveEvent'>;
   metrics: SubscriptionMetrics;
   clock: Clock;
   logger: Logger;
@@ -30,13 +28,6 @@ export interface SubscriptionOperation {
   /** Equal for identical documents and variables: they share one execution per event. */
   resultKey: string;
 }
-
-/** The reason label of a subscription that ended with a final error event of this code. */
-const END_REASONS: Record<string, SubscriptionEnd> = {
-  SUBSCRIPTION_EXPIRED: 'expired',
-  UNAUTHENTICATED: 'unauthenticated',
-  SUBSCRIPTION_LIMIT_EXCEEDED: 'overflow',
-};
 
 /**
  * One open subscription, as the stream graphql-ws, SSE or multipart iterate: each upstream
@@ -69,9 +60,9 @@ export class FederatedSubscription implements AsyncIterableIterator<ExecutionRes
     runtime.metrics.started();
   }
 
-  /** Ends the subscription with `result` as its last event. */
-  end(result: ExecutionResult): void {
-    this.queue.push({ kind: 'final', result });
+  /** Ends the subscription with `result` as its last event; `reason` labels its metrics. */
+  end(result: ExecutionResult, reason: SubscriptionEnd): void {
+    this.queue.push({ kind: 'final', result, reason });
     this.queue.end();
   }
 
@@ -106,11 +97,11 @@ export class FederatedSubscription implements AsyncIterableIterator<ExecutionRes
 
   async #toResult(item: HubItem): Promise<ExecutionResult> {
     if (item.kind === 'final') {
-      this.#endReason = END_REASONS[String(item.result.errors?.[0]?.extensions?.code)] ?? 'completed';
+      this.#endReason = item.reason;
       return item.result;
     }
     const { plan, resultKey } = this.operation;
-    const subgraph = plan.primary.serviceName;
+    const subgraph = plan.subgraph;
     if (item.kind === 'failed') {
       this.#endReason = 'upstream_failed';
       this.runtime.logger.warn({ err: item.error, subgraph }, 'upstream subscription failed');
@@ -118,7 +109,7 @@ export class FederatedSubscription implements AsyncIterableIterator<ExecutionRes
     }
     let resolved = item.event.resolved.get(resultKey);
     if (!resolved) {
-      resolved = executeEvent(this.operation, item.event.result, this.runtime);
+      resolved = this.runtime.engine.resolveEvent(plan, this.operation.args, item.event.result);
       item.event.resolved.set(resultKey, resolved);
     }
     const result = await resolved;
@@ -128,47 +119,9 @@ export class FederatedSubscription implements AsyncIterableIterator<ExecutionRes
 }
 
 function reachDeadline(subscription: FederatedSubscription, tokenExpired: boolean): void {
-  subscription.end({
-    errors: [
-      tokenExpired
-        ? graphqlError('UNAUTHENTICATED', 'The access token expired; subscribe again with a fresh one')
-        : graphqlError('SUBSCRIPTION_EXPIRED', 'The subscription reached its maximum lifetime; subscribe again'),
-    ],
-  });
-}
-
-/** Runs the event plan: the primary fetch answered from the event, then the entity fetches. */
-async function executeEvent(operation: SubscriptionOperation, event: ExecutionResult, runtime: SubscriptionRuntime): Promise<ExecutionResult> {
-  const { plan, args } = operation;
-  const owner = plan.primary.serviceName;
-  let replayed = false;
-  const replayFirst: GraphQLDataSource = {
-    process: (request) => {
-      if (replayed) return runtime.dataSources[owner]!.process(request);
-      replayed = true;
-      return Promise.resolve({ data: event.data ?? null, errors: event.errors } as never);
-    },
-  };
-  const requestContext = {
-    request: { query: plan.primary.operation, variables: args.variableValues ?? {}, operationName: args.operationName ?? undefined },
-    context: args.contextValue,
-    document: args.document,
-    operationName: args.operationName ?? null,
-    metrics: {},
-    logger: {
-      debug: () => {},
-      info: () => {},
-      warn: (message: string) => runtime.logger.warn(message),
-      error: (message: string) => runtime.logger.error(message),
-    },
-  };
-  const result = await executeQueryPlan(
-    plan.eventPlan,
-    { ...runtime.dataSources, [owner]: replayFirst },
-    requestContext as never,
-    plan.operationContext,
-    runtime.planner.supergraphSchema,
-    runtime.planner.apiSchema,
-  );
-  return result as ExecutionResult;
+  if (tokenExpired) {
+    subscription.end({ errors: [graphqlError('UNAUTHENTICATED', 'The access token expired; subscribe again with a fresh one')] }, 'unauthenticated');
+  } else {
+    subscription.end({ errors: [graphqlError('SUBSCRIPTION_EXPIRED', 'The subscription reached its maximum lifetime; subscribe again')] }, 'expired');
+  }
 }

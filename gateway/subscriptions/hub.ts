@@ -1,5 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import { createEventQueue, type EventQueue } from '../../lib/live/event-queue.js';
+import type { SubscriptionEnd } from './metrics.js';
 
 /** One event from an upstream subscription, shared by every listener of its topic. */
 export interface UpstreamEvent {
@@ -8,7 +9,7 @@ export interface UpstreamEvent {
   resolved: Map<string, Promise<ExecutionResult>>;
 }
 
-export type HubItem = { kind: 'event'; event: UpstreamEvent } | { kind: 'failed'; error: unknown } | { kind: 'final'; result: ExecutionResult };
+export type HubItem = { kind: 'event'; event: UpstreamEvent } | { kind: 'failed'; error: unknown } | { kind: 'final'; result: ExecutionResult; reason: SubscriptionEnd };
 
 interface Topic {
   key: string;
@@ -56,8 +57,6 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
   }
 
   return {
-    /** Upstream subscriptions currently open. */
-    upstreamCount: () => topics.size,
     listen(requestedKey: string, open: () => AsyncIterableIterator<ExecutionResult>, { replayLatest }: { replayLatest: boolean }): EventQueue<HubItem> {
       let topic = topics.get(requestedKey);
       // The topic's own copy of the key, not the caller's equal one: listeners keep it, and
@@ -71,7 +70,7 @@ export function createSubscriptionHub(options: { maxQueuedEvents: number; overfl
           if (overflowed) return;
           overflowed = true;
           queueMicrotask(() => {
-            queue.push({ kind: 'final', result: options.overflow() });
+            queue.push({ kind: 'final', result: options.overflow(), reason: 'overflow' });
             queue.end();
           });
         },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.js';
 import { removeGatewayMetrics, writeGatewayMetrics, type GatewayMetricsSnapshot } from '../../lib/live/gateway-metrics.js';
@@ -10,6 +10,7 @@ import { createStatsWindow } from '../../lib/live/stats-window.js';
 import type { Logger } from '../../lib/logger.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { Redis } from '../../lib/redis.js';
+import { throttledWarning } from '../../lib/throttled-warning.js';
 
 export interface LiveStatsOptions {
   redis: Redis;
@@ -41,11 +42,6 @@ export type LiveStatsPlugin = Plugin & {
 };
 
 /**
- * @default 10_000 // 10 s between two log lines about failed snapshot writes.
- */
-const FAILURE_LOG_INTERVAL_MS = 10_000;
-
-/**
  * This gateway's live figures for the `platformMetrics` subscription: a sliding window of
  * operations (rate, error rate, p95 latency) plus open subscriptions, written every second
  * to the hash `metrics:gateway:<instanceId>` (expiring after 10 s, so a dead gateway drops
@@ -60,6 +56,7 @@ const FAILURE_LOG_INTERVAL_MS = 10_000;
 export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
   const { redis, clock, logger } = options;
   const instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const notWritten = throttledWarning(logger.child({ instanceId }), 'live gateway figures not written');
   const window = createStatsWindow({ now: () => clock.now().getTime(), windowSeconds: options.windowSeconds });
   const { openSubscriptions } = options;
   new Gauge({
@@ -78,7 +75,6 @@ export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
 
   let timer: NodeJS.Timeout | undefined;
   let writing = false;
-  let lastFailureLogAt = -Infinity;
   const snapshot = (): GatewayMetricsSnapshot => ({ at: clock.now(), ...window.figures(), openSubscriptions: openSubscriptions() });
   const publish = async () => {
     // A write still pending (slow Redis) makes this tick redundant.
@@ -88,10 +84,7 @@ export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
       await writeGatewayMetrics(redis, instanceId, snapshot());
     } catch (error) {
       publishFailures.inc();
-      if (Date.now() - lastFailureLogAt >= FAILURE_LOG_INTERVAL_MS) {
-        lastFailureLogAt = Date.now();
-        logger.warn({ err: error, instanceId }, 'live gateway figures not written');
-      }
+      notWritten(error);
     } finally {
       writing = false;
     }
@@ -148,8 +141,4 @@ export function useLiveStats(options: LiveStatsOptions): LiveStatsPlugin {
 
 function hasErrors(result: unknown): boolean {
   return !isAsyncIterable(result) && ((result as ExecutionResult).errors?.length ?? 0) > 0;
-}
-
-function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
-  return typeof Object(value)[Symbol.asyncIterator] === 'function';
 }

@@ -8,6 +8,7 @@ import { recordUsageEvent } from '../../lib/live/usage-events.js';
 import type { Logger } from '../../lib/logger.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { Redis } from '../../lib/redis.js';
+import { throttledWarning } from '../../lib/throttled-warning.js';
 
 export interface UsageEventsOptions {
   redis: Redis;
@@ -16,12 +17,6 @@ export interface UsageEventsOptions {
   /** The gateway's registry, for `lotabots_usage_events_total`. */
   registry: Registry;
 }
-
-/**
- * @default 10_000 // 10 s between two log lines about failed usage events: while Redis is
- * down every operation fails to record, and one line (with the count) says it all.
- */
-const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Meters every operation of a caller with a LotaBots user (signed in, or an API key's owner):
@@ -42,16 +37,11 @@ export function useUsageEvents(options: UsageEventsOptions): Plugin<{ principal?
     labelNames: ['outcome'] as const,
     registers: [options.registry],
   });
-  let lastFailureLogAt = -Infinity;
-  let failuresSinceLog = 0;
+  // While Redis is down every operation fails to record: one line per interval, with the count, says it all.
+  const notRecorded = throttledWarning(logger, 'usage events not recorded');
   const failed = (error: unknown) => {
     events.inc({ outcome: 'failed' });
-    failuresSinceLog += 1;
-    const now = Date.now();
-    if (now - lastFailureLogAt < FAILURE_LOG_INTERVAL_MS) return;
-    logger.warn({ err: error, failures: failuresSinceLog }, 'usage events not recorded');
-    lastFailureLogAt = now;
-    failuresSinceLog = 0;
+    notRecorded(error);
   };
 
   const record = (principal: Principal | undefined, document: DocumentNode, operationName: string | null | undefined) => {

@@ -1,40 +1,15 @@
 import type { Plugin } from 'graphql-yoga';
-import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import type { Redis } from '../../lib/redis.js';
-
-export interface SubgraphEndpoint {
-  name: string;
-  url: string;
-}
+import type { Upstream, UpstreamCaller } from '../upstream/index.js';
 
 export type SubgraphStatus = 'up' | 'down';
 
-/**
- * Probes a subgraph with `{ __typename }` on its routing URL, which every GraphQL server
- * answers, so this works for any supergraph, not only ours.
- */
-export async function probeSubgraph(subgraph: SubgraphEndpoint, timeoutMs: number, identityHeader: string): Promise<SubgraphStatus> {
-  try {
-    const response = await fetch(subgraph.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', [IDENTITY_HEADER]: identityHeader },
-      body: '{"query":"{__typename}"}',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await response.json()) as { data?: { __typename?: string } };
-    return response.ok && body.data?.__typename ? 'up' : 'down';
-  } catch {
-    return 'down';
-  }
-}
-
 /** Each subgraph's state, probed at most once per `ttlMs` however many callers ask. */
-function cachedProbes(subgraphs: SubgraphEndpoint[], timeoutMs: number, ttlMs: number, probeIdentity: () => Promise<string>) {
+function cachedProbes(upstream: Pick<Upstream, 'subgraphs' | 'probe'>, timeoutMs: number, ttlMs: number, caller: UpstreamCaller) {
   let last: { at: number; states: Promise<Record<string, SubgraphStatus>> } | undefined;
   const probeAll = async () => {
-    const identityHeader = await probeIdentity();
-    const states = await Promise.all(subgraphs.map((s) => probeSubgraph(s, timeoutMs, identityHeader)));
-    return Object.fromEntries(subgraphs.map((s, i) => [s.name, states[i]!]));
+    const states = await Promise.all(upstream.subgraphs.map((s) => upstream.probe(s.name, caller, timeoutMs)));
+    return Object.fromEntries(upstream.subgraphs.map((s, i) => [s.name, states[i]!]));
   };
   return () => {
     // Cached from the start of a probe, so concurrent callers share the one in flight.
@@ -64,15 +39,16 @@ async function answersWithin(check: () => Promise<unknown>, timeoutMs: number): 
  *   traffic goes to replicas that can take it.
  */
 export function useHealth(options: {
-  subgraphs: SubgraphEndpoint[];
+  /** Probes each subgraph with `{ __typename }`, which every GraphQL server answers. */
+  upstream: Pick<Upstream, 'subgraphs' | 'probe'>;
   probeTimeoutMs: number;
   subgraphsCacheMs: number;
   isDraining: () => boolean;
   redis: Pick<Redis, 'ping'>;
-  /** A signed anonymous identity, so probes pass the subgraphs' gateway check. */
-  probeIdentity: () => Promise<string>;
+  /** Probes go as a signed anonymous caller, so they pass the subgraphs' gateway check. */
+  probeCaller: UpstreamCaller;
 }): Plugin {
-  const subgraphStates = cachedProbes(options.subgraphs, options.probeTimeoutMs, options.subgraphsCacheMs, options.probeIdentity);
+  const subgraphStates = cachedProbes(options.upstream, options.probeTimeoutMs, options.subgraphsCacheMs, options.probeCaller);
   // A fresh object per response: whatwg-node's Response.json writes content-length into it.
   const noStore = () => ({ 'cache-control': 'no-store' });
   return {

@@ -1,0 +1,199 @@
+import { CoreFeature, FeatureUrl, operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { ApolloGateway, buildOperationContext, executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
+import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
+import { getOperationAST, Kind, parse, print, valueFromASTUntyped, type ConstDirectiveNode, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { Logger } from '../../lib/logger.js';
+import { upstreamDataSource } from './data-source.js';
+import type { EngineOptions, GatewayEngine, SubscriptionPlan } from './engine.js';
+
+/** What resolving a subscription's events needs, kept beside the engine-neutral plan. */
+interface ApolloSubscriptionPlan {
+  /** What each event runs: the primary fetch replayed from the event, then the entity fetches. */
+  eventPlan: QueryPlan;
+  operationContext: ReturnType<typeof buildOperationContext>;
+}
+
+/**
+ * The engine on `@apollo/gateway`: queries and mutations through `ApolloGateway.executor`
+ * (query plans cached by the gateway); subscriptions, which it cannot execute, planned with
+ * `@apollo/query-planner` (`{ kind: 'Subscription', primary, rest }`) and each event resolved
+ * with `executeQueryPlan`. Every subgraph call goes through `upstream`.
+ */
+export async function createApolloEngine(options: EngineOptions): Promise<GatewayEngine> {
+  const supergraph = Supergraph.build(options.supergraphSdl);
+  const subgraphs = [...supergraph.subgraphs().values()].map((s) => ({ name: s.name, url: s.url }));
+  const upstream = options.connect(subgraphs);
+  const dataSources: Record<string, GraphQLDataSource> = Object.fromEntries(subgraphs.map(({ name }) => [name, upstreamDataSource(upstream, name)]));
+  const logger = apolloLogger(options.logger);
+  const gateway = new ApolloGateway({
+    supergraphSdl: options.supergraphSdl,
+    logger: { ...logger, debug: () => {}, info: () => {} },
+    buildService: ({ name }) => dataSources[name]!,
+  });
+  const { schema } = await gateway.load();
+  const apiSchema = supergraph.apiSchema();
+  const supergraphSchema: GraphQLSchema = supergraph.schema.toGraphQLJSSchema();
+  const planner = new QueryPlanner(supergraph);
+  const printed = new WeakMap<DocumentNode, string>();
+  const cache = new InMemoryLRUCache();
+  const plans = new WeakMap<DocumentNode, Map<string, SubscriptionPlan>>();
+  const internals = new WeakMap<SubscriptionPlan, ApolloSubscriptionPlan>();
+  const apiGraphqlSchema = apiSchema.toGraphQLJSSchema();
+
+  return {
+    schema,
+    subgraphs,
+    upstream,
+    linkedDirectiveName: linkedDirectiveNameIn(options.supergraphSdl),
+
+    async execute(args) {
+      // Memoised per document object: Yoga reuses parsed documents from its parse cache.
+      let source = printed.get(args.document);
+      if (source === undefined) {
+        source = print(args.document);
+        printed.set(args.document, source);
+      }
+      const operation = getOperationAST(args.document, args.operationName ?? undefined);
+      if (!operation) throw new Error('operation not found in a validated document');
+      const result = await gateway.executor({
+        document: args.document,
+        request: {
+          query: source,
+          operationName: args.operationName ?? undefined,
+          variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
+        },
+        operationName: args.operationName ?? null,
+        operation,
+        source,
+        queryHash: source,
+        schema: args.schema,
+        context: args.contextValue as Record<string, unknown>,
+        cache,
+        logger,
+        metrics: {},
+      } as unknown as Parameters<ApolloGateway['executor']>[0]);
+      return result as ExecutionResult;
+    },
+
+    planSubscription(document, operationName) {
+      const key = operationName ?? '';
+      let byName = plans.get(document);
+      const cached = byName?.get(key);
+      if (cached) return cached;
+      const operation = operationFromDocument(apiSchema, document, { operationName: operationName ?? undefined });
+      const node = planner.buildQueryPlan(operation).node;
+      if (node?.kind !== 'Subscription') throw new Error('not a subscription operation');
+      const primary: FetchNode = node.primary;
+      const eventNode: PlanNode = node.rest ? { kind: 'Sequence', nodes: [primary, node.rest] } : primary;
+      const plan: SubscriptionPlan = {
+        subgraph: primary.serviceName,
+        query: primary.operation,
+        operationName: primary.operationName,
+        variableNames: primary.variableUsages ?? [],
+        rootField: rootFieldOf(document, operationName),
+      };
+      internals.set(plan, {
+        eventPlan: { kind: 'QueryPlan', node: eventNode },
+        operationContext: buildOperationContext({ schema: apiGraphqlSchema, operationDocument: document, operationName: operationName ?? undefined }),
+      });
+      if (!byName) plans.set(document, (byName = new Map()));
+      byName.set(key, plan);
+      return plan;
+    },
+
+    async resolveEvent(plan, args, event) {
+      const { eventPlan, operationContext } = internals.get(plan)!;
+      const owner = plan.subgraph;
+      let replayed = false;
+      // The plan's first fetch is the subscription itself: answered by the event, not the subgraph.
+      const replayFirst: GraphQLDataSource = {
+        process: (request) => {
+          if (replayed) return dataSources[owner]!.process(request);
+          replayed = true;
+          return Promise.resolve({ data: event.data ?? null, errors: event.errors } as never);
+        },
+      };
+      const requestContext = {
+        request: { query: plan.query, variables: args.variableValues ?? {}, operationName: args.operationName ?? undefined },
+        context: args.contextValue,
+        document: args.document,
+        operationName: args.operationName ?? null,
+        metrics: {},
+        logger: { ...logger, debug: () => {}, info: () => {} },
+      };
+      const result = await executeQueryPlan(
+        eventPlan,
+        { ...dataSources, [owner]: replayFirst },
+        requestContext as never,
+        operationContext,
+        supergraphSchema,
+        apiSchema,
+      );
+      return result as ExecutionResult;
+    },
+
+    close: () => gateway.stop(),
+  };
+}
+
+/** Apollo's logger interface over ours (messages only: Apollo logs strings). */
+function apolloLogger(logger: Logger) {
+  return {
+    debug: (message: unknown) => logger.debug(String(message)),
+    info: (message: unknown) => logger.info(String(message)),
+    warn: (message: unknown) => logger.warn(String(message)),
+    error: (message: unknown) => logger.error(String(message)),
+  };
+}
+
+/** A subscription selects exactly one root field (validation ensures it). */
+function rootFieldOf(document: DocumentNode, operationName: string | null | undefined): string | null {
+  const selection = getOperationAST(document, operationName)?.selectionSet.selections[0];
+  return selection?.kind === Kind.FIELD ? selection.name.value : null;
+}
+
+const LINK_SPEC = 'https://specs.apollo.dev/link';
+
+/**
+ * `GatewayEngine.linkedDirectiveName` for a supergraph SDL: the in-schema name of each linked
+ * spec's directive of the same name, resolved through its `@link`s the way federation-internals
+ * does (`as:` renames the spec, `import:` may rename the directive). Exported for tests that
+ * read a supergraph without starting an engine.
+ */
+export function linkedDirectiveNameIn(supergraphSdl: string): (identity: string) => string | null {
+  const names = linkedDirectiveNames(parse(supergraphSdl, { noLocation: true }));
+  return (identity) => names.get(identity) ?? null;
+}
+
+function linkedDirectiveNames(supergraph: DocumentNode): Map<string, string> {
+  const schemaDirectives = supergraph.definitions.flatMap((d): readonly ConstDirectiveNode[] =>
+    d.kind === Kind.SCHEMA_DEFINITION || d.kind === Kind.SCHEMA_EXTENSION ? (d.directives ?? []) : [],
+  );
+  const links = schemaDirectives.map((directive) => ({
+    directive,
+    args: Object.fromEntries((directive.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value)])) as Record<string, unknown>,
+  }));
+  // `@link` itself may be renamed by the link that bootstraps it.
+  let linkName = 'link';
+  for (const { args } of links) {
+    if (typeof args.url === 'string' && typeof args.as === 'string' && FeatureUrl.maybeParse(args.url)?.identity === LINK_SPEC) linkName = args.as;
+  }
+  const names = new Map<string, string>();
+  for (const { directive, args } of links) {
+    if (directive.name.value !== linkName || typeof args.url !== 'string') continue;
+    const url = FeatureUrl.maybeParse(args.url);
+    if (!url || url.identity === LINK_SPEC) continue;
+    const imports = (Array.isArray(args.import) ? args.import : []).flatMap((entry): { name: string; as?: string }[] => {
+      if (typeof entry === 'string') return [{ name: entry }];
+      if (entry && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string') {
+        const { name, as } = entry as { name: string; as?: unknown };
+        return [typeof as === 'string' ? { name, as } : { name }];
+      }
+      return [];
+    });
+    const nameInSchema = typeof args.as === 'string' ? args.as : url.name;
+    names.set(url.identity, CoreFeature.directiveNameInSchemaForCoreArguments(url, nameInSchema, imports, url.name));
+  }
+  return names;
+}

@@ -1,0 +1,16 @@
+import type { GraphQLDataSource } from '@apollo/gateway';
+import type { Upstream, UpstreamCaller } from '../upstream/index.js';
+
+/** How Apollo's executor calls one subgraph: through the upstream module, as the request's caller. */
+export function upstreamDataSource(upstream: Upstream, subgraph: string): GraphQLDataSource {
+  return {
+    async process({ request, context }) {
+      const result = await upstream.execute(
+        subgraph,
+        { query: request.query!, variables: request.variables, operationName: request.operationName ?? undefined },
+        context as unknown as UpstreamCaller,
+      );
+      return result as never;
+    },
+  };
+}
