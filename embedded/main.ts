@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+
 import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { runMain } from '../lib/main.js';
 import { redactUrl } from '../lib/redis.js';

@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import { migrationSetOf, schemaFileOf, TABLE_OWNERS } from '../lib/db/owners.js';
 import { diffMigrationsToSchemas } from '../lib/db/schema-engine.js';
 

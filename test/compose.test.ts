@@ -1,7 +1,9 @@
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { composeSupergraph, CompositionError, readSupergraphConfig } from '../lib/compose.js';
 import { bareEnv, repoRoot, runEntry } from './spawn.js';
 

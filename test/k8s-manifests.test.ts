@@ -2,10 +2,12 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
 /**
  * Static checks of the kustomize manifests under k8s/ (no cluster, no kustomize binary): every

@@ -1,19 +1,21 @@
+import { readFileSync } from 'node:fs';
+
 import { Supergraph } from '@apollo/federation-internals';
 import {
   getNamedType,
+  type GraphQLField,
+  type GraphQLObjectType,
   isLeafType,
   isNonNullType,
   isObjectType,
   Kind,
   parse,
-  type GraphQLField,
-  type GraphQLObjectType,
 } from 'graphql';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
-import { anonymousPrincipal, gatewayServicePrincipal, scopesOfRoles, type Principal } from '../lib/auth/principal.js';
-import { postGraphQL, startTestPlatform, type GraphQLResponse, type TestPlatform } from './kit.js';
+import { anonymousPrincipal, gatewayServicePrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 
 /**
  * Data ownership (issue 13, item 1): every field that returns one person's data answers only

@@ -1,9 +1,11 @@
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
-import * as engineBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { openDatabase, type Database } from './connection.js';
+
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import * as engineBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
+
+import { type Database, openDatabase } from './connection.js';
 import { applyMigrations, type MigrationSet } from './migrations.js';
 
 // The package is built for bundlers (`import * as wasm from "./x.wasm"`), which Node cannot
