@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../lib/db/connection.js';
 import { applyMigrations, readMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, schemaFileOf, TABLE_OWNERS } from '../lib/db/owners.js';
-import { diffMigrationsToSchemas } from '../lib/db/schema-engine.js';
+import { diffMigrationsToSchemas } from '../scripts/schema-engine.js';
 import { createTestDatabase, type TestDatabase } from './kit.js';
 
 describe('migrations', () => {
