@@ -15,10 +15,7 @@ runMain(async () => {
     host: config.HOST,
     ports: {
       gateway: config.GATEWAY_PORT,
-      users: config.USERS_PORT,
-      inference: config.INFERENCE_PORT,
-      usage: config.USAGE_PORT,
-      autonomy: config.AUTONOMY_PORT,
+      ...config.subgraphPorts,
       worker: config.WORKER_PORT,
       metrics: config.METRICS_PORT,
     },

@@ -16,6 +16,7 @@ import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
 import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
@@ -24,8 +25,7 @@ import { createUsersSubgraph } from '../subgraphs/users/server.js';
 import { type WorkerConfig, workerEnvSchema } from '../worker/config.js';
 import { createWorker } from '../worker/worker.js';
 
-export const SUBGRAPH_NAMES = ['users', 'inference', 'usage', 'autonomy'] as const;
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 
 /** Secrets every service of the platform shares (see lib/auth/keys.ts for how they are loaded). */
 export interface PlatformSecrets {

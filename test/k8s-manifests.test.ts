@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
+import { SUBGRAPH_NAMES, type SubgraphName, SUBGRAPHS } from '../lib/subgraph-list.js';
 import {
   allContainers,
   atPointer,
@@ -54,10 +55,10 @@ const SECRET_NAME = 'platform-secrets';
 /** What each process is, as the platform defines it (DESIGN.md "Processes"). */
 const PROCESSES = {
   gateway: { entry: 'gateway/main.ts', port: 4000, metricsPort: 9400, servesClients: true },
-  users: { entry: 'subgraphs/users/main.ts', port: 4001, metricsPort: 9401, servesClients: true },
-  inference: { entry: 'subgraphs/inference/main.ts', port: 4002, metricsPort: 9402, servesClients: true },
-  usage: { entry: 'subgraphs/usage/main.ts', port: 4003, metricsPort: 9403, servesClients: true },
-  autonomy: { entry: 'subgraphs/autonomy/main.ts', port: 4004, metricsPort: 9404, servesClients: true },
+  // Each subgraph of lib/subgraph-list.ts, its metrics on its port + 5400 (lib/service.ts).
+  ...(Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [name, { entry: `subgraphs/${name}/main.ts`, port: SUBGRAPHS[name].port, metricsPort: SUBGRAPHS[name].port + 5_400, servesClients: true }]),
+  ) as Record<SubgraphName, { entry: string; port: number; metricsPort: number; servesClients: true }>),
   worker: { entry: 'worker/main.ts', port: 4005, metricsPort: 9405, servesClients: false },
 } as const;
 /** SHUTDOWN_GRACE_MS when a process is given none (lib/service.ts). */
