@@ -1,20 +1,23 @@
+import { readFileSync } from 'node:fs';
+
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+import { SUBGRAPH_NAMES } from './lib/subgraph-list.js';
+
+/** Object types whose parent is what the data layer returns: each `<Type>Parent` that resolvers/mappers.ts exports. */
+function mappedTypesOf(subgraph: string): string[] {
+  const mappers = readFileSync(`subgraphs/${subgraph}/resolvers/mappers.ts`, 'utf8');
+  return [...mappers.matchAll(/^export (?:type|interface) (\w+)Parent\b/gm)].map((match) => match[1]!);
+}
 
 /**
  * Typed resolvers for each subgraph, in federation mode (`__resolveReference`, `@key`
  * fields). Output is committed; `npm run codegen:check` fails when it is stale.
  */
-const SUBGRAPHS = {
-  users: ['User'],
-  inference: ['User', 'InferenceJob', 'Model'],
-  usage: ['User', 'Plan', 'UsageSummary'],
-  autonomy: ['User', 'AutonomySetting'],
-} as const;
-
 const config: CodegenConfig = {
   overwrite: true,
   generates: Object.fromEntries(
-    Object.entries(SUBGRAPHS).map(([name, mapped]) => [
+    SUBGRAPH_NAMES.map((name) => [
       `subgraphs/${name}/__generated__/resolvers-types.ts`,
       {
         schema: `subgraphs/${name}/schema.graphql`,
@@ -25,7 +28,7 @@ const config: CodegenConfig = {
           enumsAsTypes: true,
           contextType: `../context.js#${name[0]!.toUpperCase()}${name.slice(1)}Context`,
           // Parent types of these object types are what the data layer returns (see resolvers/mappers.ts).
-          mappers: Object.fromEntries(mapped.map((type) => [type, `../resolvers/mappers.js#${type}Parent`])),
+          mappers: Object.fromEntries(mappedTypesOf(name).map((type) => [type, `../resolvers/mappers.js#${type}Parent`])),
           scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
           avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
           maybeValue: 'T | null',

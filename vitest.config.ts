@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { defineConfig } from 'vitest/config';
+
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
@@ -11,7 +12,9 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.e2e.ts', 'subgraphs/**/*.test.ts', 'gateway/**/*.test.ts', 'lib/**/*.test.ts', 'worker/**/*.test.ts'],
+    // Wherever a test file lives, it runs (test/test-discovery.test.ts); only build output and data are skipped.
+    include: ['**/*.test.ts', '**/*.e2e.ts'],
+    exclude: [...configDefaults.exclude, 'dist/**', '.data/**', 'bench/results/**'],
     // Each file gets its own database and Redis key prefix, so files can run side by side;
     // two at a time matches this machine's two cores.
     pool: 'forks',

@@ -1,9 +1,19 @@
 import { z } from 'zod';
+
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { env, parseEnv } from '../lib/config.js';
 import { serviceEnvSchema } from '../lib/service.js';
+import { SUBGRAPH_NAMES, type SubgraphName, SUBGRAPHS } from '../lib/subgraph-list.js';
 import { usersEnvSchema } from '../subgraphs/users/config.js';
 import { workerEnvSchema } from '../worker/config.js';
+
+/** `USERS_PORT`, `INFERENCE_PORT`, …: one per subgraph, defaulting to the subgraph's own port. */
+const portVariableOf = <N extends SubgraphName>(name: N) => `${name.toUpperCase() as Uppercase<N>}_PORT` as const;
+function subgraphPortSettings() {
+  return Object.fromEntries(SUBGRAPH_NAMES.map((name) => [portVariableOf(name), env.port(SUBGRAPHS[name].port)])) as {
+    [N in SubgraphName as ReturnType<typeof portVariableOf<N>>]: ReturnType<typeof env.port>;
+  };
+}
 
 /**
  * Settings of `npm start`, which runs every service in one process. With nothing set it
@@ -13,10 +23,7 @@ import { workerEnvSchema } from '../worker/config.js';
 export const embeddedEnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   GATEWAY_PORT: env.port(4000),
-  USERS_PORT: env.port(4001),
-  INFERENCE_PORT: env.port(4002),
-  USAGE_PORT: env.port(4003),
-  AUTONOMY_PORT: env.port(4004),
+  ...subgraphPortSettings(),
   WORKER_PORT: env.port(4005),
   /** @default 9_400 // every service's metrics, at `/metrics/<service>` (gateway, users, …, worker). */
   METRICS_PORT: env.port(9_400),
@@ -53,6 +60,7 @@ export function loadEmbeddedConfig(environment: Record<string, string | undefine
   parseEnv(gatewayEnvSchema, given);
   return {
     ...embedded,
+    subgraphPorts: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, embedded[portVariableOf(name)]])) as Record<SubgraphName, number>,
     gatewayEnv: given,
     users: parseEnv(usersEnvSchema, given),
     worker: parseEnv(workerEnvSchema, given),

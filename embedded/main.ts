@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+
 import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { runMain } from '../lib/main.js';
 import { redactUrl } from '../lib/redis.js';
@@ -14,10 +15,7 @@ runMain(async () => {
     host: config.HOST,
     ports: {
       gateway: config.GATEWAY_PORT,
-      users: config.USERS_PORT,
-      inference: config.INFERENCE_PORT,
-      usage: config.USAGE_PORT,
-      autonomy: config.AUTONOMY_PORT,
+      ...config.subgraphPorts,
       worker: config.WORKER_PORT,
       metrics: config.METRICS_PORT,
     },

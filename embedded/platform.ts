@@ -1,30 +1,31 @@
+import type { Registry } from 'prom-client';
+
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { createGateway } from '../gateway/server.js';
 import { loadSupergraphSdl } from '../gateway/supergraph.js';
-import { systemClock, type Clock } from '../lib/clock.js';
-import { openDatabase, type Database } from '../lib/db/connection.js';
+import { createIdentitySigner } from '../lib/auth/identity-header.js';
+import type { SigningKeys } from '../lib/auth/keys.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import { type Database, openDatabase } from '../lib/db/connection.js';
 import { applyMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
+import { documentLimitsOf } from '../lib/graphql-limits.js';
 import { listen, type RunningServer } from '../lib/http.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { listenMetrics } from '../lib/metrics-server.js';
-import { documentLimitsOf } from '../lib/graphql-limits.js';
-import { serviceEnvSchema, type ServiceEnv } from '../lib/service.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
-import type { Registry } from 'prom-client';
+import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
-import { createIdentitySigner } from '../lib/auth/identity-header.js';
-import type { SigningKeys } from '../lib/auth/keys.js';
-import { usersEnvSchema, type UsersConfig } from '../subgraphs/users/config.js';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
+import { type UsersConfig, usersEnvSchema } from '../subgraphs/users/config.js';
 import { createUsersSubgraph } from '../subgraphs/users/server.js';
-import { workerEnvSchema, type WorkerConfig } from '../worker/config.js';
+import { type WorkerConfig, workerEnvSchema } from '../worker/config.js';
 import { createWorker } from '../worker/worker.js';
 
-export const SUBGRAPH_NAMES = ['users', 'inference', 'usage', 'autonomy'] as const;
-export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 
 /** Secrets every service of the platform shares (see lib/auth/keys.ts for how they are loaded). */
 export interface PlatformSecrets {

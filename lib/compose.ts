@@ -1,7 +1,8 @@
-import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 

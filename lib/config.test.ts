@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+
 import { ConfigError, parseEnv, redactCredentials } from './config.js';
 
 describe('parseEnv error messages', () => {

@@ -1,5 +1,6 @@
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
+
 import { loadGatewayConfig } from '../gateway/config.js';
 import { parseEnv } from './config.js';
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsOf, SUBGRAPH_DOCUMENT_LIMITS, useDocumentLimits } from './graphql-limits.js';

@@ -1,5 +1,6 @@
 import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+
 import { env } from './config.js';
 import { graphqlError } from './errors.js';
 

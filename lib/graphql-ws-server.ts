@@ -1,10 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import type { ConnectionInitMessage } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+
 import type { Principal } from './auth/principal.js';
 import { serviceUnavailable } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** graphql-js's hint: `Did you mean "name"?`, `Did you mean "a" or "b"?`, `Did you mean the enum value "X"?`. */

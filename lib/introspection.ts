@@ -1,5 +1,6 @@
-import { NoSchemaIntrospectionCustomRule, validate, type DocumentNode, type GraphQLError } from 'graphql';
+import { type DocumentNode, type GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+
 import { graphqlError } from './errors.js';
 
 /** The scope that may introspect the gateway where introspection is off for others (the admin role has it). */

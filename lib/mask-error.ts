@@ -1,5 +1,6 @@
 import { GraphQLError, Kind } from 'graphql';
-import { isErrorCode, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from './errors.js';
+
+import { type ErrorCode, isErrorCode, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.js';
 import type { Logger } from './logger.js';
 import { isRedisUnavailable } from './redis.js';
 import { throttledWarning } from './throttled-warning.js';

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+
 import { listen, type RunningServer } from './http.js';
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { createOperationNameLabeler, UNKNOWN_OPERATION } from './metrics.js';
 
 describe('createOperationNameLabeler', () => {

@@ -1,4 +1,4 @@
-import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams } from '@graphql-yoga/plugin-prometheus';
+import { createCounter, createHistogram, type FillLabelsFnParams, usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** Every metric this platform exports starts with this. */

@@ -1,4 +1,5 @@
 import { GraphQLScalarType, Kind } from 'graphql';
+
 import { badUserInput } from './errors.js';
 
 /** ISO-8601 date-time, always serialised in UTC (`2026-11-23T08:54:45.000Z`). */

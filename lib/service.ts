@@ -1,11 +1,12 @@
 import { z } from 'zod';
+
 import { DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES } from './body-limit.js';
 import { env, requiredInProduction } from './config.js';
+import { type Database, openDatabase } from './db/connection.js';
 import { documentLimitsEnv, SUBGRAPH_DOCUMENT_LIMITS } from './graphql-limits.js';
-import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from './metrics.js';
-import { openDatabase, type Database } from './db/connection.js';
-import { connectRedis, type Redis } from './redis.js';
 import { createLogger, type Logger } from './logger.js';
+import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from './metrics.js';
+import { connectRedis, type Redis } from './redis.js';
 
 /**
  * Settings every subgraph process shares; each subgraph's config module extends this with

@@ -1,11 +1,11 @@
 import { createIdentitySigner } from './auth/identity-header.js';
 import { loadIdentitySecret } from './auth/keys.js';
-import { documentLimitsOf } from './graphql-limits.js';
-import { connectServiceDeps, type ServiceEnv } from './service.js';
+import { systemClock } from './clock.js';
 import { drainDelayMs } from './config.js';
+import { documentLimitsOf } from './graphql-limits.js';
 import { listen } from './http.js';
 import { listenMetrics } from './metrics-server.js';
-import { systemClock } from './clock.js';
+import { connectServiceDeps, type ServiceEnv } from './service.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
 
 /**

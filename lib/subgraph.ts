@@ -1,17 +1,19 @@
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { parse, type DocumentNode } from 'graphql';
-import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { Registry } from 'prom-client';
+
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { type DocumentNode, parse } from 'graphql';
 import { GraphQLError } from 'graphql';
+import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
+import type { Registry } from 'prom-client';
+
 import { IDENTITY_HEADER, type IdentitySigner } from './auth/identity-header.js';
 import type { Principal } from './auth/principal.js';
 import { DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import type { Clock } from './clock.js';
 import type { Database } from './db/connection.js';
-import { SUBGRAPH_DOCUMENT_LIMITS, useDocumentLimits, type DocumentLimits } from './graphql-limits.js';
+import { type DocumentLimits, SUBGRAPH_DOCUMENT_LIMITS, useDocumentLimits } from './graphql-limits.js';
 import { connectionPrincipalOf, serveGraphqlOverWebSocket } from './graphql-ws-server.js';
 import { useHideSuggestions } from './hide-suggestions.js';
 import { useIntrospectionPolicy } from './introspection.js';

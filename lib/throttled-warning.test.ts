@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
+
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+
 import { throttledWarning } from './throttled-warning.js';
 
 describe('throttledWarning', () => {

@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+
 import { composeSupergraph, readSupergraphConfig } from '../lib/compose.js';
 
 const { values } = parseArgs({

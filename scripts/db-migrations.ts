@@ -7,8 +7,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import { migrationSetOf, schemaFileOf, TABLE_OWNERS } from '../lib/db/owners.js';
-import { diffMigrationsToSchemas } from '../lib/db/schema-engine.js';
+import { diffMigrationsToSchemas } from './schema-engine.js';
 
 const [command, name] = process.argv.slice(2);
 if (command !== 'check' && !(command === 'create' && name && /^[a-z0-9_]+$/.test(name))) {

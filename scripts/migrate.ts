@@ -4,6 +4,7 @@
  * servers never migrate at start-up (only the all-in-one `npm start` does, for convenience).
  */
 import { z } from 'zod';
+
 import { env, parseEnv } from '../lib/config.js';
 import { openDatabase } from '../lib/db/connection.js';
 import { applyMigrations } from '../lib/db/migrations.js';

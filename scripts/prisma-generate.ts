@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+
 import { schemaFileOf, TABLE_OWNERS } from '../lib/db/owners.js';
 
 const require = createRequire(import.meta.url);

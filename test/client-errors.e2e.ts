@@ -1,8 +1,9 @@
-import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { IDENTITY_HEADER, createIdentitySigner } from '../lib/auth/identity-header.js';
+
+import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { ERROR_CODES } from '../lib/errors.js';
 import { postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';

@@ -1,8 +1,11 @@
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { composeSupergraph, CompositionError, readSupergraphConfig } from '../lib/compose.js';
+import { SUBGRAPH_NAMES } from '../lib/subgraph-list.js';
 import { bareEnv, repoRoot, runEntry } from './spawn.js';
 
 const configFile = path.join(repoRoot, 'supergraph.yaml');
@@ -10,7 +13,7 @@ const configFile = path.join(repoRoot, 'supergraph.yaml');
 describe('composition', () => {
   it('composes our four subgraphs, and the committed supergraph.graphql is up to date', async () => {
     const subgraphs = await readSupergraphConfig(configFile);
-    expect(subgraphs.map((s) => s.name)).toEqual(['users', 'inference', 'usage', 'autonomy']);
+    expect(subgraphs.map((s) => s.name)).toEqual([...SUBGRAPH_NAMES]);
     const sdl = composeSupergraph(subgraphs);
     expect(sdl).toContain('@join__graph(name: "autonomy"');
     expect(await readFile(path.join(repoRoot, 'supergraph.graphql'), 'utf8')).toBe(sdl);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { bareEnv, runEntry } from './spawn.js';
 
 /** Each process validates its configuration before touching anything. */

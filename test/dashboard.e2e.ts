@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 /** Debian's Chromium (installed by .ci/run); playwright-core never downloads a browser. */

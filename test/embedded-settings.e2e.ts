@@ -1,11 +1,13 @@
-import { createClient } from 'graphql-ws';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { postGraphQL } from './kit.js';
-import { bareEnv, freeEmbeddedPorts, runEntry, startEmbeddedEntry, type StartedEntry } from './spawn.js';
+import { bareEnv, freeEmbeddedPorts, runEntry, type StartedEntry, startEmbeddedEntry } from './spawn.js';
 
 type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 

@@ -2,7 +2,8 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { sleep, startTicksPlatform, upstream, type TicksPlatform } from './fixtures/ticks-subgraphs.js';
+
+import { sleep, startTicksPlatform, type TicksPlatform, upstream } from './fixtures/ticks-subgraphs.js';
 import type { AdHocGateway, AdHocSubgraph } from './gateway-kit.js';
 
 type Result = { data?: any; errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }> };

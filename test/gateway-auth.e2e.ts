@@ -1,10 +1,12 @@
-import { exportSPKI, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { createClient } from 'graphql-ws';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';

@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAdHocSubgraph, type AdHocSubgraph } from './gateway-kit.js';
-import { spawnGateway, type GatewayProcess } from './gateway-process-kit.js';
+
+import { type AdHocSubgraph, startAdHocSubgraph } from './gateway-kit.js';
+import { type GatewayProcess, spawnGateway } from './gateway-process-kit.js';
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {

@@ -1,11 +1,13 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { parse, type GraphQLSchema } from 'graphql';
-import { createYoga } from 'graphql-yoga';
+import { type GraphQLSchema, parse } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import { createYoga } from 'graphql-yoga';
 import { exportJWK, generateKeyPair } from 'jose';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
+
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';

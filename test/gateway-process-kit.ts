@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { composeSupergraph } from '../lib/compose.js';
 import type { AdHocSubgraph } from './gateway-kit.js';
 import { bareEnv, spawnEntry } from './spawn.js';

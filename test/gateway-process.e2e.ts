@@ -1,10 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { composeSupergraph } from '../lib/compose.js';
 import { eventsResolvers, eventsSdl, peopleResolvers, peopleSdl } from './fixtures/ticks-subgraphs.js';
-import { startAdHocSubgraph, type AdHocSubgraph } from './gateway-kit.js';
+import { type AdHocSubgraph, startAdHocSubgraph } from './gateway-kit.js';
 import { postGraphQL } from './kit.js';
 import { bareEnv, spawnEntry } from './spawn.js';
 

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
+
 import { testEnv } from './env.js';
 
 /** Fails the run up front, with a clear message, when PostgreSQL or Redis is not reachable. */

@@ -1,7 +1,9 @@
 import http from 'node:http';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAdHocSubgraph, type AdHocSubgraph } from './gateway-kit.js';
-import { spawnGateway, type GatewayProcess } from './gateway-process-kit.js';
+
+import { type AdHocSubgraph, startAdHocSubgraph } from './gateway-kit.js';
+import { type GatewayProcess, spawnGateway } from './gateway-process-kit.js';
 
 interface Outcome {
   status?: number;

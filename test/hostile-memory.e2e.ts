@@ -2,16 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { deployedGateway } from '../bench/lib/deployed-gateway.js';
-import { startGatewayProcess, type GatewayProcess } from '../bench/lib/gateway-process.js';
-import { oversizedBodies, type HostileOutcome } from '../bench/lib/hostile-corpus.js';
+import { type GatewayProcess, startGatewayProcess } from '../bench/lib/gateway-process.js';
+import { type HostileOutcome, oversizedBodies } from '../bench/lib/hostile-corpus.js';
 import { freshSecrets } from '../bench/lib/platform.js';
 import { composeSupergraph } from '../lib/compose.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { testEnv } from './env.js';
 import { eventsResolvers, eventsSdl } from './fixtures/ticks-subgraphs.js';
-import { startAdHocSubgraph, type AdHocSubgraph } from './gateway-kit.js';
+import { type AdHocSubgraph, startAdHocSubgraph } from './gateway-kit.js';
 import { postGraphQL } from './kit.js';
 
 /** Concurrent 20 MiB POSTs of each kind (Content-Length, chunked) per wave. */

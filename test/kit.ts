@@ -1,14 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
-import { scopesOfRoles } from '../lib/auth/principal.js';
-import pg from 'pg';
-import { deleteKeysWithPrefix } from '../lib/redis.js';
-import { startPlatform, type RunningPlatform } from '../embedded/platform.js';
-import { testEnv } from './env.js';
-import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
-import type { PlatformSecrets } from '../embedded/platform.js';
-import type { UsersConfig } from '../subgraphs/users/config.js';
+
 import { exportJWK, generateKeyPair } from 'jose';
+import pg from 'pg';
+
+import type { PlatformSecrets } from '../embedded/platform.js';
+import { type RunningPlatform, startPlatform } from '../embedded/platform.js';
+import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
+import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
+import { scopesOfRoles } from '../lib/auth/principal.js';
+import { deleteKeysWithPrefix } from '../lib/redis.js';
+import type { UsersConfig } from '../subgraphs/users/config.js';
+import { testEnv } from './env.js';
 
 /** Fresh keys per test file: nothing is read from or written to disk. */
 export async function testSecrets(): Promise<PlatformSecrets & { signingKeys: SigningKeys }> {

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../lib/db/connection.js';
+
+import { type Database, openDatabase } from '../lib/db/connection.js';
 import { applyMigrations, readMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, schemaFileOf, TABLE_OWNERS } from '../lib/db/owners.js';
-import { diffMigrationsToSchemas } from '../lib/db/schema-engine.js';
+import { diffMigrationsToSchemas } from '../scripts/schema-engine.js';
 import { createTestDatabase, type TestDatabase } from './kit.js';
 
 describe('migrations', () => {

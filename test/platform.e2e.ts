@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 const USER_ACROSS_SUBGRAPHS = /* GraphQL */ `

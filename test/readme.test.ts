@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { embeddedEnvSchema } from '../embedded/config.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { serviceEnvSchema } from '../lib/service.js';

@@ -1,12 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
+
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { systemClock } from '../lib/clock.js';
 import { createWorkerRegistry } from '../worker/registry.js';
-import { startTestPlatform, type GraphQLResponse, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, startTestPlatform, type TestPlatform } from './kit.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
 /**

@@ -2,12 +2,13 @@ import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { IDENTITY_HEADER, createIdentitySigner } from '../lib/auth/identity-header.js';
+
+import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { CLIENT_DOCUMENT_LIMITS, SUBGRAPH_DOCUMENT_LIMITS } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
-import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSubgraph } from './gateway-kit.js';
-import { postGraphQL, startTestPlatform, type GraphQLResponse, type TestPlatform } from './kit.js';
+import { type AdHocGateway, type AdHocSubgraph, startAdHocGateway, startAdHocSubgraph } from './gateway-kit.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 
 /** `{a{a{…}}}`, `levels` selection sets deep. */
 const nestedSelection = (levels: number) => `${'{a'.repeat(levels)}${'}'.repeat(levels)}`;

@@ -1,13 +1,15 @@
-import { createClient } from 'graphql-ws';
 import { request as httpRequest } from 'node:http';
+
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { loadGatewayConfig } from '../gateway/config.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { systemClock } from '../lib/clock.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
-import { startAdHocGateway, startAdHocSubgraph, type AdHocGateway, type AdHocSubgraph } from './gateway-kit.js';
+import { type AdHocGateway, type AdHocSubgraph, startAdHocGateway, startAdHocSubgraph } from './gateway-kit.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 const APP_ORIGIN = 'https://app.example.test';

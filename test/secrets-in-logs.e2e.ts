@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { deleteKeysWithPrefix } from '../lib/redis.js';
 import { testEnv } from './env.js';
 import { createTestDatabase, postGraphQL, type TestDatabase } from './kit.js';

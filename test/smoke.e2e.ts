@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { postGraphQL } from './kit.js';
 import { bareEnv, freeEmbeddedPorts, repoRoot, startEmbeddedEntry } from './spawn.js';
 

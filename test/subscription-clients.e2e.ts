@@ -1,10 +1,11 @@
-import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient as createUrqlClient, fetchExchange } from '@urql/core';
 import { createClient as createWsClient } from 'graphql-ws';
-import { pipe, take, toPromise, scan } from 'wonka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipe, scan, take, toPromise } from 'wonka';
 import { WebSocket } from 'ws';
+
 import { startTicksPlatform, type TicksPlatform } from './fixtures/ticks-subgraphs.js';
 import type { AdHocGateway } from './gateway-kit.js';
 

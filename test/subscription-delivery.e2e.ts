@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
+import { type Client as WsClient, createClient as createWsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';

@@ -1,9 +1,10 @@
-import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { usageLiveChannel } from '../lib/live/keys.js';
 import { prefixedChannel } from '../lib/live/pubsub.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';

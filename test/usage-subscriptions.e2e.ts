@@ -1,12 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
-import { anonymousPrincipal, scopesOfRoles, type Principal } from '../lib/auth/principal.js';
+import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
 import { INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';

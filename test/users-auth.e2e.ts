@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, gatewayServicePrincipal, scopesOfRoles } from '../lib/auth/principal.js';
-import { postGraphQL, startTestPlatform, type GraphQLResponse, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LIST_KEYS, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
 /**

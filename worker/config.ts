@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+
 import { z } from 'zod';
+
 import { env, parseEnv, requiredInProduction } from '../lib/config.js';
 
 export const workerEnvSchema = z.object({

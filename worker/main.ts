@@ -1,8 +1,8 @@
 import { systemClock } from '../lib/clock.js';
 import { listen } from '../lib/http.js';
 import { createLogger } from '../lib/logger.js';
-import { listenMetrics } from '../lib/metrics-server.js';
 import { runMain } from '../lib/main.js';
+import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis } from '../lib/redis.js';
 import { loadWorkerConfig } from './config.js';
 import { createWorker } from './worker.js';

@@ -1,5 +1,6 @@
 import { createServerAdapter } from '@whatwg-node/server';
 import { Gauge, type Registry } from 'prom-client';
+
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { createMetricsRegistry, METRIC_NAMESPACE } from '../lib/metrics.js';

@@ -1,5 +1,7 @@
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { randomUUID } from 'node:crypto';
+
+import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+
 import { ACCESS_TOKEN_ALG, type SigningKeys } from './keys.js';
 
 export const ACCESS_TOKEN_ISSUER = 'lotabots';

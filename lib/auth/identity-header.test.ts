@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
+
 import { createIdentitySigner } from './identity-header.js';
 import { anonymousPrincipal, type Principal } from './principal.js';
 

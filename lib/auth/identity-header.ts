@@ -1,4 +1,5 @@
 import { jwtVerify, SignJWT } from 'jose';
+
 import type { Principal } from './principal.js';
 
 /** The header that carries the caller's identity from the gateway to subgraphs. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
 import { canSeeDataOf, DATA_ADMIN_SCOPES, visibleRecord } from './ownership.js';
-import { anonymousPrincipal, gatewayServicePrincipal, scopesOfRoles, type Principal } from './principal.js';
+import { anonymousPrincipal, gatewayServicePrincipal, type Principal, scopesOfRoles } from './principal.js';
 
 const OWNER = '11111111-1111-4111-8111-111111111111';
 const OTHER = '22222222-2222-4222-8222-222222222222';

@@ -1,8 +1,9 @@
+import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraph-list.js';
 import type { MigrationSet } from './migrations.js';
 
-/** The subgraphs that own tables; each has `prisma/<name>/schema.prisma` and its migrations. */
-export const TABLE_OWNERS = ['users', 'inference', 'usage', 'autonomy'] as const;
-export type TableOwner = (typeof TABLE_OWNERS)[number];
+/** Every subgraph owns tables: each has `prisma/<name>/schema.prisma` and its migrations. */
+export const TABLE_OWNERS = SUBGRAPH_NAMES;
+export type TableOwner = SubgraphName;
 
 const prismaDir = new URL('../../prisma/', import.meta.url);
 

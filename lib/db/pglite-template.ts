@@ -1,8 +1,9 @@
-import { PGlite } from '@electric-sql/pglite';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { PGlite } from '@electric-sql/pglite';
 
 /**
  * Opens PGlite on `dataDir`. A new database (`memory://`, or a directory without one yet) is

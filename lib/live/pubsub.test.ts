@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+
 import { afterEach, describe, expect, it } from 'vitest';
+
 import { createLogger } from '../logger.js';
 import { connectRedis, type Redis } from '../redis.js';
-import { createLiveHub, prefixedChannel, publishLive, type LiveHub } from './pubsub.js';
+import { createLiveHub, type LiveHub, prefixedChannel, publishLive } from './pubsub.js';
 
 // The in-process stand-in (ioredis-mock) is what `npm start` runs on without a Redis URL;
 // the e2e tests cover the same hub against a real server.

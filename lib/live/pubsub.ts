@@ -144,6 +144,7 @@ export function createLiveHub(redis: Redis, logger: Logger): LiveHub {
     },
 
     async iterate<T>(channel: string, parse: (payload: string) => T | null, options: Pick<EventQueueOptions<T>, 'maxBuffered'> = {}) {
+      // eslint-disable-next-line prefer-const -- onEnd may run before listen() resolves, where a const would throw
       let stop: (() => Promise<void>) | undefined;
       const queue = createEventQueue<T>({
         maxBuffered: options.maxBuffered,

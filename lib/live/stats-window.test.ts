@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { createStatsWindow, histogramQuantile } from './stats-window.js';
 
 describe('the sliding stats window', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+
 import type { Redis } from '../redis.js';
 import { USAGE_EVENTS_STREAM, usageLiveChannel } from './keys.js';
 import { prefixedChannel } from './pubsub.js';

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+
 import { env, parseEnv } from '../../lib/config.js';
 import { serviceEnvSchema } from '../../lib/service.js';
+import { SUBGRAPHS } from '../../lib/subgraph-list.js';
 
 /** The users subgraph process's settings (see the README's configuration table). */
-export const usersEnvSchema = serviceEnvSchema(4001).extend({
+export const usersEnvSchema = serviceEnvSchema(SUBGRAPHS.users.port).extend({
   /** PKCS#8 PEM of the ES256 key that signs access tokens (`\n` escapes allowed). Generated in DEV_KEY_DIR outside production. */
   JWT_PRIVATE_KEY: z.string().optional(),
   JWT_PUBLIC_KEY: z.string().optional(),

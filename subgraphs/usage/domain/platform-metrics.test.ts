@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../lib/logger.js';
-import { GATEWAY_METRICS_SET, INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
+
 import { readGatewayMetrics, writeGatewayMetrics } from '../../../lib/live/gateway-metrics.js';
+import { GATEWAY_METRICS_SET, INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
+import { createLogger } from '../../../lib/logger.js';
 import { connectRedis, type Redis } from '../../../lib/redis.js';
 import { combineGateways, createPlatformMetricsFeed, createPlatformSampler } from './platform-metrics.js';
 

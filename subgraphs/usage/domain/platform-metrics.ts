@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
+
 import type { Clock } from '../../../lib/clock.js';
 import { createEventQueue, type EventQueue } from '../../../lib/live/event-queue.js';
-import { readGatewayMetrics, type GatewayMetricsSnapshot } from '../../../lib/live/gateway-metrics.js';
+import { type GatewayMetricsSnapshot, readGatewayMetrics } from '../../../lib/live/gateway-metrics.js';
 import { INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';

@@ -2,7 +2,7 @@ import type { Principal } from '../../../lib/auth/principal.js';
 import { badUserInput, forbidden, unauthenticated } from '../../../lib/errors.js';
 import { usageLiveChannel } from '../../../lib/live/keys.js';
 import type { LiveHub } from '../../../lib/live/pubsub.js';
-import { parseLiveUsageUpdate, type LiveUsageUpdate } from '../../../lib/live/usage-events.js';
+import { type LiveUsageUpdate, parseLiveUsageUpdate } from '../../../lib/live/usage-events.js';
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
 import { PLATFORM_METRICS_INTERVAL_SECONDS, type PlatformFigures, type PlatformMetricsFeed } from '../domain/platform-metrics.js';
 

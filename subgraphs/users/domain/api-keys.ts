@@ -4,8 +4,8 @@ import { badUserInput, conflict, graphqlError, notFound } from '../../../lib/err
 import { isUuid } from '../../../lib/ids.js';
 import type { ApiKeyRecord } from '../data/api-keys-repository.js';
 import type { UsersStore } from '../data/store.js';
-import type { RevocationCache } from './revocation-cache.js';
 import { sameDigest } from './bearer-secrets.js';
+import type { RevocationCache } from './revocation-cache.js';
 import { effectiveScopes } from './scopes.js';
 
 /** What a key gets when its creator names no scopes: run inference and read usage, nothing more. */

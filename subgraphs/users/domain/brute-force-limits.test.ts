@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { progressiveDelayMs } from './brute-force-limits.js';
 
 describe('progressiveDelayMs', () => {

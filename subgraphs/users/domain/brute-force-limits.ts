@@ -1,6 +1,8 @@
-import type { GraphQLResolveInfo } from 'graphql';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { GraphQLResolveInfo } from 'graphql';
 import { getGraphQLRateLimiter, type Identity, type Store } from 'graphql-rate-limit';
+
 import { graphqlError } from '../../../lib/errors.js';
 import type { Redis } from '../../../lib/redis.js';
 import { sha256Hex } from './bearer-secrets.js';

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
+
 import type { AccessTokenIssuer } from '../../../lib/auth/access-token.js';
 import type { Clock } from '../../../lib/clock.js';
 import { unauthenticated } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { UsersRepositories, UsersStore } from '../data/store.js';
 import type { UserRecord } from '../data/users-repository.js';
-import type { RevocationCache } from './revocation-cache.js';
 import { BEARER_SECRET_PATTERN, newBearerSecret, sha256Hex } from './bearer-secrets.js';
+import type { RevocationCache } from './revocation-cache.js';
 import { effectiveScopes } from './scopes.js';
 
 /** What a sign-in, refresh or password change returns. */

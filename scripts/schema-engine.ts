@@ -1,10 +1,12 @@
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
-import * as engineBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { openDatabase, type Database } from './connection.js';
-import { applyMigrations, type MigrationSet } from './migrations.js';
+
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import * as engineBindings from '@prisma/schema-engine-wasm/schema_engine_bg';
+
+import { type Database, openDatabase } from '../lib/db/connection.js';
+import { applyMigrations, type MigrationSet } from '../lib/db/migrations.js';
 
 // The package is built for bundlers (`import * as wasm from "./x.wasm"`), which Node cannot
 // load, so the module is instantiated here against its own JS glue, once per process.
