@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
+
 import { deployedGateway } from './lib/deployed-gateway.js';
-import { platformGatewayEnv, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
+import { type GatewayProcess, platformGatewayEnv, startGatewayProcess } from './lib/gateway-process.js';
 import { postGraphQL } from './lib/graphql.js';
-import { hostileCorpus, isExpected, type HostileOutcome } from './lib/hostile-corpus.js';
+import { hostileCorpus, type HostileOutcome, isExpected } from './lib/hostile-corpus.js';
 import { percentileOfSorted } from './lib/stats.js';
 import type { BenchContext } from './scenarios.js';
 import type { SubscriptionRunHooks } from './subscriptions.js';

@@ -1,7 +1,8 @@
+import { Registry } from 'prom-client';
+
 import { createGatewayAuthenticator } from '../gateway/auth/index.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { createGatewayUpstream } from '../gateway/upstream/index.js';
-import { Registry } from 'prom-client';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis } from '../lib/redis.js';

@@ -12,17 +12,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { ConfigError } from '../lib/config.js';
-import { loadBenchConfig, type BenchConfig } from './lib/config.js';
+import { hostileBudgetSeconds, hostileFailureCount, type HostileSettings, measureHostile } from './hostile.js';
+import { type BenchConfig, loadBenchConfig } from './lib/config.js';
 import { postGraphQL } from './lib/graphql.js';
-import { failureCount, runLoad, type Failures, type LoadResult } from './lib/load.js';
-import { hostileBudgetSeconds, hostileFailureCount, measureHostile, type HostileSettings } from './hostile.js';
+import { failureCount, type Failures, type LoadResult, runLoad } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
-import { startBenchPlatform, type BenchPlatform } from './lib/platform.js';
-import { renderMarkdown, subscriptionFailureCount, type HttpRow, type MicroRow, type Report } from './lib/report.js';
+import { type BenchPlatform, startBenchPlatform } from './lib/platform.js';
+import { type HttpRow, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
 import { median } from './lib/stats.js';
 import { microBenchmarks } from './microbenchmarks.js';
-import { httpNotes, httpScenarios, seedUser, type BenchContext, type HttpScenario } from './scenarios.js';
+import { type BenchContext, httpNotes, type HttpScenario, httpScenarios, seedUser } from './scenarios.js';
 import { measureSubscriptions, subscriptionBudgetSeconds, type SubscriptionSettings } from './subscriptions.js';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+
 import { decodeJwt } from 'jose';
+
 import type { SubgraphName } from '../embedded/platform.js';
 import { IDENTITY_HEADER, type IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
 import type { Principal } from '../lib/auth/principal.js';
-import { expectField, postGraphQL, type GraphQLBody } from './lib/graphql.js';
+import { expectField, type GraphQLBody, postGraphQL } from './lib/graphql.js';
 import type { BenchSecrets } from './lib/platform.js';
 
 /** What scenarios and micro-benchmarks may use: the running platform and the seeded data. */

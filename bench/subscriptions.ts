@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
+
+import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
+
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import { usageLiveChannel } from '../lib/live/keys.js';
 import { prefixedChannel } from '../lib/live/pubsub.js';
 import type { LiveUsageUpdate } from '../lib/live/usage-events.js';
-import { metricValue, platformGatewayEnv, startGatewayProcess, type GatewayProcess, type ProcessMemory } from './lib/gateway-process.js';
+import { type GatewayProcess, metricValue, platformGatewayEnv, type ProcessMemory, startGatewayProcess } from './lib/gateway-process.js';
 import { expectField, postGraphQL } from './lib/graphql.js';
 import { median, percentileOfSorted } from './lib/stats.js';
 import type { BenchContext } from './scenarios.js';

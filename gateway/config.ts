@@ -1,4 +1,5 @@
 import { z } from 'zod';
+
 import { DEFAULT_GATEWAY_MAX_REQUEST_BODY_BYTES } from '../lib/body-limit.js';
 import { ConfigError, env, flagsToEnv, parseEnv, requiredInProduction } from '../lib/config.js';
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';

@@ -1,12 +1,12 @@
 import { createIdentitySigner } from '../lib/auth/identity-header.js';
 import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { systemClock } from '../lib/clock.js';
-import { listen } from '../lib/http.js';
-import { connectRedis } from '../lib/redis.js';
 import { drainDelayMs } from '../lib/config.js';
+import { listen } from '../lib/http.js';
 import { createLogger } from '../lib/logger.js';
-import { listenMetrics } from '../lib/metrics-server.js';
 import { runMain } from '../lib/main.js';
+import { listenMetrics } from '../lib/metrics-server.js';
+import { connectRedis } from '../lib/redis.js';
 import { loadGatewayConfig } from './config.js';
 import { createGateway } from './server.js';
 import { loadSupergraphSdl } from './supergraph.js';

@@ -1,41 +1,43 @@
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Server } from 'node:http';
+
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
+
 import type { IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
 import { anonymousPrincipal, type Principal } from '../lib/auth/principal.js';
 import { useRequestBodyLimit } from '../lib/body-limit.js';
 import type { Clock } from '../lib/clock.js';
 import { documentLimitsOf, useDocumentLimits } from '../lib/graphql-limits.js';
-import { createLiveHub } from '../lib/live/pubsub.js';
 import { useHideSuggestions } from '../lib/hide-suggestions.js';
 import { SCHEMA_READ_SCOPE, useIntrospectionPolicy } from '../lib/introspection.js';
+import { createLiveHub } from '../lib/live/pubsub.js';
 import type { Logger } from '../lib/logger.js';
 import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, useGraphqlMetrics } from '../lib/metrics.js';
 import type { Redis } from '../lib/redis.js';
 import { useSecurityHeaders } from '../lib/security-headers.js';
 import { createGatewayAuthenticator } from './auth/index.js';
-import type { GatewayConfig } from './config.js';
-import { readAuthorizationRequirements } from './authorization/requirements.js';
-import { createApolloEngine } from './engine/apollo-engine.js';
-import { useAuthDirectives } from './authorization/use-auth-directives.js';
 import { useAuth } from './auth/use-auth.js';
+import { readAuthorizationRequirements } from './authorization/requirements.js';
+import { useAuthDirectives } from './authorization/use-auth-directives.js';
+import type { GatewayConfig } from './config.js';
+import { createApolloEngine } from './engine/apollo-engine.js';
+import { useHealth } from './health/use-health.js';
+import { useLiveStats } from './live-stats/use-live-stats.js';
 import { useCors } from './plugins/use-cors.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
 import { useFederatedExecution } from './plugins/use-federated-execution.js';
-import { useHealth } from './health/use-health.js';
-import { useLiveStats } from './live-stats/use-live-stats.js';
 import { useMultipartSubscriptions } from './plugins/use-multipart-subscriptions.js';
 import { useRequestErrorStatus } from './plugins/use-request-error-status.js';
 import { useRequestParseErrors } from './plugins/use-request-parse-errors.js';
-import { useUsageEvents } from './usage-events/use-usage-events.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { watchRevocations } from './subscriptions/revocations.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
 import { createGatewayUpstream, type SubgraphEndpoint } from './upstream/index.js';
+import { useUsageEvents } from './usage-events/use-usage-events.js';
 
 export interface GatewayDeps {
   logger: Logger;

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+
 import { composeSupergraph, readSupergraphConfig } from '../lib/compose.js';
 
 export interface SupergraphSource {

@@ -10,7 +10,7 @@ declare module 'autocannon' {
     interface Client extends EventEmitter {
       on(event: 'response', listener: (statusCode: number, bytes: number, durationMs: number, rate: number) => void): this;
       on(event: 'mismatch', listener: (body: string) => void): this;
-      on(event: string, listener: (...args: any[]) => void): this;
+      on(event: string, listener: (...args: unknown[]) => void): this;
     }
 
     interface Options {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+
 import { env, parseEnv } from '../../lib/config.js';
 
 /**

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+
 import { parseAllDocuments } from 'yaml';
 
 const GATEWAY_MANIFEST = new URL('../../k8s/base/gateway.yaml', import.meta.url);

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+
 import { percentileOfSorted } from './stats.js';
 
 /** One HTTP POST of a JSON body, repeated by every connection as fast as the server answers. */

@@ -4,7 +4,7 @@
  * On a `stop` message, or when the parent goes away (the IPC channel closes), it stops the
  * platform and exits, so an interrupted benchmark leaves no process behind.
  */
-import { startPlatform, type PlatformSecrets, type RunningPlatform } from '../../embedded/platform.js';
+import { type PlatformSecrets, type RunningPlatform, startPlatform } from '../../embedded/platform.js';
 import { loadIdentitySecret, loadSigningKeys } from '../../lib/auth/keys.js';
 import type { BenchSecrets, HostPlatformOptions, HostReply, HostRequest } from './platform.js';
 

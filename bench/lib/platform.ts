@@ -1,9 +1,11 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+
 import { Redis } from 'ioredis';
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import pg from 'pg';
+
 import type { PlatformOptions, SubgraphName } from '../../embedded/platform.js';
 import { createIdentitySigner, type IdentitySigner } from '../../lib/auth/identity-header.js';
 import { ACCESS_TOKEN_ALG, loadIdentitySecret, loadSigningKeys, type SigningKeys } from '../../lib/auth/keys.js';

@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose';
-import { ACCESS_TOKEN_ISSUER, verifyAccessToken, type AccessTokenVerificationKeys } from '../../lib/auth/access-token.js';
+
+import { ACCESS_TOKEN_ISSUER, type AccessTokenVerificationKeys, verifyAccessToken } from '../../lib/auth/access-token.js';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, serviceUnavailable } from '../../lib/errors.js';

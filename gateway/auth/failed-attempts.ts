@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+
 import { GraphQLError } from 'graphql';
+
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';

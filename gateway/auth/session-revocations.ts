@@ -1,6 +1,6 @@
 import { cachedSessionState } from '../../lib/auth/revocation.js';
 import type { Redis } from '../../lib/redis.js';
-import { UsersLookupUnavailable, type UsersLookup } from './users-lookup.js';
+import { type UsersLookup, UsersLookupUnavailable } from './users-lookup.js';
 
 const SESSION_REVOKED = /* GraphQL */ `query SessionRevoked($sessionId: ID!) { _sessionRevoked(sessionId: $sessionId) }`;
 

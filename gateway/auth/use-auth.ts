@@ -1,9 +1,10 @@
 import type { Plugin } from 'graphql-yoga';
+
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { Principal } from '../../lib/auth/principal.js';
+import { connectionPrincipalOf } from '../../lib/graphql-ws-server.js';
 import type { Authenticator } from './authenticator.js';
 import { clientIp } from './client-ip.js';
-import { connectionPrincipalOf } from '../../lib/graphql-ws-server.js';
 
 /** What `useAuth` adds to every operation's context. */
 export interface AuthContext {

@@ -1,11 +1,12 @@
 import {
+  type ExecutionResult,
   getDirectiveValues,
   GraphQLError,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
-  type ExecutionResult,
 } from 'graphql';
-import { TYPENAME_ALIAS, type ConditionalNode, type FieldEntry, type FilterPlan, type ObjectNode } from './plan.js';
+
+import { type ConditionalNode, type FieldEntry, type FilterPlan, type ObjectNode, TYPENAME_ALIAS } from './plan.js';
 
 type Variables = Record<string, unknown> | null | undefined;
 

@@ -1,7 +1,8 @@
 import type { DocumentNode, GraphQLSchema } from 'graphql';
+
 import type { Principal } from '../../lib/auth/principal.js';
-import { operationRequirements, planFilter, type FilterPlan, type OperationRequirements } from './plan.js';
-import { checkRequirement, type AuthorizationRequirements, type CallerView } from './requirements.js';
+import { type FilterPlan, type OperationRequirements, operationRequirements, planFilter } from './plan.js';
+import { type AuthorizationRequirements, type CallerView, checkRequirement } from './requirements.js';
 
 /**
  * @default 32 // distinct callers' scope sets remembered per document: enough for every

@@ -1,9 +1,10 @@
-import { buildSchema, defaultFieldResolver, execute, getNamedType, parse, print, type ExecutionResult } from 'graphql';
+import { buildSchema, defaultFieldResolver, execute, type ExecutionResult, getNamedType, parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
+
+import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
 import { mergeIntoResult, resultWithoutExecution } from './apply.js';
 import { planFilter, TYPENAME_ALIAS } from './plan.js';
-import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
-import { checkRequirement, readAuthorizationRequirements, type CallerView } from './requirements.js';
+import { type CallerView, checkRequirement, readAuthorizationRequirements } from './requirements.js';
 
 // A supergraph-shaped SDL that renames both directives through its @link (`as:` and
 // `import:`), so name resolution is exercised too. It doubles as the API schema here.

@@ -1,6 +1,15 @@
 import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type FragmentSpreadNode,
   getNamedType,
   getOperationAST,
+  type GraphQLCompositeType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type InlineFragmentNode,
   isAbstractType,
   isCompositeType,
   isInterfaceType,
@@ -8,26 +17,18 @@ import {
   isNonNullType,
   isObjectType,
   Kind,
-  visit,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type FragmentSpreadNode,
-  type GraphQLCompositeType,
-  type GraphQLObjectType,
-  type GraphQLOutputType,
-  type GraphQLSchema,
-  type InlineFragmentNode,
   type OperationDefinitionNode,
   type SelectionNode,
   type SelectionSetNode,
+  visit,
 } from 'graphql';
+
 import {
-  checkRequirement,
-  scopesMentioned,
   type AuthorizationRequirements,
   type CallerView,
+  checkRequirement,
   type Requirement,
+  scopesMentioned,
 } from './requirements.js';
 
 /**

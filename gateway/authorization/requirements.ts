@@ -1,4 +1,4 @@
-import { Kind, parse, valueFromASTUntyped, type ConstDirectiveNode, type DocumentNode } from 'graphql';
+import { type ConstDirectiveNode, type DocumentNode, Kind, parse, valueFromASTUntyped } from 'graphql';
 
 /** `@requiresScopes(scopes: …)`: outer list OR, inner list AND (`[["a","b"],["c"]]` = (a AND b) OR c). */
 export type ScopeAlternatives = readonly (readonly string[])[];

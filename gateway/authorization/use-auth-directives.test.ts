@@ -1,9 +1,10 @@
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
+
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
-import { useAuthDirectives } from './use-auth-directives.js';
 import { readAuthorizationRequirements } from './requirements.js';
+import { useAuthDirectives } from './use-auth-directives.js';
 
 // The plugin in a plain Yoga server over a local schema (graphql-js executes it), for what
 // the federated gateway cannot run yet: subscriptions. The supergraph-shaped SDL is both the

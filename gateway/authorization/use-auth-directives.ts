@@ -1,5 +1,6 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+
 import type { AuthContext } from '../auth/use-auth.js';
 import { mergeIntoResult, resultWithoutExecution } from './apply.js';
 import { createOperationAuthorizer } from './authorizer.js';

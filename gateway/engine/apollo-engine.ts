@@ -1,8 +1,9 @@
 import { CoreFeature, FeatureUrl, operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { ApolloGateway, buildOperationContext, executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
-import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
+import { type FetchNode, type PlanNode, type QueryPlan, QueryPlanner } from '@apollo/query-planner';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
-import { getOperationAST, Kind, parse, print, valueFromASTUntyped, type ConstDirectiveNode, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { type ConstDirectiveNode, type DocumentNode, type ExecutionResult, getOperationAST, type GraphQLSchema, Kind, parse, print, valueFromASTUntyped } from 'graphql';
+
 import type { Logger } from '../../lib/logger.js';
 import { upstreamDataSource } from './data-source.js';
 import type { EngineOptions, GatewayEngine, SubscriptionPlan } from './engine.js';

@@ -1,4 +1,5 @@
 import type { GraphQLDataSource } from '@apollo/gateway';
+
 import type { Upstream, UpstreamCaller } from '../upstream/index.js';
 
 /** How Apollo's executor calls one subgraph: through the upstream module, as the request's caller. */

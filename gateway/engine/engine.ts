@@ -1,4 +1,5 @@
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
+
 import type { Logger } from '../../lib/logger.js';
 import type { SubgraphEndpoint, Upstream } from '../upstream/index.js';
 

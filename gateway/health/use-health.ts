@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+
 import type { Redis } from '../../lib/redis.js';
 import type { Upstream, UpstreamCaller } from '../upstream/index.js';
 

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+
 import { createSchema, createYoga } from 'graphql-yoga';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GATEWAY_METRICS_SET, gatewayMetricsKey } from '../../lib/live/keys.js';
+
 import { readGatewayMetrics } from '../../lib/live/gateway-metrics.js';
+import { GATEWAY_METRICS_SET, gatewayMetricsKey } from '../../lib/live/keys.js';
 import { createLogger } from '../../lib/logger.js';
 import { connectRedis, type Redis } from '../../lib/redis.js';
 import { useLiveStats } from './use-live-stats.js';

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+
 import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Counter, Gauge, type Registry } from 'prom-client';
+
 import type { Clock } from '../../lib/clock.js';
-import { removeGatewayMetrics, writeGatewayMetrics, type GatewayMetricsSnapshot } from '../../lib/live/gateway-metrics.js';
+import { type GatewayMetricsSnapshot, removeGatewayMetrics, writeGatewayMetrics } from '../../lib/live/gateway-metrics.js';
 import { createStatsWindow } from '../../lib/live/stats-window.js';
 import type { Logger } from '../../lib/logger.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';

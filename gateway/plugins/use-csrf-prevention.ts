@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+
 import { graphqlError } from '../../lib/errors.js';
 
 /** Content types a browser sends cross-site without a CORS preflight (a form, or fetch with no-cors). */

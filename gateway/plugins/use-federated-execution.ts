@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+
 import type { GatewayEngine } from '../engine/engine.js';
 
 /**

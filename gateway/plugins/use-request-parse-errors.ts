@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+
 import { graphqlError } from '../../lib/errors.js';
 
 /**

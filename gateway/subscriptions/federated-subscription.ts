@@ -1,12 +1,13 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
+
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { EventQueue } from '../../lib/live/event-queue.js';
 import type { Logger } from '../../lib/logger.js';
+import type { GatewayEngine, SubscriptionPlan } from '../engine/engine.js';
 import type { HubItem } from './hub.js';
 import type { SubscriptionEnd, SubscriptionMetrics } from './metrics.js';
-import type { GatewayEngine, SubscriptionPlan } from '../engine/engine.js';
 
 /** What every open subscription of one gateway shares. */
 export interface SubscriptionRuntime {

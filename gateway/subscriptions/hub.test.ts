@@ -1,5 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
+
 import { createEventQueue } from '../../lib/live/event-queue.js';
 import { createSubscriptionHub, type HubItem } from './hub.js';
 

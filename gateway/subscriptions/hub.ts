@@ -1,4 +1,5 @@
 import type { ExecutionResult } from 'graphql';
+
 import { createEventQueue, type EventQueue } from '../../lib/live/event-queue.js';
 import type { SubscriptionEnd } from './metrics.js';
 

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';

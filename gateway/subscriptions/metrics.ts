@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 
 /** Why a subscription ended, as the `reason` label of its duration. */

@@ -1,4 +1,4 @@
-import { REVOCATIONS_CHANNEL, type RevocationNotice } from '../../lib/auth/revocation.js';
+import { type RevocationNotice, REVOCATIONS_CHANNEL } from '../../lib/auth/revocation.js';
 import type { LiveHub } from '../../lib/live/pubsub.js';
 import type { Logger } from '../../lib/logger.js';
 import type { GatewaySubscriptions } from './index.js';

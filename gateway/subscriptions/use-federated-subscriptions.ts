@@ -1,5 +1,6 @@
 import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError } from '../../lib/errors.js';

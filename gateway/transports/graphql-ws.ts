@@ -1,6 +1,8 @@
-import { GraphQLError } from 'graphql';
 import type { Server } from 'node:http';
+
+import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
+
 import { serveGraphqlOverWebSocket } from '../../lib/graphql-ws-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator } from '../auth/authenticator.js';

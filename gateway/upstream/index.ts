@@ -1,5 +1,6 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import { Histogram, type Registry } from 'prom-client';
+
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { GatewayConfig } from '../config.js';

@@ -1,7 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { createUpstream, type SubgraphRequest } from './index.js';
 

@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { Redis as IORedis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import { USAGE_EVENTS_STREAM, usageLiveChannel } from '../../lib/live/keys.js';
 import { createLiveHub } from '../../lib/live/pubsub.js';

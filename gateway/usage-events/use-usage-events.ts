@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { getOperationAST, type DocumentNode } from 'graphql';
+
+import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
+
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
 import { recordUsageEvent } from '../../lib/live/usage-events.js';
