@@ -1,0 +1,36 @@
+import type { Principal } from '../../lib/auth/principal.js';
+
+/**
+ * What a caller may still spend, as `extensions.cost.throttleStatus` and the `rateLimit` field
+ * show it (Shopify's throttle status, GitHub's rateLimit object).
+ */
+export interface ThrottleStatus {
+  /** The bucket's size: the most cost one caller can spend at once. */
+  maximumAvailable: number;
+  /** Cost left in the bucket now. */
+  currentlyAvailable: number;
+  /** Cost restored per second. */
+  restoreRate: number;
+  /** When the bucket is full again (ISO-8601). */
+  resetAt: string;
+}
+
+export type BudgetDecision =
+  | { allowed: true; status: ThrottleStatus }
+  /** Refused: nothing was taken; `retryAfterSeconds` (whole seconds, ≥ 1) until `cost` fits. */
+  | { allowed: false; status: ThrottleStatus; retryAfterSeconds: number };
+
+/**
+ * The per-caller cost budget over time, the seam between the cost analysis (`gateway/cost/`,
+ * which prices operations) and the rate limiter (`gateway/rate-limit/`, which keeps buckets,
+ * in Redis in production). The bucket is chosen from the principal: its user, API key or,
+ * for anonymous callers, client IP; its size and restore rate from the principal's plan.
+ */
+export interface CostBudget {
+  /** Takes `cost` from the caller's bucket when it fits, in one atomic step. */
+  take(principal: Principal, cost: number): Promise<BudgetDecision>;
+  /** Gives back `amount` (estimated minus actual cost), never above the bucket's size. */
+  refund(principal: Principal, amount: number): Promise<ThrottleStatus>;
+  /** The caller's bucket as it is now, taking nothing (the `rateLimit` field). */
+  peek(principal: Principal): Promise<ThrottleStatus>;
+}
