@@ -5,26 +5,38 @@ import { ConfigError, env, flagsToEnv, parseEnv, requiredInProduction } from '..
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
 import { oidcIssuerSchema } from './auth/oidc.js';
+import { DEFAULT_RATE_LIMIT_PLANS, rateLimitPlansSchema } from './rate-limit/plans.js';
 
-const oidcIssuers = z
-  .string()
-  .default('[]')
-  .transform((value, ctx) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected a JSON array of {issuer, jwksUri, audience, …}' });
-      return z.NEVER;
-    }
-    const result = z.array(oidcIssuerSchema).safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
-      return z.NEVER;
-    }
-    return result.data;
-  });
+/** A JSON setting checked by `schema`; `expected` says what it should look like. */
+const jsonSetting = <T>(schema: z.ZodType<T>, defaultJson: string, expected: string) =>
+  z
+    .string()
+    .default(defaultJson)
+    .transform((value, ctx) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
+        return z.NEVER;
+      }
+      const result = schema.safeParse(parsed);
+      if (!result.success) {
+        const issue = result.error.issues[0]!;
+        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
+        return z.NEVER;
+      }
+      return result.data;
+    });
+
+const oidcIssuers = jsonSetting(z.array(oidcIssuerSchema), '[]', 'a JSON array of {issuer, jwksUri, audience, …}');
+
+/** Per plan tier, JSON: {"free": {"bucketSize", "restorePerSecond", "requestsPerWindow", "windowSeconds"}, …}. */
+const rateLimitPlans = jsonSetting(
+  rateLimitPlansSchema,
+  JSON.stringify(DEFAULT_RATE_LIMIT_PLANS),
+  'a JSON object of plan name → {bucketSize, restorePerSecond, requestsPerWindow, windowSeconds}',
+);
 
 /** `name=value,name=value`, each value checked by `valueSchema`. */
 const namedValues = <T>(valueSchema: z.ZodType<T>, what: string) =>
@@ -162,6 +174,16 @@ export const gatewayEnvSchema = z.object({
   HSTS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(0),
   /** Introspection for everyone; unset: on outside production, and in production only for the `schema:read` scope. */
   INTROSPECTION: optionalBool(),
+  /** @default 'token-bucket' // cost per caller over time; 'sliding-window' counts requests per window instead. */
+  RATE_LIMIT_ALGORITHM: z.enum(['token-bucket', 'sliding-window']).default('token-bucket'),
+  /**
+   * @default 'open' // while Redis does not answer, each process limits from an in-process
+   * bucket (availability over exactness: the limit is then per process); 'closed' refuses
+   * with SERVICE_UNAVAILABLE (503).
+   */
+  RATE_LIMIT_REDIS_FAILURE: z.enum(['open', 'closed']).default('open'),
+  /** Bucket and window sizes per plan tier (JSON, see gateway/rate-limit/plans.ts); a `free` entry is required. */
+  RATE_LIMIT_PLANS: rateLimitPlans,
   /** "Did you mean …?" hints in errors; unset: on outside production, off in production. */
   GRAPHQL_SUGGESTIONS: optionalBool(),
 }).superRefine(requiredInProduction('REDIS_URL'));

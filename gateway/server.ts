@@ -22,6 +22,7 @@ import { useAuth } from './auth/use-auth.js';
 import { readAuthorizationRequirements } from './authorization/requirements.js';
 import { useAuthDirectives } from './authorization/use-auth-directives.js';
 import type { GatewayConfig } from './config.js';
+import type { CostBudget } from './cost/budget.js';
 import { createApolloEngine } from './engine/apollo-engine.js';
 import { useHealth } from './health/use-health.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
@@ -30,6 +31,7 @@ import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
 import { useFederatedExecution } from './plugins/use-federated-execution.js';
 import { useMultipartSubscriptions } from './plugins/use-multipart-subscriptions.js';
+import { createRateLimitBudget } from './rate-limit/index.js';
 import { useRequestErrorStatus } from './plugins/use-request-error-status.js';
 import { useRequestParseErrors } from './plugins/use-request-parse-errors.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
@@ -57,6 +59,8 @@ export interface Gateway {
   subgraphs: readonly SubgraphEndpoint[];
   /** Open subscriptions, and ending those of a revoked caller. */
   subscriptions: Pick<GatewaySubscriptions, 'openSubscriptions' | 'endSubscriptionsOf'>;
+  /** Each caller's cost budget over time, shared by every gateway process through Redis (gateway/rate-limit/). */
+  costBudget: CostBudget;
   /** Serves GraphQL over WebSocket (graphql-transport-ws) on the same server and path. */
   attachWebSockets(server: Server): { close(): Promise<void> };
   startDraining(): void;
@@ -82,6 +86,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const { subgraphs, upstream } = engine;
   const authenticator = createGatewayAuthenticator(config, deps, upstream);
   const subscriptions = createGatewaySubscriptions(config, { engine, upstream, registry, clock: deps.clock, logger });
+  const costBudget = createRateLimitBudget(config, { redis: deps.redis, clock: deps.clock, logger, registry });
   const liveHub = createLiveHub(deps.redis, logger);
   const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
   const probeCaller = { identityHeader: () => deps.identity.sign(anonymousPrincipal(null)) };
@@ -132,6 +137,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     registry,
     subgraphs,
     subscriptions,
+    costBudget,
     attachWebSockets: (server) =>
       attachGraphqlWs({
         server,

@@ -1,0 +1,78 @@
+import { type Limiter, slidingWindowOutcome, tokenBucketOutcome } from './limiter.js';
+import type { RateLimitPlan } from './plans.js';
+
+/**
+ * @default 100_000 // callers remembered by one process; beyond, the longest-known is
+ * forgotten (starts full again), so an outage under many client IPs cannot exhaust memory.
+ */
+const MAX_CALLERS = 100_000;
+
+/** A Map that forgets its oldest entry past MAX_CALLERS. */
+function boundedMap<V>(): Map<string, V> {
+  const map = new Map<string, V>();
+  const set = map.set.bind(map);
+  map.set = (key, value) => {
+    map.delete(key);
+    set(key, value);
+    if (map.size > MAX_CALLERS) map.delete(map.keys().next().value!);
+    return map;
+  };
+  return map;
+}
+
+/**
+ * The token bucket of `redis-limiters.ts` in this process's memory: the stand-in while
+ * Redis is unreachable with RATE_LIMIT_REDIS_FAILURE=open. Same arithmetic, one process's view.
+ */
+export function inProcessTokenBucket(): Limiter {
+  const buckets = boundedMap<{ tokens: number; at: number }>();
+  const step = (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number) => {
+    const size = plan.bucketSize;
+    const state = buckets.get(key) ?? { tokens: size, at: nowMs };
+    let { tokens, at } = state;
+    if (nowMs > at) {
+      tokens = Math.min(size, tokens + ((nowMs - at) * plan.restorePerSecond) / 1_000);
+      at = nowMs;
+    }
+    let allowed = true;
+    if (op === 'take') {
+      allowed = tokens >= amount;
+      if (allowed) tokens -= amount;
+    } else if (op === 'refund') {
+      tokens = Math.min(size, tokens + amount);
+    }
+    if (op !== 'peek') {
+      if (tokens >= size) buckets.delete(key);
+      else buckets.set(key, { tokens, at });
+    }
+    return { allowed, tokens };
+  };
+  return {
+    algorithm: 'token-bucket',
+    take: async (key, plan, amount, nowMs) => {
+      const { allowed, tokens } = step(key, plan, 'take', amount, nowMs);
+      return tokenBucketOutcome(plan, tokens, allowed, amount);
+    },
+    refund: async (key, plan, amount, nowMs) => tokenBucketOutcome(plan, step(key, plan, 'refund', amount, nowMs).tokens, true, amount),
+    peek: async (key, plan, nowMs) => tokenBucketOutcome(plan, step(key, plan, 'peek', 0, nowMs).tokens, true, 0),
+  };
+}
+
+/** The sliding window of `redis-limiters.ts` in this process's memory (times of requests in the window). */
+export function inProcessSlidingWindow(): Limiter {
+  const windows = boundedMap<number[]>();
+  const step = (key: string, plan: RateLimitPlan, take: boolean, nowMs: number) => {
+    const times = (windows.get(key) ?? []).filter((time) => time > nowMs - plan.windowSeconds * 1_000);
+    const allowed = take && times.length < plan.requestsPerWindow;
+    if (allowed) times.push(nowMs);
+    if (times.length === 0) windows.delete(key);
+    else windows.set(key, times);
+    return slidingWindowOutcome(plan, allowed, times.length, times[0] ?? null, times.at(-1) ?? null, nowMs);
+  };
+  return {
+    algorithm: 'sliding-window',
+    take: async (key, plan, _amount, nowMs) => step(key, plan, true, nowMs),
+    refund: async (key, plan, _amount, nowMs) => step(key, plan, false, nowMs),
+    peek: async (key, plan, nowMs) => step(key, plan, false, nowMs),
+  };
+}

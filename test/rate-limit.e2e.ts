@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+
+import { GraphQLError } from 'graphql';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { CostBudget } from '../gateway/cost/budget.js';
+import { createRedisCostBudget, type RateLimitFailurePolicy } from '../gateway/rate-limit/index.js';
+import type { RateLimitAlgorithm } from '../gateway/rate-limit/limiter.js';
+import type { RateLimitPlans } from '../gateway/rate-limit/plans.js';
+import { anonymousPrincipal, type Principal } from '../lib/auth/principal.js';
+import type { Clock } from '../lib/clock.js';
+import { createLogger } from '../lib/logger.js';
+import { connectRedis, deleteKeysWithPrefix, type Redis } from '../lib/redis.js';
+import { testEnv } from './env.js';
+import { freePort, OwnRedis } from './own-redis.js';
+
+/**
+ * The cost budget kept in Redis (gateway/rate-limit/), against real Redis: the shared one
+ * under a key prefix of this file's own, and a redis-server of its own for the outages.
+ * Time is a fake clock the scripts receive as an argument, so refills are exact.
+ */
+const plans: RateLimitPlans = {
+  free: { bucketSize: 100, restorePerSecond: 10, requestsPerWindow: 3, windowSeconds: 60 },
+  pro: { bucketSize: 1_000, restorePerSecond: 100, requestsPerWindow: 30, windowSeconds: 60 },
+};
+
+const fakeClock = (start = Date.parse('2026-01-01T00:00:00Z')) => {
+  let now = start;
+  return { now: () => new Date(now), advance: (ms: number) => void (now += ms) } satisfies Clock & { advance(ms: number): void };
+};
+
+const user = (plan = 'free'): Principal => {
+  const id = randomUUID();
+  return { ...anonymousPrincipal('127.0.0.1'), kind: 'user', userId: id, subject: `user:${id}`, plan };
+};
+
+const logger = createLogger({ name: 'rate-limit-test', level: testEnv.logLevel });
+
+function budgetOn(redis: Redis, clock: Clock, options: { algorithm?: RateLimitAlgorithm; failurePolicy?: RateLimitFailurePolicy; registry?: Registry } = {}): CostBudget {
+  return createRedisCostBudget({ redis, plans, clock, logger, registry: options.registry ?? new Registry(), failurePolicy: options.failurePolicy ?? 'open', algorithm: options.algorithm });
+}
+
+describe('cost budget in the shared Redis', () => {
+  const keyPrefix = `test:rate-limit:${randomUUID()}:`;
+  const clients: Redis[] = [];
+  const connect = async () => {
+    const client = await connectRedis({ url: testEnv.redisUrl, keyPrefix });
+    clients.push(client);
+    return client;
+  };
+
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await deleteKeysWithPrefix(testEnv.redisUrl, keyPrefix);
+  });
+
+  it('a budget drains by the cost taken and refills at the plan restore rate, never above its size', async () => {
+    const clock = fakeClock();
+    const budget = budgetOn(await connect(), clock);
+    const caller = user();
+    const first = await budget.take(caller, 70);
+    expect(first).toMatchObject({ allowed: true, status: { maximumAvailable: 100, currentlyAvailable: 30, restoreRate: 10 } });
+    expect(first.status.resetAt).toBe(new Date(clock.now().getTime() + 7_000).toISOString());
+    expect(await budget.take(caller, 50)).toEqual({ allowed: false, status: expect.objectContaining({ currentlyAvailable: 30 }), retryAfterSeconds: 2 });
+    clock.advance(2_000);
+    expect(await budget.peek(caller)).toMatchObject({ currentlyAvailable: 50 });
+    expect(await budget.take(caller, 50)).toMatchObject({ allowed: true, status: { currentlyAvailable: 0 } });
+    clock.advance(60_000);
+    expect(await budget.peek(caller)).toMatchObject({ currentlyAvailable: 100 });
+  });
+
+  it('the refund of estimated minus actual cost comes back, capped at the bucket size', async () => {
+    const budget = budgetOn(await connect(), fakeClock());
+    const caller = user();
+    await budget.take(caller, 80);
+    expect(await budget.refund(caller, 50)).toMatchObject({ currentlyAvailable: 70 });
+    expect(await budget.refund(caller, 500)).toMatchObject({ currentlyAvailable: 100 });
+  });
+
+  it('each plan tier gets its own size; an unknown tier gets the free plan', async () => {
+    const budget = budgetOn(await connect(), fakeClock());
+    expect(await budget.take(user('pro'), 500)).toMatchObject({ allowed: true, status: { maximumAvailable: 1_000, currentlyAvailable: 500 } });
+    expect(await budget.peek(user('platinum'))).toMatchObject({ maximumAvailable: 100 });
+  });
+
+  it('keys name the caller, expire when the bucket would be full, and a full bucket leaves no key', async () => {
+    const redis = await connect();
+    const budget = budgetOn(redis, fakeClock());
+    const caller = user();
+    const anonymous = anonymousPrincipal('203.0.113.9');
+    await budget.take(caller, 40);
+    await budget.take(anonymous, 1);
+    const ttl = await redis.pttl(`ratelimit:cost:${caller.subject}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(4_000);
+    expect(await redis.exists('ratelimit:cost:ip:203.0.113.9')).toBe(1);
+    await budget.refund(caller, 40);
+    expect(await redis.exists(`ratelimit:cost:${caller.subject}`)).toBe(0);
+  });
+
+  it('two gateway processes (two clients, two budgets) draw from one bucket per caller', async () => {
+    const clock = fakeClock();
+    const [a, b] = [budgetOn(await connect(), clock), budgetOn(await connect(), clock)];
+    const caller = user();
+    await a.take(caller, 60);
+    expect(await b.take(caller, 60)).toMatchObject({ allowed: false, status: { currentlyAvailable: 40 } });
+    expect(await b.take(caller, 40)).toMatchObject({ allowed: true });
+    expect(await a.peek(caller)).toMatchObject({ currentlyAvailable: 0 });
+  });
+
+  it('sliding window: requestsPerWindow requests per window whatever their cost; refunds change nothing', async () => {
+    const clock = fakeClock();
+    const redis = await connect();
+    const budget = budgetOn(redis, clock, { algorithm: 'sliding-window' });
+    const caller = user();
+    expect(await budget.take(caller, 5_000)).toMatchObject({ allowed: true, status: { maximumAvailable: 3, currentlyAvailable: 2, restoreRate: 0.05 } });
+    clock.advance(10_000);
+    await budget.take(caller, 1);
+    await budget.take(caller, 1);
+    expect(await budget.take(caller, 1)).toMatchObject({ allowed: false, retryAfterSeconds: 50 });
+    expect(await budget.refund(caller, 1)).toMatchObject({ currentlyAvailable: 0 });
+    clock.advance(50_000);
+    expect(await budget.take(caller, 1)).toMatchObject({ allowed: true, status: { currentlyAvailable: 0 } });
+    expect(await redis.pttl(`ratelimit:requests:${caller.subject}`)).toBeGreaterThan(0);
+  });
+});
+
+describe('cost budget when its Redis fails', () => {
+  let own: OwnRedis;
+
+  beforeAll(async () => {
+    own = new OwnRedis(await freePort());
+    await own.start();
+  });
+
+  afterAll(async () => {
+    await own.kill();
+  });
+
+  it('still answers after SCRIPT FLUSH (EVALSHA falls back to loading the script again)', async () => {
+    const redis = await connectRedis({ url: own.url, keyPrefix: 'p:' });
+    try {
+      const budget = budgetOn(redis, fakeClock());
+      const caller = user();
+      await budget.take(caller, 10);
+      await redis.script('FLUSH');
+      expect(await budget.take(caller, 10)).toMatchObject({ allowed: true, status: { currentlyAvailable: 80 } });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('regression: with Redis stopped, fail-open serves from an in-process bucket and fail-closed answers SERVICE_UNAVAILABLE, neither hangs nor crashes', async () => {
+    const clock = fakeClock();
+    const redis = await connectRedis({ url: own.url, keyPrefix: 'q:' });
+    const registry = new Registry();
+    const open = budgetOn(redis, clock, { registry });
+    const closed = budgetOn(redis, clock, { failurePolicy: 'closed', algorithm: 'sliding-window' });
+    const caller = user();
+    try {
+      await open.take(caller, 30);
+      await own.kill();
+
+      // Fail-open: an in-process bucket of the same plan stands in, and still limits.
+      expect(await open.take(caller, 60)).toMatchObject({ allowed: true, status: { currentlyAvailable: 40 } });
+      expect(await open.take(caller, 60)).toMatchObject({ allowed: false, retryAfterSeconds: 2 });
+      expect(await open.refund(caller, 10)).toMatchObject({ currentlyAvailable: 50 });
+      const metrics = await registry.metrics();
+      expect(metrics).toMatch(/lotabots_rate_limit_decisions_total\{outcome="allowed_in_process"\} 1/);
+      expect(metrics).toMatch(/lotabots_gateway_throttled_requests_total\{reason="cost",tier="free"\} 1/);
+
+      // Fail-closed: refused, retryable, HTTP 503 with Retry-After.
+      const refused = await closed.take(caller, 1).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(GraphQLError);
+      expect((refused as GraphQLError).extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 5, http: { status: 503, headers: { 'retry-after': '5' } } });
+      await expect(closed.peek(caller)).rejects.toThrow(GraphQLError);
+
+      // Redis back (empty): the shared bucket answers again, on its own reconnection.
+      await own.start();
+      await waitForReady(redis);
+      expect(await closed.take(caller, 1)).toMatchObject({ allowed: true });
+      expect(await open.peek(caller)).toMatchObject({ currentlyAvailable: 100 });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('regression: a frozen Redis (no answer) falls back within the command timeout instead of hanging', async () => {
+    const redis = await connectRedis({ url: own.url, keyPrefix: 'r:' });
+    const budget = budgetOn(redis, fakeClock());
+    try {
+      own.freeze(true);
+      expect(await budget.take(user(), 10)).toMatchObject({ allowed: true, status: { currentlyAvailable: 90 } });
+    } finally {
+      own.freeze(false);
+      redis.disconnect();
+    }
+  });
+});
+
+/** ioredis reconnects on its own; `ready` says it is back. */
+async function waitForReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise((resolve) => redis.once('ready', resolve));
+}
