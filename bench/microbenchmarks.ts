@@ -2,7 +2,11 @@ import { Registry } from 'prom-client';
 
 import { createGatewayAuthenticator } from '../gateway/auth/index.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
+import { createRedisCostBudget } from '../gateway/rate-limit/index.js';
+import type { RateLimitAlgorithm } from '../gateway/rate-limit/limiter.js';
+import { DEFAULT_RATE_LIMIT_PLANS } from '../gateway/rate-limit/plans.js';
 import { createGatewayUpstream } from '../gateway/upstream/index.js';
+import { anonymousPrincipal, type Principal } from '../lib/auth/principal.js';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis } from '../lib/redis.js';
@@ -28,7 +32,36 @@ export const microBenchmarks: MicroBenchmark[] = [
     baseline: 'authenticate: no credential',
     setup: (context) => authenticating(context, async () => new Headers({ 'x-api-key': context.apiKey })),
   },
+  {
+    name: 'rate limit: token bucket take (Redis)',
+    setup: (context) => rateLimiting(context, 'token-bucket'),
+  },
+  {
+    name: 'rate limit: sliding window take (Redis)',
+    baseline: 'rate limit: token bucket take (Redis)',
+    setup: (context) => rateLimiting(context, 'sliding-window'),
+  },
 ];
+
+/** @default 1_000 // callers the rate-limit rows rotate through, as a gateway sees many. */
+const RATE_LIMIT_CALLERS = 1_000;
+
+/**
+ * One rate-limit decision (`CostBudget.take`, cost 10, default plans) per call against the
+ * platform's Redis (ops/s = decisions per second from one client, one round trip each),
+ * rotating through RATE_LIMIT_CALLERS anonymous callers.
+ */
+async function rateLimiting(context: BenchContext, algorithm: RateLimitAlgorithm): Promise<MicroOperation> {
+  const redis = await connectRedis({ url: context.redis.url, keyPrefix: context.redis.keyPrefix });
+  const logger = createLogger({ name: 'bench', level: 'silent' });
+  const budget = createRedisCostBudget({ redis, plans: DEFAULT_RATE_LIMIT_PLANS, clock: systemClock, algorithm, failurePolicy: 'closed', logger, registry: new Registry() });
+  const callers: Principal[] = Array.from({ length: RATE_LIMIT_CALLERS }, (_, i) => anonymousPrincipal(`198.51.${i >> 8}.${i & 255}`));
+  let next = 0;
+  return {
+    run: () => budget.take(callers[next++ % RATE_LIMIT_CALLERS]!, 10),
+    close: () => void redis.disconnect(),
+  };
+}
 
 /**
  * `authenticator.authenticate(headers, '127.0.0.1')` with the gateway's real authenticator

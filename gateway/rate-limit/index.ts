@@ -3,8 +3,8 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
-import type { CostBudget } from '../cost/budget.js';
 import type { GatewayConfig } from '../config.js';
+import type { CostBudget } from '../cost/budget.js';
 import { createRedisCostBudget } from './redis-budget.js';
 
 export { createRedisCostBudget, type RateLimitFailurePolicy } from './redis-budget.js';
