@@ -78,6 +78,15 @@ describe('cost budget in the shared Redis', () => {
     expect(await budget.refund(caller, 500)).toMatchObject({ currentlyAvailable: 100 });
   });
 
+  it('a negative or non-numeric cost takes nothing and fills nothing', async () => {
+    const budget = budgetOn(await connect(), fakeClock());
+    const caller = user();
+    await budget.take(caller, 90);
+    expect(await budget.take(caller, -500)).toMatchObject({ allowed: true, status: { currentlyAvailable: 10 } });
+    expect(await budget.take(caller, Number.NaN)).toMatchObject({ allowed: true, status: { currentlyAvailable: 10 } });
+    expect(await budget.refund(caller, -5)).toMatchObject({ currentlyAvailable: 10 });
+  });
+
   it('each plan tier gets its own size; an unknown tier gets the free plan', async () => {
     const budget = budgetOn(await connect(), fakeClock());
     expect(await budget.take(user('pro'), 500)).toMatchObject({ allowed: true, status: { maximumAvailable: 1_000, currentlyAvailable: 500 } });

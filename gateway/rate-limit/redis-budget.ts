@@ -79,7 +79,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
     async take(principal, cost): Promise<BudgetDecision> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
-      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(keyOf(principal), plan, cost, nowMs));
+      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(keyOf(principal), plan, amountOf(cost), nowMs));
       const status = throttleStatusOf(algorithm, plan, outcome, nowMs);
       metrics.decisions.inc({ outcome: `${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}` });
       if (outcome.allowed) return { allowed: true, status };
@@ -89,7 +89,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
     async refund(principal, amount): Promise<ThrottleStatus> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
-      const { outcome } = await run(principal, (limiter) => limiter.refund(keyOf(principal), plan, Math.max(0, amount), nowMs));
+      const { outcome } = await run(principal, (limiter) => limiter.refund(keyOf(principal), plan, amountOf(amount), nowMs));
       return throttleStatusOf(algorithm, plan, outcome, nowMs);
     },
     async peek(principal): Promise<ThrottleStatus> {
@@ -100,6 +100,9 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
     },
   };
 }
+
+/** A cost as the scripts may take it: a negative or non-finite one would fill the bucket, so it counts as 0. */
+const amountOf = (cost: number) => (Number.isFinite(cost) ? Math.max(0, cost) : 0);
 
 const REASONS = ['cost', 'requests', 'redis_unavailable'] as const;
 const OUTCOMES = ['allowed', 'refused', 'allowed_in_process', 'refused_in_process', 'unavailable'] as const;
