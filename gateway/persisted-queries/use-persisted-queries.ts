@@ -17,6 +17,12 @@ export interface PersistedQueriesPolicy {
   credentialHeaders: readonly string[];
 }
 
+/** Yoga's GET parser keeps only query, operationName, variables and extensions: `documentId` is read here. */
+function withDocumentIdOfUrl(params: PersistedParams, url: string): PersistedParams {
+  const documentId = new URL(url).searchParams.get('documentId');
+  return documentId === null ? params : { ...params, documentId };
+}
+
 /** Whether a caller of this kind may run a document outside the manifest. */
 function mayRunArbitrary(principal: Principal | undefined, policy: PersistedQueriesPolicy): boolean {
   switch (principal?.kind) {
@@ -53,7 +59,8 @@ export function usePersistedQueries(resolver: PersistedQueryResolver, policy: Pe
   };
   return {
     async onParams({ params, request, setParams }) {
-      const next = await resolver.resolve(params as PersistedParams);
+      const sent = request.method === 'GET' ? withDocumentIdOfUrl(params as PersistedParams, request.url) : (params as PersistedParams);
+      const next = await resolver.resolve(sent);
       if (next === params) return;
       setParams(next as typeof params);
       const anonymous = !policy.credentialHeaders.some((name) => request.headers.has(name));
