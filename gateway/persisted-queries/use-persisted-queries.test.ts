@@ -24,7 +24,7 @@ const PARTNER: Principal = { ...anonymousPrincipal(null), kind: 'apiKey', subjec
 const USER: Principal = { ...anonymousPrincipal(null), kind: 'user', subject: 'user:u1', userId: 'u1' };
 
 /** Stands in for gateway/auth's useAuth: the principal named by a test header. */
-const principalFromHeader: Plugin = {
+const principalFromHeader: Plugin<{ principal?: Principal }> = {
   onContextBuilding({ context, extendContext }) {
     const kind = (context as { request: Request }).request.headers.get('x-test-principal');
     extendContext({ principal: kind === 'apiKey' ? PARTNER : kind === 'user' ? USER : anonymousPrincipal(null) });
