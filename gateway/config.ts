@@ -165,11 +165,12 @@ export const gatewayEnvSchema = z.object({
   /** "Did you mean …?" hints in errors; unset: on outside production, off in production. */
   GRAPHQL_SUGGESTIONS: optionalBool(),
   /**
-   * @default 'enforce' // partner API keys run only trusted documents (PERSISTED_QUERY_NOT_ALLOWED
+   * 'enforce': partner API keys run only trusted documents (PERSISTED_QUERY_NOT_ALLOWED
    * otherwise); 'log-only' logs what would be refused and runs it; 'off' turns the rule off
-   * (APQ and documentId still resolve). See gateway/persisted-queries/.
+   * (APQ and documentId still resolve). Unset: 'enforce' in production, 'log-only' elsewhere.
+   * See gateway/persisted-queries/.
    */
-  PERSISTED_QUERIES_MODE: z.enum(['enforce', 'log-only', 'off']).default('enforce'),
+  PERSISTED_QUERIES_MODE: z.enum(['enforce', 'log-only', 'off']).optional(),
   /** The trusted documents (Apollo's persisted query list), written by `npm run codegen`; reloaded when it changes. */
   PERSISTED_DOCUMENTS_FILE: z.string().min(1).default('clients/persisted-documents.json'),
   /** @default true // first-party tokens (LotaBots and OIDC JWTs) may run documents outside the manifest. */

@@ -125,7 +125,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       usePersistedQueries(
         persistedQueries,
         {
-          mode: config.PERSISTED_QUERIES_MODE,
+          mode: config.PERSISTED_QUERIES_MODE ?? (production ? 'enforce' : 'log-only'),
           allowArbitraryForTokens: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_FOR_TOKENS,
           allowArbitraryAnonymous: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_ANONYMOUS,
           getMaxAgeSeconds: config.PERSISTED_QUERIES_GET_MAX_AGE_SECONDS,
