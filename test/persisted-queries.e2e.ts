@@ -15,8 +15,8 @@ import type { PersistedQueryManifest } from '../gateway/persisted-queries/manife
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 type Body = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, any> }> };
-type Transport = 'POST' | 'GET' | 'SSE' | 'multipart' | 'graphql-ws';
-const TRANSPORTS: Transport[] = ['POST', 'GET', 'SSE', 'multipart', 'graphql-ws'];
+type Transport = 'POST' | 'GET' | 'SSE' | 'multipart' | 'Apollo multipart' | 'graphql-ws';
+const TRANSPORTS: Transport[] = ['POST', 'GET', 'SSE', 'multipart', 'Apollo multipart', 'graphql-ws'];
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const PREFLIGHTED = { 'apollo-require-preflight': 'true' };
 const NOT_IN_MANIFEST = 'query Adhoc { models { id } }';
@@ -47,7 +47,13 @@ describe('persisted queries: APQ, trusted documents, and partner keys limited to
       const response = await fetch(url, { headers: { accept: 'application/json', ...PREFLIGHTED, ...headers } });
       return (await response.json()) as Body;
     }
-    const accept = { POST: 'application/json', SSE: 'text/event-stream', multipart: 'multipart/mixed' }[transport];
+    const accept = {
+      POST: 'application/json',
+      SSE: 'text/event-stream',
+      multipart: 'multipart/mixed',
+      // What Apollo Client's HttpLink sends for a subscription.
+      'Apollo multipart': 'multipart/mixed;subscriptionSpec="1.0",application/json',
+    }[transport];
     const response = await fetch(platform.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept, ...headers }, body: JSON.stringify(params) });
     const text = await response.text();
     if (transport === 'POST') return JSON.parse(text) as Body;
@@ -159,6 +165,13 @@ describe('persisted queries: APQ, trusted documents, and partner keys limited to
       const allowed = await send(transport, { documentId: idOf('Me') }, headers);
       expect(allowed.errors).toBeUndefined();
       expect(allowed.data.me.email).toBe('partner@example.com');
+    });
+  }
+
+  for (const transport of ['SSE', 'Apollo multipart', 'graphql-ws'] as const) {
+    it(`regression: a partner API key's ad-hoc subscription is refused PERSISTED_QUERY_NOT_ALLOWED over ${transport}`, async () => {
+      const refused = await send(transport, { query: 'subscription Adhoc { usageLive { requests } }' }, { 'x-api-key': partnerKey });
+      expect(refused.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_ALLOWED');
     });
   }
 
