@@ -186,6 +186,23 @@ export const gatewayEnvSchema = z.object({
   RATE_LIMIT_PLANS: rateLimitPlans,
   /** "Did you mean …?" hints in errors; unset: on outside production, off in production. */
   GRAPHQL_SUGGESTIONS: optionalBool(),
+  /**
+   * 'enforce': partner API keys run only trusted documents (PERSISTED_QUERY_NOT_ALLOWED
+   * otherwise); 'log-only' logs what would be refused and runs it; 'off' turns the rule off
+   * (APQ and documentId still resolve). Unset: 'enforce' in production, 'log-only' elsewhere.
+   * See gateway/persisted-queries/.
+   */
+  PERSISTED_QUERIES_MODE: z.enum(['enforce', 'log-only', 'off']).optional(),
+  /** The trusted documents (Apollo's persisted query list), written by `npm run codegen`; reloaded when it changes. */
+  PERSISTED_DOCUMENTS_FILE: z.string().min(1).default('clients/persisted-documents.json'),
+  /** @default true // first-party tokens (LotaBots and OIDC JWTs) may run documents outside the manifest. */
+  PERSISTED_QUERIES_ALLOW_ARBITRARY_FOR_TOKENS: env.bool(true),
+  /** @default true // anonymous callers (the web apps before sign-in) may run documents outside the manifest. */
+  PERSISTED_QUERIES_ALLOW_ARBITRARY_ANONYMOUS: env.bool(true),
+  /** @default 86_400 // s an automatic persisted query (APQ) stays registered in Redis after its last registration. */
+  APQ_TTL_SECONDS: env.positiveInt(86_400),
+  /** @default 60 // s of `Cache-Control: public, max-age` on anonymous GET answers of persisted queries. */
+  PERSISTED_QUERIES_GET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(60),
 }).superRefine(requiredInProduction('REDIS_URL'));
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

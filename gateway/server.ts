@@ -26,6 +26,9 @@ import type { CostBudget } from './cost/budget.js';
 import { createApolloEngine } from './engine/apollo-engine.js';
 import { useHealth } from './health/use-health.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
+import { createPersistedQueryResolver } from './persisted-queries/resolver.js';
+import { usePersistedQueries } from './persisted-queries/use-persisted-queries.js';
+import { watchTrustedDocuments } from './persisted-queries/watch.js';
 import { useCors } from './plugins/use-cors.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
@@ -90,6 +93,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const liveHub = createLiveHub(deps.redis, logger);
   const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
   const probeCaller = { identityHeader: () => deps.identity.sign(anonymousPrincipal(null)) };
+  const trustedDocuments = await watchTrustedDocuments(config.PERSISTED_DOCUMENTS_FILE, logger);
+  const persistedQueries = createPersistedQueryResolver({ redis: deps.redis, ttlSeconds: config.APQ_TTL_SECONDS, documents: trustedDocuments.current });
+  const credentialHeaders = ['authorization', 'x-api-key'];
   let draining = false;
   const production = config.NODE_ENV === 'production';
   const introspectionForAll = config.INTROSPECTION ?? !production;
@@ -104,7 +110,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
       useRequestBodyLimit(config.MAX_REQUEST_BODY_BYTES),
-      useSecurityHeaders({ credentialHeaders: ['authorization', 'x-api-key'], hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
+      useSecurityHeaders({ credentialHeaders, hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
       ...(config.CORS_ORIGINS.length > 0 ? [useCors(config.CORS_ORIGINS)] : []),
       useCsrfPrevention(),
       useRequestParseErrors(),
@@ -117,10 +123,21 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
         probeCaller,
       }),
       useDocumentLimits(documentLimitsOf(config)),
-      useGraphqlMetrics(registry, { maxNames: config.METRICS_MAX_OPERATION_NAMES }),
+      useGraphqlMetrics(registry, { maxNames: config.METRICS_MAX_OPERATION_NAMES, isKnownOperation: (name) => trustedDocuments.current().hasName(name) }),
       useDashboard(),
       useLiveStats({ redis: deps.redis, clock: deps.clock, logger, registry, openSubscriptions: subscriptions.openSubscriptions }),
       useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),
+      usePersistedQueries(
+        persistedQueries,
+        {
+          mode: config.PERSISTED_QUERIES_MODE ?? (production ? 'enforce' : 'log-only'),
+          allowArbitraryForTokens: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_FOR_TOKENS,
+          allowArbitraryAnonymous: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_ANONYMOUS,
+          getMaxAgeSeconds: config.PERSISTED_QUERIES_GET_MAX_AGE_SECONDS,
+          credentialHeaders,
+        },
+        logger,
+      ),
       useIntrospectionPolicy((context) => introspectionForAll || (context.principal as Principal).scopes.includes(SCHEMA_READ_SCOPE)),
       ...((config.GRAPHQL_SUGGESTIONS ?? !production) ? [] : [useHideSuggestions()]),
       useAuthDirectives(readAuthorizationRequirements(deps.supergraphSdl, engine.linkedDirectiveName)),
@@ -148,12 +165,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
         keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
         maxPayloadBytes: config.MAX_REQUEST_BODY_BYTES,
+        resolveParams: (params) => persistedQueries.resolve(params),
       }),
     startDraining: () => {
       draining = true;
     },
     async close() {
       await stopWatchingRevocations();
+      trustedDocuments.close();
       await liveHub.close();
       await yoga.dispose();
       await engine.close();

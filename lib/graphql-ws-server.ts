@@ -62,6 +62,12 @@ export interface GraphqlWsOptions {
    * the next is terminated, so half-open connections (a phone that vanished) are freed.
    */
   keepAliveMs?: number;
+  /**
+   * What Yoga's `onParams` hooks do for HTTP (they do not run here): the params to run, from
+   * those the client sent (persisted queries resolve a documentId or hash to its query). A
+   * thrown GraphQL error is the operation's answer.
+   */
+  resolveParams?<P extends object>(params: P): Promise<P>;
 }
 
 type ConnectionExtra = { principal?: Principal };
@@ -72,7 +78,7 @@ type ConnectionExtra = { principal?: Principal };
  * operation then runs through Yoga's envelop (`getEnveloped`: parse and validation caches,
  * error masking, metrics, the schema's resolvers) with the principal in its context, which
  * the Yoga `context` factory reads with `connectionPrincipalOf`.
- * Yoga's `onParams` hooks do not run here (they belong to the HTTP pipeline).
+ * Yoga's `onParams` hooks do not run here (they belong to the HTTP pipeline): `resolveParams` stands in.
  */
 export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close(): Promise<void> } {
   const { yoga } = options;
@@ -107,6 +113,13 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
           // The same object while nothing changed, so what is kept per principal (its signed
           // identity header) is shared by every operation of the connection.
           if (!isDeepStrictEqual(principal, ctx.extra.principal)) ctx.extra.principal = principal;
+        }
+        if (options.resolveParams) {
+          try {
+            params = await options.resolveParams(params);
+          } catch (error) {
+            return [error instanceof GraphQLError ? error : serviceUnavailable('Cannot resolve the operation right now; retry shortly')];
+          }
         }
         const enveloped = yoga.getEnveloped({
           request: ctx.extra.request,

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { GraphQLError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 
-import { serveGraphqlOverWebSocket } from '../../lib/graphql-ws-server.js';
+import { type GraphqlWsOptions, serveGraphqlOverWebSocket } from '../../lib/graphql-ws-server.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { clientIp } from '../auth/client-ip.js';
@@ -35,6 +35,8 @@ export function attachGraphqlWs(options: {
   /** As for HTTP: how many proxies' X-Forwarded-For entries to trust for the client IP. */
   trustedProxyHops: number;
   maxPayloadBytes: number;
+  /** Resolves persisted queries (documentId, APQ) as the HTTP `onParams` hook does. */
+  resolveParams: GraphqlWsOptions['resolveParams'];
 }): { close(): Promise<void> } {
   return serveGraphqlOverWebSocket({
     server: options.server,
@@ -43,6 +45,7 @@ export function attachGraphqlWs(options: {
     connectionInitWaitTimeoutMs: options.connectionInitWaitTimeoutMs,
     keepAliveMs: options.keepAliveMs,
     authenticateEachOperation: true,
+    resolveParams: options.resolveParams,
     async authenticate(connectionParams, request) {
       const headers = new Headers();
       for (const [param, header] of Object.entries(CREDENTIAL_PARAMS)) {
