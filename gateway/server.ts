@@ -22,6 +22,11 @@ import { useAuth } from './auth/use-auth.js';
 import { readAuthorizationRequirements } from './authorization/requirements.js';
 import { useAuthDirectives } from './authorization/use-auth-directives.js';
 import type { GatewayConfig } from './config.js';
+import { createCostAnalysis, operationLimitsOf } from './cost/analysis.js';
+import type { CostBudget } from './cost/budget.js';
+import { readCostDirectives } from './cost/directives.js';
+import { createInMemoryBudget } from './cost/in-memory-budget.js';
+import { useCostLimits } from './cost/use-cost-limits.js';
 import { createApolloEngine } from './engine/apollo-engine.js';
 import { useHealth } from './health/use-health.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
@@ -49,6 +54,8 @@ export interface GatewayDeps {
   identity: IdentitySigner;
   /** Verifies LotaBots access tokens (which must name this `keyId`). */
   keys: Pick<SigningKeys, 'publicKey' | 'keyId'>;
+  /** Each caller's cost budget over time; default: one in this process's memory. */
+  budget?: CostBudget;
 }
 
 export interface Gateway {
@@ -119,6 +126,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useIntrospectionPolicy((context) => introspectionForAll || (context.principal as Principal).scopes.includes(SCHEMA_READ_SCOPE)),
       ...((config.GRAPHQL_SUGGESTIONS ?? !production) ? [] : [useHideSuggestions()]),
       useAuthDirectives(readAuthorizationRequirements(deps.supergraphSdl, engine.linkedDirectiveName)),
+      useCostLimits({
+        analysis: createCostAnalysis(readCostDirectives(deps.supergraphSdl, engine.linkedDirectiveName), operationLimitsOf(config)),
+        budget: deps.budget ?? createInMemoryBudget({ plans: config.COST_PLANS, clock: deps.clock }),
+        plans: config.COST_PLANS,
+        registry,
+      }),
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),

@@ -10,7 +10,7 @@ import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
 import type { UsersConfig } from '../subgraphs/users/config.js';
-import { testEnv } from './env.js';
+import { testEnv, UNMETERED_COST_PLANS } from './env.js';
 
 /** Fresh keys per test file: nothing is read from or written to disk. */
 export async function testSecrets(): Promise<PlatformSecrets & { signingKeys: SigningKeys }> {
@@ -97,7 +97,7 @@ export async function startTestPlatform(
       logLevel: testEnv.logLevel,
       secrets,
       users: options.users,
-      gatewayEnv: options.gatewayEnv,
+      gatewayEnv: { COST_PLANS: UNMETERED_COST_PLANS, ...options.gatewayEnv },
     });
   } catch (error) {
     await database.drop();

@@ -90,7 +90,8 @@ describe('the gateway over the four subgraphs', () => {
   });
 
   it('rejects bad arguments with BAD_USER_INPUT, not a server error', async () => {
-    const { status, body } = await platform.query(`{ me { inferenceJobs(first: 100000) { id } } }`, undefined, asUser);
+    // first: 0 is priced (cost 1) and refused by the subgraph; a huge `first` is now refused by the gateway's cost ceiling first.
+    const { status, body } = await platform.query(`{ me { inferenceJobs(first: 0) { id } } }`, undefined, asUser);
     expect(status).toBe(200);
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(body.errors?.[0]?.extensions?.serviceName).toBe('inference');
