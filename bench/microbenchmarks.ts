@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+
+import { buildSchema, parse } from 'graphql';
 import { Registry } from 'prom-client';
 
 import { createGatewayAuthenticator } from '../gateway/auth/index.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
+import { createCostAnalysis, operationLimitsOf } from '../gateway/cost/analysis.js';
+import { readCostDirectives } from '../gateway/cost/directives.js';
 import { createGatewayUpstream } from '../gateway/upstream/index.js';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/logger.js';
@@ -28,7 +33,42 @@ export const microBenchmarks: MicroBenchmark[] = [
     baseline: 'authenticate: no credential',
     setup: (context) => authenticating(context, async () => new Headers({ 'x-api-key': context.apiKey })),
   },
+  {
+    name: 'cost analysis: cached document',
+    setup: () => pricing({ cached: true }),
+  },
+  {
+    name: 'cost analysis: uncached document',
+    baseline: 'cost analysis: cached document',
+    setup: () => pricing({ cached: false }),
+  },
 ];
+
+/** A nested paginated query, priced with a variable as every request is. */
+const PRICED_QUERY = 'query Jobs($n: Int!) { me { id inferenceJobs(first: $n) { id status tokensIn model { id displayName } } } }';
+
+/**
+ * The gateway's cost analysis over our supergraph (default operation limits): cached, a
+ * document already analysed (what a repeated operation costs: applying its variables);
+ * uncached, the first request of a document (walking it against the schema, then pricing).
+ * Parsing is outside both: Yoga caches parsed documents anyway.
+ */
+function pricing(options: { cached: boolean }): MicroOperation {
+  const supergraph = readFileSync(new URL('../supergraph.graphql', import.meta.url), 'utf8');
+  const directives = readCostDirectives(supergraph, () => null);
+  const limits = operationLimitsOf(gatewayEnvSchema.parse({ LOG_LEVEL: 'silent' }));
+  const schema = buildSchema(supergraph);
+  const document = parse(PRICED_QUERY);
+  const shared = createCostAnalysis(directives, limits);
+  const price = () => {
+    const analysis = options.cached ? shared : createCostAnalysis(directives, limits);
+    const priced = analysis.analyse(schema, document, 'Jobs');
+    if (priced instanceof Error) throw priced;
+    return priced.estimate({ n: 20 });
+  };
+  if (price() !== 1 + 20 * (1 + 1)) throw new Error('the benchmark query is not priced as expected');
+  return { run: price };
+}
 
 /**
  * `authenticator.authenticate(headers, '127.0.0.1')` with the gateway's real authenticator
