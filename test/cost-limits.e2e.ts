@@ -66,6 +66,17 @@ describe('cost-based limits on the platform', () => {
     expect(cost?.throttleStatus.currentlyAvailable).toBeGreaterThanOrEqual(59);
   });
 
+  it('answers rateLimit itself, free, alone or beside other fields', async () => {
+    const headers = await asNewUser();
+    const alone = await platform.query('{ rateLimit { limit cost left: remaining resetAt } }', undefined, headers);
+    expect(alone.body).toMatchObject({
+      data: { rateLimit: { limit: 60, cost: 0, left: 60, resetAt: expect.any(String) } },
+      extensions: { cost: { requestedQueryCost: 0, actualQueryCost: 0 } },
+    });
+    const beside = await platform.query('{ autonomyLevels { level } budget: rateLimit { cost remaining } }', undefined, headers);
+    expect(beside.body.data).toMatchObject({ autonomyLevels: expect.any(Array), budget: { cost: 5, remaining: 55 } });
+  });
+
   it('regression: each operation limit is refused with its own code before anything runs', async () => {
     const headers = await asNewUser();
     const cases: Array<[string, string]> = [

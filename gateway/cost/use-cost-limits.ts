@@ -7,6 +7,7 @@ import { graphqlError } from '../../lib/errors.js';
 import type { CostAnalysis } from './analysis.js';
 import type { CostBudget, ThrottleStatus } from './budget.js';
 import { type CostPlans, planOf } from './plans.js';
+import { rateLimitData, splitRateLimitFields } from './rate-limit-field.js';
 
 /** `extensions.cost` of every executed or refused operation (Shopify's shape). */
 export interface CostExtension {
@@ -31,7 +32,8 @@ const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
  * after execution the actual cost from the response is computed and the difference refunded.
  * Hooks `onExecute`/`onSubscribe`, after useAuth and useAuthDirectives, so it prices what will
  * run, on every transport (graphql-ws included). Adds `extensions.cost` to each result and
- * `x-cost-estimate` / `x-cost-actual` headers to HTTP responses.
+ * `x-cost-estimate` / `x-cost-actual` headers to HTTP responses, and answers the free
+ * `rateLimit` root field itself.
  */
 export function useCostLimits(options: CostLimitsOptions): Plugin {
   const { analysis, budget, plans } = options;
@@ -60,6 +62,13 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     const refuse = async (error: GraphQLError, cost: number) => {
       stop({ errors: [error], extensions: { cost: extensionOf(cost, null, await budget.peek(principal)) } });
     };
+    // `rateLimit` is answered here, free: taken out before the operation is priced and planned.
+    const rateLimit = splitRateLimitFields(args.document, args.operationName);
+    if (rateLimit && !rateLimit.document) {
+      const status = await budget.peek(principal);
+      return void stop({ data: rateLimitData(rateLimit.fields, 0, status), extensions: { cost: extensionOf(0, 0, status) } });
+    }
+    if (rateLimit?.document) args.document = rateLimit.document;
     const priced = analysis.analyse(args.schema, args.document, args.operationName);
     if (priced instanceof GraphQLError) return void (await refuse(priced, 0));
     let cost: number;
@@ -90,7 +99,8 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       actual.observe({ operation_type: operationType }, spent);
       const status = spent < cost ? await budget.refund(principal, cost - spent) : decision.status;
       if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: spent });
-      return { ...result, extensions: { ...result.extensions, cost: extensionOf(cost, spent, status) } };
+      const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit.fields, cost, status) } : result.data;
+      return { ...result, ...(data === undefined ? {} : { data }), extensions: { ...result.extensions, cost: extensionOf(cost, spent, status) } };
     };
   };
 
