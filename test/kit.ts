@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
+import { expect } from 'vitest';
 
 import type { PlatformSecrets } from '../embedded/platform.js';
 import { type RunningPlatform, startPlatform } from '../embedded/platform.js';
@@ -53,6 +54,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** A gateway response body as it comes back: with the `extensions.cost` every priced operation carries. */
+export const withCost = <T extends object>(body: T) => ({ ...body, extensions: { cost: expect.objectContaining({ requestedQueryCost: expect.any(Number) }) } });
 
 export interface GraphQLResponse<Data = Record<string, any>> {
   status: number;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startTestPlatform, type TestPlatform } from './kit.js';
+import { startTestPlatform, type TestPlatform, withCost } from './kit.js';
 
 const USER_ACROSS_SUBGRAPHS = /* GraphQL */ `
   query UserAcrossSubgraphs {
@@ -103,7 +103,7 @@ describe('the gateway over the four subgraphs', () => {
       undefined,
       asAdmin,
     );
-    expect(body).toEqual({ data: { a: null, b: null } });
+    expect(body).toEqual(withCost({ data: { a: null, b: null } }));
   });
 
   it('rejects a duplicate registration with CONFLICT and keeps the first account', async () => {

@@ -94,29 +94,35 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       });
       return void stop({ errors: [error], extensions: { cost: extensionOf(cost, null, decision.status) } });
     }
-    return async (result: ExecutionResult): Promise<ExecutionResult> => {
-      const spent = priced.actual(result.data, variables);
-      actual.observe({ operation_type: operationType }, spent);
-      const status = spent < cost ? await budget.refund(principal, cost - spent) : decision.status;
-      if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: spent });
+    const withCost = (result: ExecutionResult, spent: number, status: ThrottleStatus): ExecutionResult => {
       const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit.fields, cost, status) } : result.data;
       return { ...result, ...(data === undefined ? {} : { data }), extensions: { ...result.extensions, cost: extensionOf(cost, spent, status) } };
+    };
+    return {
+      /** After a query or mutation: the actual cost, the refund, and both on the result. */
+      async settle(result: ExecutionResult): Promise<ExecutionResult> {
+        const spent = priced.actual(result.data, variables);
+        actual.observe({ operation_type: operationType }, spent);
+        const status = spent < cost ? await budget.refund(principal, cost - spent) : decision.status;
+        if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: spent });
+        return withCost(result, spent, status);
+      },
     };
   };
 
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      const finish = await charge(args, setResultAndStopExecution);
-      if (!finish) return;
+      const charged = await charge(args, setResultAndStopExecution);
+      if (!charged) return;
       return {
         async onExecuteDone({ result, setResult }) {
-          if (!isAsyncIterable(result)) return setResult(await finish(result));
+          if (!isAsyncIterable(result)) return setResult(await charged.settle(result));
           return undefined;
         },
       };
     },
     async onSubscribe({ args, setResultAndStopExecution }) {
-      // A subscription is charged once, when it starts; its events are not refunded.
+      // A subscription is charged once, when it starts; its events carry no cost and are not refunded.
       await charge(args, setResultAndStopExecution);
     },
     onResponse({ request, response }) {
