@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+
+import { buildSchema, parse } from 'graphql';
 import { Registry } from 'prom-client';
 
 import { createGatewayAuthenticator } from '../gateway/auth/index.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
+import { createCostAnalysis, operationLimitsOf } from '../gateway/cost/analysis.js';
+import { readCostDirectives } from '../gateway/cost/directives.js';
 import { manifestOf, sha256Hex, type TrustedDocuments } from '../gateway/persisted-queries/manifest.js';
 import { createPersistedQueryResolver, type PersistedParams } from '../gateway/persisted-queries/resolver.js';
 import { createRedisCostBudget } from '../gateway/rate-limit/index.js';
@@ -62,6 +67,15 @@ export const microBenchmarks: MicroBenchmark[] = [
     baseline: 'persisted queries: ad-hoc query, first-party caller',
     setup: (context) => persisting(context, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256Hex(ADHOC) } } }, false),
   },
+  {
+    name: 'cost analysis: cached document',
+    setup: () => pricing({ cached: true }),
+  },
+  {
+    name: 'cost analysis: uncached document',
+    baseline: 'cost analysis: cached document',
+    setup: () => pricing({ cached: false }),
+  },
 ];
 
 /** @default 1_000 // callers the rate-limit rows rotate through, as a gateway sees many. */
@@ -107,6 +121,32 @@ async function persisting(context: BenchContext, params: PersistedParams, heldTo
     },
     close: () => void redis.disconnect(),
   };
+}
+
+/** A nested paginated query, priced with a variable as every request is. */
+const PRICED_QUERY = 'query Jobs($n: Int!) { me { id inferenceJobs(first: $n) { id status tokensIn model { id displayName } } } }';
+
+/**
+ * The gateway's cost analysis over our supergraph (default operation limits): cached, a
+ * document already analysed (what a repeated operation costs: applying its variables);
+ * uncached, the first request of a document (walking it against the schema, then pricing).
+ * Parsing is outside both: Yoga caches parsed documents anyway.
+ */
+function pricing(options: { cached: boolean }): MicroOperation {
+  const supergraph = readFileSync(new URL('../supergraph.graphql', import.meta.url), 'utf8');
+  const directives = readCostDirectives(supergraph, () => null);
+  const limits = operationLimitsOf(gatewayEnvSchema.parse({ LOG_LEVEL: 'silent' }));
+  const schema = buildSchema(supergraph);
+  const document = parse(PRICED_QUERY);
+  const shared = createCostAnalysis(directives, limits);
+  const price = () => {
+    const analysis = options.cached ? shared : createCostAnalysis(directives, limits);
+    const priced = analysis.analyse(schema, document, 'Jobs');
+    if (priced instanceof Error) throw priced;
+    return priced.estimate({ n: 20 });
+  };
+  if (price() !== 1 + 20 * (1 + 1)) throw new Error('the benchmark query is not priced as expected');
+  return { run: price };
 }
 
 /**

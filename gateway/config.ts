@@ -5,6 +5,7 @@ import { ConfigError, env, flagsToEnv, parseEnv, requiredInProduction } from '..
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
 import { oidcIssuerSchema } from './auth/oidc.js';
+import { costPlanSchema } from './cost/plans.js';
 import { DEFAULT_RATE_LIMIT_PLANS, rateLimitPlansSchema } from './rate-limit/plans.js';
 
 /** A JSON setting checked by `schema`; `expected` says what it should look like. */
@@ -203,6 +204,16 @@ export const gatewayEnvSchema = z.object({
   APQ_TTL_SECONDS: env.positiveInt(86_400),
   /** @default 60 // s of `Cache-Control: public, max-age` on anonymous GET answers of persisted queries. */
   PERSISTED_QUERIES_GET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** Cost budget and per-operation cost ceiling per plan tier, JSON merged over the defaults (see gateway/cost/plans.ts). */
+  COST_PLANS: costPlanSchema,
+  /** Deepest field nesting of an operation (root fields are depth 1); DEPTH_LIMIT_EXCEEDED beyond. */
+  MAX_OPERATION_DEPTH: env.positiveInt(15),
+  /** Most aliases in an operation, fragments expanded; ALIAS_LIMIT_EXCEEDED beyond. */
+  MAX_OPERATION_ALIASES: env.positiveInt(30),
+  /** Most root fields in an operation, fragments expanded; ROOT_FIELD_LIMIT_EXCEEDED beyond. */
+  MAX_OPERATION_ROOT_FIELDS: env.positiveInt(20),
+  /** Most directives on one field; DIRECTIVE_LIMIT_EXCEEDED beyond. */
+  MAX_DIRECTIVES_PER_FIELD: env.positiveInt(5),
 }).superRefine(requiredInProduction('REDIS_URL'));
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

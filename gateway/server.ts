@@ -22,7 +22,10 @@ import { useAuth } from './auth/use-auth.js';
 import { readAuthorizationRequirements } from './authorization/requirements.js';
 import { useAuthDirectives } from './authorization/use-auth-directives.js';
 import type { GatewayConfig } from './config.js';
+import { createCostAnalysis, operationLimitsOf } from './cost/analysis.js';
 import type { CostBudget } from './cost/budget.js';
+import { readCostDirectives } from './cost/directives.js';
+import { useCostLimits } from './cost/use-cost-limits.js';
 import { createApolloEngine } from './engine/apollo-engine.js';
 import { useHealth } from './health/use-health.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
@@ -141,6 +144,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useIntrospectionPolicy((context) => introspectionForAll || (context.principal as Principal).scopes.includes(SCHEMA_READ_SCOPE)),
       ...((config.GRAPHQL_SUGGESTIONS ?? !production) ? [] : [useHideSuggestions()]),
       useAuthDirectives(readAuthorizationRequirements(deps.supergraphSdl, engine.linkedDirectiveName)),
+      useCostLimits({
+        analysis: createCostAnalysis(readCostDirectives(deps.supergraphSdl, engine.linkedDirectiveName), operationLimitsOf(config)),
+        budget: costBudget,
+        plans: config.COST_PLANS,
+        registry,
+      }),
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { type AdHocGateway, type AdHocSubgraph, startAdHocGateway, startAdHocSubgraph } from './gateway-kit.js';
+import { withCost } from './kit.js';
 
 // The real gateway (createGateway) over two small subgraphs on real HTTP ports, composed on
 // the fly; principals are real access tokens with chosen scopes.
@@ -186,7 +187,7 @@ describe('@authenticated', () => {
 
   it('lets a signed-in caller through untouched', async () => {
     const { body } = await post('{ publicInfo me { id name } }', { scopes: [] });
-    expect(body).toEqual({ data: { publicInfo: 'hello', me: { id: 'u1', name: 'Ada' } } });
+    expect(body).toEqual(withCost({ data: { publicInfo: 'hello', me: { id: 'u1', name: 'Ada' } } }));
   });
 
   it('applies a type-level directive to every field returning the type', async () => {
@@ -196,7 +197,7 @@ describe('@authenticated', () => {
       { message: 'Unauthorized field or type: Query.vault (requires authentication)', path: ['vault'], code: 'UNAUTHENTICATED' },
     ]);
     const signedIn = await post('{ vault { id contents } }', { scopes: [] });
-    expect(signedIn.body).toEqual({ data: { vault: { id: 'v1', contents: 'gold' } } });
+    expect(signedIn.body).toEqual(withCost({ data: { vault: { id: 'v1', contents: 'gold' } } }));
   });
 });
 
@@ -223,9 +224,9 @@ describe('@requiresScopes', () => {
       },
     ]);
     const both = await post(query, { scopes: ['users:read', 'users:email'], variables: { id: 'u2' } });
-    expect(both.body).toEqual({ data: { user: { id: 'u2', email: 'bob@example.com' } } });
+    expect(both.body).toEqual(withCost({ data: { user: { id: 'u2', email: 'bob@example.com' } } }));
     const admin = await post(query, { scopes: ['users:read', 'admin'], variables: { id: 'u2' } });
-    expect(admin.body).toEqual({ data: { user: { id: 'u2', email: 'bob@example.com' } } });
+    expect(admin.body).toEqual(withCost({ data: { user: { id: 'u2', email: 'bob@example.com' } } }));
   });
 
   it('answers an anonymous caller UNAUTHENTICATED for a scoped field', async () => {
@@ -248,7 +249,7 @@ describe('@requiresScopes', () => {
     ]);
     expect(billing.received).toEqual([]);
     const allowed = await post('{ me { id plan } }', { scopes: ['billing:read'] });
-    expect(allowed.body).toEqual({ data: { me: { id: 'u1', plan: 'pro' } } });
+    expect(allowed.body).toEqual(withCost({ data: { me: { id: 'u1', plan: 'pro' } } }));
   });
 });
 
@@ -378,7 +379,7 @@ describe('mutations', () => {
     expect(resetCalls).toBe(before);
 
     const admin = await post('mutation { resetEverything }', { scopes: ['admin'] });
-    expect(admin.body).toEqual({ data: { resetEverything: true } });
+    expect(admin.body).toEqual(withCost({ data: { resetEverything: true } }));
     expect(resetCalls).toBe(before + 1);
   });
 });
@@ -399,7 +400,7 @@ describe('@skip and @include', () => {
   it('reports nothing for a removed field the request skips', async () => {
     const query = 'query ($withEmail: Boolean!) { users { id email @include(if: $withEmail) } }';
     const skipped = await post(query, { variables: { withEmail: false } });
-    expect(skipped.body).toEqual({ data: { users: [{ id: 'u1' }, { id: 'u2' }] } });
+    expect(skipped.body).toEqual(withCost({ data: { users: [{ id: 'u1' }, { id: 'u2' }] } }));
     const included = await post(query, { variables: { withEmail: true } });
     expect(included.body.data).toEqual({ users: [{ id: 'u1', email: null }, { id: 'u2', email: null }] });
     expect(errorSummary(included.body).map((e) => e.path)).toEqual([['users', 'email']]);
@@ -414,7 +415,7 @@ describe('caching', () => {
     const second = await post(query, { scopes: ['users:read'] });
     const third = await post(query, withScopes);
     const anonymous = await post(query);
-    expect(first.body).toEqual({ data: { users: [{ id: 'u1', email: 'ada@example.com' }, { id: 'u2', email: 'bob@example.com' }] } });
+    expect(first.body).toEqual(withCost({ data: { users: [{ id: 'u1', email: 'ada@example.com' }, { id: 'u2', email: 'bob@example.com' }] } }));
     expect(second.body.data).toEqual({ users: [{ id: 'u1', email: null }, { id: 'u2', email: null }] });
     expect(errorSummary(second.body).map((e) => e.code)).toEqual(['FORBIDDEN']);
     expect(third.body).toEqual(first.body);

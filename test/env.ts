@@ -8,3 +8,10 @@ export const testEnv = {
   redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
 };
+
+/**
+ * Budgets no test exhausts unless it sets RATE_LIMIT_PLANS itself: test files send thousands
+ * of operations from one address; the per-operation cost ceilings keep their defaults.
+ */
+const UNMETERED = { bucketSize: 1_000_000_000, restorePerSecond: 1_000_000, requestsPerWindow: 1_000_000_000, windowSeconds: 60 };
+export const UNMETERED_RATE_LIMIT_PLANS = JSON.stringify({ free: UNMETERED, pro: UNMETERED, enterprise: UNMETERED });

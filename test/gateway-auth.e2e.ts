@@ -11,7 +11,7 @@ import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { createRevokedSessionsCache } from '../lib/auth/revocation.js';
-import { postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
+import { postGraphQL, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 
 /** A stand-in OIDC identity provider: serves its JWKS and counts fetches. */
 class JwksServer {
@@ -91,7 +91,7 @@ describe('authentication at the gateway', () => {
   it('accepts a valid access token and forwards the user to the subgraphs', async () => {
     const { status, body } = await platform.query(me, undefined, bearer(await issue()));
     expect(status).toBe(200);
-    expect(body).toEqual({ data: { me: { id: userId } } });
+    expect(body).toEqual(withCost({ data: { me: { id: userId } } }));
   });
 
   it('treats a request without credentials as anonymous', async () => {
@@ -165,7 +165,7 @@ describe('authentication at the gateway', () => {
 
   it('accepts an iat a few seconds ahead, within the clock-skew allowance', async () => {
     const token = await signedWithOurKey({ kid: platform.secrets.signingKeys.keyId }, nowSeconds() + 10, nowSeconds() + 600);
-    expect((await platform.query(me, undefined, bearer(token))).body).toEqual({ data: { me: { id: userId } } });
+    expect((await platform.query(me, undefined, bearer(token))).body).toEqual(withCost({ data: { me: { id: userId } } }));
   });
 
   it.each(badTokens)('rejects a token that is %s with 401 UNAUTHENTICATED', async (_kind, make) => {
@@ -261,11 +261,11 @@ describe('authentication at the gateway', () => {
     };
 
     it('authenticates at connection_init and runs operations as that user', async () => {
-      expect(await runOnce({ authorization: `Bearer ${await issue()}` }, me)).toEqual([{ data: { me: { id: userId } } }]);
+      expect(await runOnce({ authorization: `Bearer ${await issue()}` }, me)).toEqual([withCost({ data: { me: { id: userId } } })]);
     });
 
     it('runs as anonymous without credentials', async () => {
-      expect(await runOnce({}, '{ models { id } }')).toEqual([{ data: { models: [{ id: 'lotabots-tiny-cpu' }] } }]);
+      expect(await runOnce({}, '{ models { id } }')).toEqual([withCost({ data: { models: [{ id: 'lotabots-tiny-cpu' }] } })]);
     });
 
     it('closes the socket with 4403 for a bad or revoked credential', async () => {
@@ -406,7 +406,7 @@ describe('failed credentials per client address', () => {
       await expect(runOnce(guesser, valid)).rejects.toMatchObject({ code: 1013 });
       expect((await platform.query(models, undefined, { ...from(guesser), ...valid })).status).toBe(429);
       // ...while a neighbour behind the same proxy (same socket address) is not.
-      expect(await runOnce(neighbour, valid)).toEqual([{ data: { models: [{ id: 'lotabots-tiny-cpu' }] } }]);
+      expect(await runOnce(neighbour, valid)).toEqual([withCost({ data: { models: [{ id: 'lotabots-tiny-cpu' }] } })]);
     });
   });
 });

@@ -19,7 +19,7 @@ import { composeSupergraph } from '../lib/compose.js';
 import { listen, type RunningServer } from '../lib/http.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../lib/redis.js';
-import { testEnv } from './env.js';
+import { testEnv, UNMETERED_RATE_LIMIT_PLANS } from './env.js';
 
 export interface AdHocSubgraph {
   name: string;
@@ -88,7 +88,7 @@ export async function startAdHocGateway(
   // No users subgraph here keeps the gateway's revocation cache; the kit mints the tokens and
   // revokes none, so it marks the cache complete as the users subgraph would after a rebuild.
   await createRevokedSessionsCache(redis).markComplete();
-  const gateway = await createGateway(gatewayEnvSchema.parse({ LOG_LEVEL: testEnv.logLevel, REDIS_URL: testEnv.redisUrl, ...env }), {
+  const gateway = await createGateway(gatewayEnvSchema.parse({ LOG_LEVEL: testEnv.logLevel, REDIS_URL: testEnv.redisUrl, RATE_LIMIT_PLANS: UNMETERED_RATE_LIMIT_PLANS, ...env }), {
     logger: options.logger ?? createLogger({ name: 'gateway', level: testEnv.logLevel }),
     supergraphSdl,
     redis,

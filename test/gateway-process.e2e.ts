@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../lib/compose.js';
 import { eventsResolvers, eventsSdl, peopleResolvers, peopleSdl } from './fixtures/ticks-subgraphs.js';
 import { type AdHocSubgraph, startAdHocSubgraph } from './gateway-kit.js';
-import { postGraphQL } from './kit.js';
+import { postGraphQL, withCost } from './kit.js';
 import { bareEnv, spawnEntry } from './spawn.js';
 
 /** `npm run gateway -- --supergraph FILE --port N` serves any composed supergraph, not only ours. */
@@ -50,7 +50,7 @@ describe('the gateway process over a foreign supergraph', () => {
     const { url, child } = await start(['--supergraph', file, '--port', '0']);
     const { status, body } = await postGraphQL(url, '{ eventsVersion peopleVersion }');
     expect(status).toBe(200);
-    expect(body).toEqual({ data: { eventsVersion: null, peopleVersion: null } });
+    expect(body).toEqual(withCost({ data: { eventsVersion: null, peopleVersion: null } }));
     const health = await (await fetch(url.replace(/graphql$/, 'health/subgraphs'))).json();
     expect(health).toEqual({ status: 'ok', subgraphs: { events: 'up', people: 'up' } });
     child.kill('SIGTERM');
@@ -70,7 +70,7 @@ describe('the gateway process over a foreign supergraph', () => {
     // The YAML's URL for events (port 1) is dead; only the override makes this answer.
     const { status, body } = await postGraphQL(url, '{ eventsVersion peopleVersion }');
     expect(status).toBe(200);
-    expect(body).toEqual({ data: { eventsVersion: null, peopleVersion: null } });
+    expect(body).toEqual(withCost({ data: { eventsVersion: null, peopleVersion: null } }));
     const health = await (await fetch(url.replace(/graphql$/, 'health/subgraphs'))).json();
     expect(health).toEqual({ status: 'ok', subgraphs: { events: 'up', people: 'up' } });
   });

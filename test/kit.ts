@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
+import { expect } from 'vitest';
 
 import type { PlatformSecrets } from '../embedded/platform.js';
 import { type RunningPlatform, startPlatform } from '../embedded/platform.js';
@@ -10,7 +11,7 @@ import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
 import type { UsersConfig } from '../subgraphs/users/config.js';
-import { testEnv } from './env.js';
+import { testEnv, UNMETERED_RATE_LIMIT_PLANS } from './env.js';
 
 /** Fresh keys per test file: nothing is read from or written to disk. */
 export async function testSecrets(): Promise<PlatformSecrets & { signingKeys: SigningKeys }> {
@@ -53,6 +54,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** A gateway response body as it comes back: with the `extensions.cost` every priced operation carries. */
+export const withCost = <T extends object>(body: T) => ({ ...body, extensions: { cost: expect.objectContaining({ requestedQueryCost: expect.any(Number) }) } });
 
 export interface GraphQLResponse<Data = Record<string, any>> {
   status: number;
@@ -97,7 +101,7 @@ export async function startTestPlatform(
       logLevel: testEnv.logLevel,
       secrets,
       users: options.users,
-      gatewayEnv: options.gatewayEnv,
+      gatewayEnv: { RATE_LIMIT_PLANS: UNMETERED_RATE_LIMIT_PLANS, ...options.gatewayEnv },
     });
   } catch (error) {
     await database.drop();

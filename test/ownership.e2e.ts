@@ -55,6 +55,8 @@ type RootAccess = 'caller' | { args: (victim: Victim) => Record<string, unknown>
 const ROOT_FIELDS: Record<string, RootAccess> = {
   'Query.me': 'caller',
   'Query.apiKeys': 'caller',
+  // The caller's own cost budget, answered by the gateway.
+  'Query.rateLimit': 'caller',
   'Query.user': { args: (victim) => ({ id: victim.userId }), ownerMaySee: false },
   'Query.inferenceJob': { args: (victim) => ({ id: victim.jobId }), ownerMaySee: true },
   'Mutation.register': 'caller',

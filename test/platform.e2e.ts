@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startTestPlatform, type TestPlatform } from './kit.js';
+import { startTestPlatform, type TestPlatform, withCost } from './kit.js';
 
 const USER_ACROSS_SUBGRAPHS = /* GraphQL */ `
   query UserAcrossSubgraphs {
@@ -90,7 +90,8 @@ describe('the gateway over the four subgraphs', () => {
   });
 
   it('rejects bad arguments with BAD_USER_INPUT, not a server error', async () => {
-    const { status, body } = await platform.query(`{ me { inferenceJobs(first: 100000) { id } } }`, undefined, asUser);
+    // first: 0 is priced (cost 1) and refused by the subgraph; a huge `first` is now refused by the gateway's cost ceiling first.
+    const { status, body } = await platform.query(`{ me { inferenceJobs(first: 0) { id } } }`, undefined, asUser);
     expect(status).toBe(200);
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(body.errors?.[0]?.extensions?.serviceName).toBe('inference');
@@ -102,7 +103,7 @@ describe('the gateway over the four subgraphs', () => {
       undefined,
       asAdmin,
     );
-    expect(body).toEqual({ data: { a: null, b: null } });
+    expect(body).toEqual(withCost({ data: { a: null, b: null } }));
   });
 
   it('rejects a duplicate registration with CONFLICT and keeps the first account', async () => {

@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 
 import { systemClock } from '../lib/clock.js';
 import { createWorkerRegistry } from '../worker/registry.js';
-import { type GraphQLResponse, startTestPlatform, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 import { freePort, OwnRedis, waitUntil } from './own-redis.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
@@ -68,7 +68,7 @@ describe('Redis restarts and outages', () => {
   const expectAccepted = async (headers: Record<string, string>, userId: string) => {
     const response = await me(headers);
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ data: { me: { id: userId } } });
+    expect(response.body).toEqual(withCost({ data: { me: { id: userId } } }));
   };
   /** Whether the users subgraph has (re)built the gateway's revocation copy since Redis lost it. */
   const copyComplete = async () => (await platform.redis.zscore('auth:revoked-sessions', 'complete').catch(() => null)) !== null;
@@ -110,17 +110,17 @@ describe('Redis restarts and outages', () => {
     const liveHeaders = bearer(live.session.accessToken);
 
     const loggedOut = await register();
-    expect((await platform.query(LOGOUT, { token: loggedOut.session.refreshToken })).body).toEqual({ data: { logout: true } });
+    expect((await platform.query(LOGOUT, { token: loggedOut.session.refreshToken })).body).toEqual(withCost({ data: { logout: true } }));
 
     const changed = await register();
     const change = await platform.query(CHANGE_PASSWORD, { input: { currentPassword: PASSWORD, newPassword: 'another long password' } }, bearer(changed.session.accessToken));
     const afterChange = sessionOf(change);
 
     const reset = await register();
-    expect((await platform.query(REQUEST_RESET, { email: reset.email })).body).toEqual({ data: { requestPasswordReset: true } });
+    expect((await platform.query(REQUEST_RESET, { email: reset.email })).body).toEqual(withCost({ data: { requestPasswordReset: true } }));
     const [mail] = await platform.db.query<{ body: string }>(`SELECT body FROM users."OutboxMessage" WHERE recipient = $1`, [reset.email]);
     const resetToken = /reset-password\?token=([A-Za-z0-9_-]{43})/.exec(mail!.body)![1]!;
-    expect((await platform.query(RESET, { input: { token: resetToken, newPassword: 'a brand new password' } })).body).toEqual({ data: { resetPassword: true } });
+    expect((await platform.query(RESET, { input: { token: resetToken, newPassword: 'a brand new password' } })).body).toEqual(withCost({ data: { resetPassword: true } }));
 
     const reused = await register();
     const rotated = sessionOf(await platform.query(REFRESH, { token: reused.session.refreshToken }));
@@ -200,11 +200,11 @@ describe('Redis restarts and outages', () => {
     // Anonymous requests need no Redis; a login needs the brute-force limiter and says so.
     const anonymous = await platform.query('{ models { id } }');
     expect(anonymous.status).toBe(200);
-    expect(anonymous.body).toEqual({ data: { models: [{ id: 'lotabots-tiny-cpu' }] } });
+    expect(anonymous.body).toEqual(withCost({ data: { models: [{ id: 'lotabots-tiny-cpu' }] } }));
     const login = await platform.query(LOGIN, { input: { email: user.email, password: PASSWORD } });
     expect(codeOf(login)).toBe('SERVICE_UNAVAILABLE');
     // Ending a session needs only PostgreSQL, the record; Redis' copy follows once it is back.
-    expect((await platform.query(LOGOUT, { token: ending.session.refreshToken })).body).toEqual({ data: { logout: true } });
+    expect((await platform.query(LOGOUT, { token: ending.session.refreshToken })).body).toEqual(withCost({ data: { logout: true } }));
 
     await redis.start();
     await servedAgain(headers);

@@ -8,7 +8,7 @@ import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { CLIENT_DOCUMENT_LIMITS, SUBGRAPH_DOCUMENT_LIMITS } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
 import { type AdHocGateway, type AdHocSubgraph, startAdHocGateway, startAdHocSubgraph } from './gateway-kit.js';
-import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 
 /** `{a{a{…}}}`, `levels` selection sets deep. */
 const nestedSelection = (levels: number) => `${'{a'.repeat(levels)}${'}'.repeat(levels)}`;
@@ -166,7 +166,7 @@ describe('request limits on every transport, without error logs', () => {
       const { error } = await run(document);
       expect(error).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_PARSE_FAILED' }) })]);
     }
-    expect(await run('{ hello }')).toEqual({ results: [{ data: { hello: 'hi' } }] });
+    expect(await run('{ hello }')).toEqual({ results: [withCost({ data: { hello: 'hi' } })] });
     expect(errorLogLines()).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { anonymousPrincipal } from '../lib/auth/principal.js';
 import { systemClock } from '../lib/clock.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { type AdHocGateway, type AdHocSubgraph, startAdHocGateway, startAdHocSubgraph } from './gateway-kit.js';
-import { startTestPlatform, type TestPlatform } from './kit.js';
+import { startTestPlatform, type TestPlatform, withCost } from './kit.js';
 
 const APP_ORIGIN = 'https://app.example.test';
 const INTROSPECTION = '{ __schema { types { name } } }';
@@ -166,7 +166,7 @@ describe('safe defaults of a production gateway', () => {
       expect(await plain.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
       const preflighted = await fetch(url, { headers: { accept: 'application/json', 'x-apollo-operation-name': 'Q' } });
       expect(preflighted.status).toBe(200);
-      expect(await preflighted.json()).toEqual({ data: { __typename: 'Query' } });
+      expect(await preflighted.json()).toEqual(withCost({ data: { __typename: 'Query' } }));
     });
   });
 
@@ -281,7 +281,7 @@ describe('safe defaults of a production gateway', () => {
         chunks: [Buffer.from('{"query":'), Buffer.from('"{ __typename }"}')],
       });
       expect(answer.status).toBe(200);
-      expect(JSON.parse(answer.body)).toEqual({ data: { __typename: 'Query' } });
+      expect(JSON.parse(answer.body)).toEqual(withCost({ data: { __typename: 'Query' } }));
     });
   });
 

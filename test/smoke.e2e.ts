@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { postGraphQL } from './kit.js';
+import { postGraphQL, withCost } from './kit.js';
 import { bareEnv, freeEmbeddedPorts, repoRoot, startEmbeddedEntry } from './spawn.js';
 
 // `npm start` runs the TypeScript through tsx; production images run the compiled build.
@@ -40,9 +40,11 @@ describe.each([
       { authorization: `Bearer ${registered.body.data!.register.accessToken}` },
     );
     expect(status).toBe(200);
-    expect(body).toEqual({
-      data: { me: { email: 'smoke@example.com', plan: { id: 'free' }, usage: { requests: 0 }, autonomy: { level: 'ASSISTED' }, inferenceJobs: [] } },
-    });
+    expect(body).toEqual(
+      withCost({
+        data: { me: { email: 'smoke@example.com', plan: { id: 'free' }, usage: { requests: 0 }, autonomy: { level: 'ASSISTED' }, inferenceJobs: [] } },
+      }),
+    );
 
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, gatewayServicePrincipal, scopesOfRoles } from '../lib/auth/principal.js';
-import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LIST_KEYS, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
 /**
@@ -239,15 +239,15 @@ describe('users: sessions, passwords and API keys', () => {
       const { session } = await register();
       const other = await register();
       const { body } = await watch.query(LOGOUT, { token: session.refreshToken });
-      expect(body).toEqual({ data: { logout: true } });
+      expect(body).toEqual(withCost({ data: { logout: true } }));
       expect(codeOf(await refresh(session.refreshToken))).toBe('UNAUTHENTICATED');
       await expectRejectedCredential(bearer(session.accessToken));
       // Only that session: the other user's is untouched.
       expect((await me(bearer(other.session.accessToken))).status).toBe(200);
 
-      expect((await watch.query(LOGOUT, { token: session.refreshToken })).body).toEqual({ data: { logout: true } });
-      expect((await watch.query(LOGOUT, { token: `rt_${'B'.repeat(43)}` })).body).toEqual({ data: { logout: true } });
-      expect((await watch.query(LOGOUT, { token: 'garbage' })).body).toEqual({ data: { logout: true } });
+      expect((await watch.query(LOGOUT, { token: session.refreshToken })).body).toEqual(withCost({ data: { logout: true } }));
+      expect((await watch.query(LOGOUT, { token: `rt_${'B'.repeat(43)}` })).body).toEqual(withCost({ data: { logout: true } }));
+      expect((await watch.query(LOGOUT, { token: 'garbage' })).body).toEqual(withCost({ data: { logout: true } }));
     });
   });
 
@@ -304,8 +304,8 @@ describe('users: sessions, passwords and API keys', () => {
 
     it('answers true for known and unknown emails and writes a message only for the account', async () => {
       const { email } = await register();
-      expect((await watch.query(REQUEST_RESET, { email: ` ${email.toUpperCase()} ` })).body).toEqual({ data: { requestPasswordReset: true } });
-      expect((await watch.query(REQUEST_RESET, { email: 'no.such.person@example.com' })).body).toEqual({ data: { requestPasswordReset: true } });
+      expect((await watch.query(REQUEST_RESET, { email: ` ${email.toUpperCase()} ` })).body).toEqual(withCost({ data: { requestPasswordReset: true } }));
+      expect((await watch.query(REQUEST_RESET, { email: 'no.such.person@example.com' })).body).toEqual(withCost({ data: { requestPasswordReset: true } }));
       const messages = await outboxOf(email);
       expect(messages).toHaveLength(1);
       expect(messages[0]!.kind).toBe('password-reset');
@@ -327,7 +327,7 @@ describe('users: sessions, passwords and API keys', () => {
 
       const newPassword = 'reset to something long';
       watch.keep(newPassword);
-      expect((await watch.query(RESET, { input: { token, newPassword } })).body).toEqual({ data: { resetPassword: true } });
+      expect((await watch.query(RESET, { input: { token, newPassword } })).body).toEqual(withCost({ data: { resetPassword: true } }));
       await expectRejectedCredential(bearer(session.accessToken));
       expect(codeOf(await refresh(session.refreshToken))).toBe('UNAUTHENTICATED');
       expect(codeOf(await login(email, password))).toBe('UNAUTHENTICATED');
@@ -458,7 +458,7 @@ describe('users: sessions, passwords and API keys', () => {
       const admin = await watch.session(await login(email, password));
       expect(admin.user.scopes).toContain('users:read');
       const read = await watch.query(USER, { id: target.session.user.id }, bearer(admin.accessToken));
-      expect(read.body).toEqual({ data: { user: { id: target.session.user.id, email: target.email, scopes: expect.arrayContaining(['inference:read']) } } });
+      expect(read.body).toEqual(withCost({ data: { user: { id: target.session.user.id, email: target.email, scopes: expect.arrayContaining(['inference:read']) } } }));
     });
 
     it('_apiKeyPrincipal is not part of the public graph, and the subgraph refuses calls that bypass the gateway', async () => {

@@ -52,6 +52,24 @@ export type Query = {
   __typename?: 'Query';
   /** Every plan a user can be on. */
   plans: Maybe<Array<Plan>>;
+  /**
+   * The caller's cost budget now (GitHub's rateLimit). Answered by the gateway itself, which
+   * keeps the budgets, and free of cost; this subgraph only declares it.
+   */
+  rateLimit: Maybe<RateLimit>;
+};
+
+/** A caller's cost budget (see the gateway's README, Cost limits). */
+export type RateLimit = {
+  __typename?: 'RateLimit';
+  /** What this operation cost (its estimate). */
+  cost: Scalars['Int']['output'];
+  /** The bucket's size: the most cost one caller can spend at once. */
+  limit: Scalars['Int']['output'];
+  /** Cost left in the bucket now. */
+  remaining: Scalars['Int']['output'];
+  /** When the bucket is full again. */
+  resetAt: Scalars['DateTime']['output'];
 };
 
 export type Subscription = {
@@ -200,6 +218,7 @@ export type ResolversTypes = {
   PlatformMetrics: ResolverTypeWrapper<PlatformMetrics>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RateLimit: ResolverTypeWrapper<RateLimit>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UsageSummary: ResolverTypeWrapper<UsageSummaryParent>;
   UsageUpdate: ResolverTypeWrapper<Omit<UsageUpdate, 'user'> & { user: ResolversTypes['User'] }>;
@@ -217,6 +236,7 @@ export type ResolversParentTypes = {
   PlatformMetrics: PlatformMetrics;
   Float: Scalars['Float']['output'];
   Query: Record<PropertyKey, never>;
+  RateLimit: RateLimit;
   Subscription: Record<PropertyKey, never>;
   UsageSummary: UsageSummaryParent;
   UsageUpdate: Omit<UsageUpdate, 'user'> & { user: ResolversParentTypes['User'] };
@@ -248,6 +268,14 @@ export type PlatformMetricsResolvers<ContextType = UsageContext, ParentType exte
 
 export type QueryResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   plans?: Resolver<Maybe<Array<ResolversTypes['Plan']>>, ParentType, ContextType>;
+  rateLimit?: Resolver<Maybe<ResolversTypes['RateLimit']>, ParentType, ContextType>;
+};
+
+export type RateLimitResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['RateLimit'] = ResolversParentTypes['RateLimit']> = {
+  cost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  resetAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -284,6 +312,7 @@ export type Resolvers<ContextType = UsageContext> = {
   Plan?: PlanResolvers<ContextType>;
   PlatformMetrics?: PlatformMetricsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RateLimit?: RateLimitResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   UsageSummary?: UsageSummaryResolvers<ContextType>;
   UsageUpdate?: UsageUpdateResolvers<ContextType>;

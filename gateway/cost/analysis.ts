@@ -1,0 +1,290 @@
+import {
+  type ArgumentNode,
+  type DirectiveNode,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  getNamedType,
+  getOperationAST,
+  type GraphQLArgument,
+  type GraphQLError,
+  type GraphQLNamedType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  isCompositeType,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+  type SelectionSetNode,
+  valueFromAST,
+} from 'graphql';
+
+import { badUserInput, graphqlError } from '../../lib/errors.js';
+import type { CostDirectives, ListSize } from './directives.js';
+
+/**
+ * The shape limits every operation is checked against before it is priced (each refused with
+ * its own code). Depth counts fields (a root field is depth 1); aliases and root fields count
+ * every occurrence once fragments are expanded; directives are those on one field.
+ */
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxDirectivesPerField: number;
+}
+
+/** The operation limits a parsed gateway config sets. */
+export function operationLimitsOf(
+  config: Record<'MAX_OPERATION_DEPTH' | 'MAX_OPERATION_ALIASES' | 'MAX_OPERATION_ROOT_FIELDS' | 'MAX_DIRECTIVES_PER_FIELD', number>,
+): OperationLimits {
+  return {
+    maxDepth: config.MAX_OPERATION_DEPTH,
+    maxAliases: config.MAX_OPERATION_ALIASES,
+    maxRootFields: config.MAX_OPERATION_ROOT_FIELDS,
+    maxDirectivesPerField: config.MAX_DIRECTIVES_PER_FIELD,
+  };
+}
+
+/** @default Apollo Router's and IBM's defaults: object 1, scalar and enum 0, mutation 10, list size 10. */
+export const COST_DEFAULTS = { objectWeight: 1, leafWeight: 0, mutationWeight: 10, listSize: 10 } as const;
+
+/** Fields visited while compiling one operation, fragments expanded; beyond, it is refused as too costly to even price. */
+const MAX_ANALYSED_FIELDS = 20_000;
+
+/** One selected field, its weights resolved from the schema once per document. */
+interface CostField {
+  responseKey: string;
+  /** Only counted when the parent object is of this type (a fragment on another type); null: always. */
+  typeCondition: string | null;
+  /** `@cost` of the field, else of its type, else 1 for composite and 0 for leaf types. */
+  weight: number;
+  /** `@cost` of the arguments the operation passes. */
+  argumentsWeight: number;
+  /** Whether the field returns a list (multiplied by its size). */
+  list: boolean;
+  listSize: ListSize | undefined;
+  /** The field's arguments as written (for slicing arguments) and the schema's defaults. */
+  args: ReadonlyMap<string, { node: ArgumentNode; type: GraphQLArgument }>;
+  defaults: ReadonlyMap<string, unknown>;
+  conditions: readonly DirectiveNode[];
+  children: readonly CostField[];
+}
+
+/** A compiled operation: its static shape, priced per request with its variables. */
+export interface PricedOperation {
+  /** The estimated cost with these variables (`@skip`/`@include`, slicing arguments). */
+  estimate(variables: Record<string, unknown>): number;
+  /** The cost of what the response holds: real list lengths, same weights. */
+  actual(data: unknown, variables: Record<string, unknown>): number;
+}
+
+export interface CostAnalysis {
+  /** The operation priced, or the limit it breaks; cached per document and operation name. */
+  analyse(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): PricedOperation | GraphQLError;
+}
+
+export function createCostAnalysis(directives: CostDirectives, limits: OperationLimits): CostAnalysis {
+  const cache = new WeakMap<DocumentNode, Map<string, PricedOperation | GraphQLError>>();
+  return {
+    analyse(schema, document, operationName) {
+      let byName = cache.get(document);
+      if (!byName) cache.set(document, (byName = new Map()));
+      const key = operationName ?? '';
+      let priced = byName.get(key);
+      if (!priced) byName.set(key, (priced = compile(schema, document, operationName, directives, limits)));
+      return priced;
+    },
+  };
+}
+
+function compile(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  directives: CostDirectives,
+  limits: OperationLimits,
+): PricedOperation | GraphQLError {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  const rootType = operation && schema.getRootType(operation.operation);
+  if (!operation || !rootType) return graphqlError('OPERATION_RESOLUTION_FAILURE', 'No operation to price.');
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  let aliases = 0;
+  let visited = 0;
+  let refusal: GraphQLError | null = null;
+
+  const fieldsOf = (selectionSet: SelectionSetNode, parent: GraphQLNamedType, typeCondition: string | null, depth: number): CostField[] => {
+    const fields: CostField[] = [];
+    for (const selection of selectionSet.selections) {
+      if (refusal) return fields;
+      if (selection.kind === Kind.FIELD) {
+        const field = fieldOf(selection, parent, typeCondition, depth);
+        if (field) fields.push(field);
+        continue;
+      }
+      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? fragments.get(selection.name.value) : selection;
+      if (!fragment) continue;
+      const conditionName = fragment.typeCondition?.name.value;
+      const conditionType = conditionName ? schema.getType(conditionName) : parent;
+      if (!conditionType) continue;
+      // A fragment on the parent's own type (or none) is unconditional; on another type it only counts for objects of that type.
+      const condition = conditionType === parent ? typeCondition : conditionType.name;
+      fields.push(...fieldsOf(fragment.selectionSet, conditionType, condition, depth));
+    }
+    return fields;
+  };
+
+  const fieldOf = (node: FieldNode, parent: GraphQLNamedType, typeCondition: string | null, depth: number): CostField | null => {
+    if (++visited > MAX_ANALYSED_FIELDS) {
+      refusal = graphqlError('COST_LIMIT_EXCEEDED', `The operation selects more than ${MAX_ANALYSED_FIELDS} fields once fragments are expanded.`);
+      return null;
+    }
+    if (node.alias && ++aliases > limits.maxAliases) {
+      refusal = graphqlError('ALIAS_LIMIT_EXCEEDED', `The operation uses more than ${limits.maxAliases} aliases.`, { maxAliases: limits.maxAliases });
+      return null;
+    }
+    // Introspection is answered by the gateway itself and priced at nothing (its aliases still count).
+    if (node.name.value.startsWith('__')) return null;
+    if (depth > limits.maxDepth) {
+      refusal = graphqlError('DEPTH_LIMIT_EXCEEDED', `The operation nests fields deeper than ${limits.maxDepth}.`, { maxDepth: limits.maxDepth });
+      return null;
+    }
+    if ((node.directives?.length ?? 0) > limits.maxDirectivesPerField) {
+      refusal = graphqlError('DIRECTIVE_LIMIT_EXCEEDED', `A field carries more than ${limits.maxDirectivesPerField} directives.`, {
+        maxDirectivesPerField: limits.maxDirectivesPerField,
+      });
+      return null;
+    }
+    const definition = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
+    if (!definition) return null;
+    const type = getNamedType(definition.type);
+    const passed = new Map((node.arguments ?? []).map((argument) => [argument.name.value, argument]));
+    let argumentsWeight = 0;
+    const argumentEntries = new Map<string, { node: ArgumentNode; type: GraphQLArgument }>();
+    const defaults = new Map<string, unknown>();
+    for (const argument of definition.args) {
+      const given = passed.get(argument.name);
+      if (given) {
+        argumentsWeight += directives.argumentWeight(parent.name, node.name.value, argument.name) ?? 0;
+        argumentEntries.set(argument.name, { node: given, type: argument });
+      } else if (argument.defaultValue !== undefined) {
+        defaults.set(argument.name, argument.defaultValue);
+      }
+    }
+    const weight =
+      directives.fieldWeight(parent.name, node.name.value) ??
+      directives.typeWeight(type.name) ??
+      (isCompositeType(type) ? COST_DEFAULTS.objectWeight : COST_DEFAULTS.leafWeight);
+    const conditions = (node.directives ?? []).filter((directive) => directive.name.value === 'skip' || directive.name.value === 'include');
+    return {
+      responseKey: node.alias?.value ?? node.name.value,
+      typeCondition,
+      weight,
+      argumentsWeight,
+      list: returnsList(definition.type),
+      listSize: directives.listSize(parent.name, node.name.value),
+      args: argumentEntries,
+      defaults,
+      conditions,
+      children: node.selectionSet ? fieldsOf(node.selectionSet, type, null, depth + 1) : [],
+    };
+  };
+
+  const roots = fieldsOf(operation.selectionSet, rootType, null, 1);
+  if (refusal) return refusal;
+  const rootCount = roots.length;
+  if (rootCount > limits.maxRootFields) {
+    return graphqlError('ROOT_FIELD_LIMIT_EXCEEDED', `The operation selects more than ${limits.maxRootFields} root fields.`, {
+      maxRootFields: limits.maxRootFields,
+    });
+  }
+  const base = operation.operation === 'mutation' ? COST_DEFAULTS.mutationWeight : 0;
+  return {
+    estimate: (variables) => base + estimateSelection(roots, variables),
+    actual: (data, variables) => base + actualSelection(roots, data, variables),
+  };
+}
+
+function returnsList(type: GraphQLOutputType): boolean {
+  const nullable = isNonNullType(type) ? type.ofType : type;
+  return isListType(nullable);
+}
+
+/** Whether `@skip`/`@include` leave the field in, with these variables. */
+function included(field: CostField, variables: Record<string, unknown>): boolean {
+  for (const directive of field.conditions) {
+    const argument = directive.arguments?.find((entry) => entry.name.value === 'if');
+    if (!argument) continue;
+    const value = argument.value.kind === Kind.VARIABLE ? variables[argument.value.name.value] : argument.value.kind === Kind.BOOLEAN ? argument.value.value : undefined;
+    if (directive.name.value === 'skip' && value === true) return false;
+    if (directive.name.value === 'include' && value === false) return false;
+  }
+  return true;
+}
+
+/**
+ * Unconditional fields add up; fields under fragments on other types count as the costliest
+ * of those types (an object is of one type only).
+ */
+function estimateSelection(fields: readonly CostField[], variables: Record<string, unknown>, sized?: { names: readonly string[]; size: number }): number {
+  let always = 0;
+  const byType = new Map<string, number>();
+  for (const field of fields) {
+    if (!included(field, variables)) continue;
+    const size = sized?.names.includes(field.responseKey) ? sized.size : undefined;
+    const cost = estimateField(field, variables, size);
+    if (field.typeCondition === null) always += cost;
+    else byType.set(field.typeCondition, (byType.get(field.typeCondition) ?? 0) + cost);
+  }
+  return always + Math.max(0, ...byType.values());
+}
+
+function estimateField(field: CostField, variables: Record<string, unknown>, sizeFromParent: number | undefined): number {
+  const ownSize = listSizeOf(field, variables);
+  // With sizedFields, the size belongs to those child fields (a connection's `edges`), not to this one.
+  const sizedChildren = field.listSize && field.listSize.sizedFields.length > 0 ? { names: field.listSize.sizedFields, size: ownSize } : undefined;
+  const multiplier = sizeFromParent ?? (field.list && !sizedChildren ? ownSize : 1);
+  return multiplier * (field.weight + estimateSelection(field.children, variables, sizedChildren)) + field.argumentsWeight;
+}
+
+/** `@listSize`: the largest slicing argument passed, else `assumedSize`, else the default (10). */
+function listSizeOf(field: CostField, variables: Record<string, unknown>): number {
+  const listSize = field.listSize;
+  if (!listSize) return COST_DEFAULTS.listSize;
+  const sizes: number[] = [];
+  for (const name of listSize.slicingArguments) {
+    const entry = field.args.get(name);
+    const value = entry ? valueFromAST(entry.node.value, entry.type.type, variables) : field.defaults.get(name);
+    if (typeof value === 'number') sizes.push(value);
+  }
+  if (listSize.requireOneSlicingArgument && listSize.slicingArguments.length > 0 && sizes.length !== 1) {
+    throw badUserInput(`Exactly one of ${listSize.slicingArguments.join(', ')} must be passed to price this list.`);
+  }
+  if (sizes.length > 0) return Math.max(0, ...sizes);
+  return listSize.assumedSize ?? COST_DEFAULTS.listSize;
+}
+
+/** The same weights over the response: each list as long as it came back, null values free. */
+function actualSelection(fields: readonly CostField[], data: unknown, variables: Record<string, unknown>): number {
+  if (typeof data !== 'object' || data === null) return 0;
+  const object = data as Record<string, unknown>;
+  const counted = new Set<string>();
+  let total = 0;
+  for (const field of fields) {
+    if (counted.has(field.responseKey) || !(field.responseKey in object) || !included(field, variables)) continue;
+    counted.add(field.responseKey);
+    total += field.argumentsWeight + actualValue(field, object[field.responseKey], variables);
+  }
+  return total;
+}
+
+function actualValue(field: CostField, value: unknown, variables: Record<string, unknown>): number {
+  if (value === null || value === undefined) return 0;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + actualValue(field, item, variables), 0);
+  return field.weight + actualSelection(field.children, value, variables);
+}

@@ -1,0 +1,150 @@
+import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { Histogram, type Registry } from 'prom-client';
+
+import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
+import { graphqlError } from '../../lib/errors.js';
+import type { CostAnalysis } from './analysis.js';
+import type { CostBudget, ThrottleStatus } from './budget.js';
+import { type CostPlans, planOf } from './plans.js';
+import { rateLimitData, splitRateLimitFields } from './rate-limit-field.js';
+
+/** `extensions.cost` of every executed or refused operation (Shopify's shape). */
+export interface CostExtension {
+  requestedQueryCost: number;
+  actualQueryCost: number | null;
+  throttleStatus: Omit<ThrottleStatus, 'resetAt'>;
+}
+
+export interface CostLimitsOptions {
+  analysis: CostAnalysis;
+  budget: CostBudget;
+  plans: CostPlans;
+  registry: Registry;
+}
+
+const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
+
+/**
+ * Prices each operation before it runs and charges its caller's budget (the full semantics in
+ * README.md, "Cost limits"): shape limits and the plan's cost ceiling first (each its own
+ * code), then `budget.take` (RATE_LIMITED, HTTP 429 + Retry-After, when it does not fit);
+ * after execution the actual cost from the response is computed and the difference refunded.
+ * Hooks `onExecute`/`onSubscribe`, after useAuth and useAuthDirectives, so it prices what will
+ * run, on every transport (graphql-ws included). Adds `extensions.cost` to each result and
+ * `x-cost-estimate` / `x-cost-actual` headers to HTTP responses, and answers the free
+ * `rateLimit` root field itself.
+ */
+export function useCostLimits(options: CostLimitsOptions): Plugin {
+  const { analysis, budget, plans } = options;
+  const estimated = new Histogram({
+    name: 'gateway_operation_cost_estimated',
+    help: 'Estimated cost of operations before they ran, by operation type.',
+    labelNames: ['operation_type'],
+    buckets: COST_BUCKETS,
+    registers: [options.registry],
+  });
+  const actual = new Histogram({
+    name: 'gateway_operation_cost_actual',
+    help: 'Actual cost of executed operations from their responses, by operation type.',
+    labelNames: ['operation_type'],
+    buckets: COST_BUCKETS,
+    registers: [options.registry],
+  });
+  /** Per HTTP request, the figures its response headers carry. */
+  const costsByRequest = new WeakMap<object, { estimate: number; actual: number | null }>();
+
+  /** Prices and charges; returns how to finish the result, or null when it was refused (and stopped). */
+  const charge = async (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
+    const context = args.contextValue as { principal?: Principal; request?: object } | undefined;
+    const principal = context?.principal ?? anonymousPrincipal(null);
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const refuse = async (error: GraphQLError, cost: number) => {
+      stop({ errors: [error], extensions: { cost: extensionOf(cost, null, await budget.peek(principal)) } });
+    };
+    // `rateLimit` is answered here, free: taken out before the operation is priced and planned.
+    const rateLimit = splitRateLimitFields(args.document, args.operationName);
+    if (rateLimit && !rateLimit.document) {
+      const status = await budget.peek(principal);
+      return void stop({ data: rateLimitData(rateLimit.fields, 0, status), extensions: { cost: extensionOf(0, 0, status) } });
+    }
+    if (rateLimit?.document) args.document = rateLimit.document;
+    const priced = analysis.analyse(args.schema, args.document, args.operationName);
+    if (priced instanceof GraphQLError) return void (await refuse(priced, 0));
+    let cost: number;
+    try {
+      cost = priced.estimate(variables);
+    } catch (error) {
+      if (error instanceof GraphQLError) return void (await refuse(error, 0));
+      throw error;
+    }
+    const operationType = operationTypeOf(args);
+    estimated.observe({ operation_type: operationType }, cost);
+    const ceiling = planOf(plans, principal).maxOperationCost;
+    if (cost > ceiling) {
+      return void (await refuse(graphqlError('COST_LIMIT_EXCEEDED', `The operation costs ${cost}, more than the ${ceiling} one operation may.`, { cost, maxCost: ceiling }), cost));
+    }
+    const decision = await budget.take(principal, cost);
+    if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: null });
+    if (!decision.allowed) {
+      const retryAfter = decision.retryAfterSeconds;
+      const error = graphqlError('RATE_LIMITED', `The operation costs ${cost}; ${decision.status.currentlyAvailable} is available now. Retry after ${retryAfter} s.`, {
+        retryAfter,
+        http: { status: 429, headers: { 'retry-after': String(retryAfter) } },
+      });
+      return void stop({ errors: [error], extensions: { cost: extensionOf(cost, null, decision.status) } });
+    }
+    const withCost = (result: ExecutionResult, spent: number, status: ThrottleStatus): ExecutionResult => {
+      const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit.fields, cost, status) } : result.data;
+      return { ...result, ...(data === undefined ? {} : { data }), extensions: { ...result.extensions, cost: extensionOf(cost, spent, status) } };
+    };
+    return {
+      /** After a query or mutation: the actual cost, the refund, and both on the result. */
+      async settle(result: ExecutionResult): Promise<ExecutionResult> {
+        const spent = priced.actual(result.data, variables);
+        actual.observe({ operation_type: operationType }, spent);
+        // A refund the budget cannot take (its Redis down, fail-closed) is lost, not an error on
+        // a result that already has its data.
+        const status = spent < cost ? await budget.refund(principal, cost - spent).catch(() => decision.status) : decision.status;
+        if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: spent });
+        return withCost(result, spent, status);
+      },
+    };
+  };
+
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      const charged = await charge(args, setResultAndStopExecution);
+      if (!charged) return;
+      return {
+        async onExecuteDone({ result, setResult }) {
+          if (!isAsyncIterable(result)) return setResult(await charged.settle(result));
+          return undefined;
+        },
+      };
+    },
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      // A subscription is charged once, when it starts; its events carry no cost and are not refunded.
+      await charge(args, setResultAndStopExecution);
+    },
+    onResponse({ request, response }) {
+      const costs = costsByRequest.get(request);
+      if (!costs) return;
+      response.headers.set('x-cost-estimate', String(costs.estimate));
+      if (costs.actual !== null) response.headers.set('x-cost-actual', String(costs.actual));
+    },
+  };
+}
+
+const extensionOf = (requested: number, actual: number | null, status: ThrottleStatus): CostExtension => ({
+  requestedQueryCost: requested,
+  actualQueryCost: actual,
+  throttleStatus: { maximumAvailable: status.maximumAvailable, currentlyAvailable: status.currentlyAvailable, restoreRate: status.restoreRate },
+});
+
+function operationTypeOf(args: ExecutionArgs): string {
+  for (const definition of args.document.definitions) {
+    if (definition.kind === 'OperationDefinition' && (!args.operationName || definition.name?.value === args.operationName)) return definition.operation;
+  }
+  return 'query';
+}
