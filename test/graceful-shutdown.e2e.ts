@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type AdHocSubgraph, startAdHocSubgraph } from './gateway-kit.js';
 import { type GatewayProcess, spawnGateway } from './gateway-process-kit.js';
+import { withCost } from './kit.js';
 
 interface Outcome {
   status?: number;
@@ -112,11 +113,13 @@ describe('gateway shutdown', () => {
     expect(await probe(`${gateway.base}/ready`)).toBe('ECONNREFUSED');
     releaseSlow();
 
-    expect(await slow).toEqual({ status: 200, connection: 'close', body: '{"data":{"slow":42}}' });
+    const slowOutcome = await slow;
+    expect({ ...slowOutcome, body: JSON.parse(slowOutcome.body!) }).toEqual({ status: 200, connection: 'close', body: withCost({ data: { slow: 42 } }) });
     expect(await gateway.exitCode).toBe(0);
     for (const outcome of outcomes) {
       expect(outcome.error, JSON.stringify(outcome)).toBeUndefined();
-      expect(outcome).toMatchObject({ status: 200, body: '{"data":{"fast":1}}' });
+      expect(outcome.status).toBe(200);
+      expect(JSON.parse(outcome.body!)).toEqual(withCost({ data: { fast: 1 } }));
     }
     // Every client was told to close its kept-alive connection by a complete response.
     expect(outcomes.filter((o) => o.connection === 'close')).toHaveLength(4);
