@@ -18,7 +18,8 @@ export async function testSecrets(): Promise<PlatformSecrets & { signingKeys: Si
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
   const keyId = `test-${randomBytes(4).toString('hex')}`;
   return {
-    identitySecret: randomBytes(32),
+    // Text, as IDENTITY_SIGNING_SECRET carries it, so a gateway process can be given the same secret.
+    identitySecret: new TextEncoder().encode(randomBytes(32).toString('base64url')),
     signingKeys: { keyId, privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid: keyId, alg: ACCESS_TOKEN_ALG, use: 'sig' } },
   };
 }
