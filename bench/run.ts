@@ -14,13 +14,14 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError } from '../lib/config.js';
+import { featureBudgetSeconds, type FeatureSettings, measureFeatures } from './features.js';
 import { hostileBudgetSeconds, hostileFailureCount, type HostileSettings, measureHostile } from './hostile.js';
 import { type BenchConfig, loadBenchConfig } from './lib/config.js';
 import { postGraphQL } from './lib/graphql.js';
-import { failureCount, type Failures, type LoadResult, runLoad } from './lib/load.js';
+import { failureCount, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
 import { type BenchPlatform, startBenchPlatform } from './lib/platform.js';
-import { type HttpRow, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
+import { featureFailureCount, type HttpRow, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
 import { median } from './lib/stats.js';
 import { microBenchmarks } from './microbenchmarks.js';
 import { type BenchContext, httpNotes, type HttpScenario, httpScenarios, seedUser } from './scenarios.js';
@@ -70,6 +71,10 @@ async function main(): Promise<number> {
     log(`FAILED: responses that were not successes in ${failed.map((row) => `"${row.name}"`).join(', ')}; the numbers above are not valid`);
     return 1;
   }
+  if (featureFailureCount(report.features) > 0) {
+    log('FAILED: responses that were not successes in the features on/off measurement; its numbers above are not valid');
+    return 1;
+  }
   if (subscriptionFailureCount(report.subscriptions) > 0) {
     log('FAILED: the subscription benchmark saw errors, ended subscriptions or lost events; its numbers above are not valid');
     return 1;
@@ -117,11 +122,21 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     logLevel: subscriptionSettings.logLevel,
   };
   const hostileSkipped = skipped(config.BENCH_HOSTILE, 'BENCH_HOSTILE');
+  const featureSettings: FeatureSettings = {
+    rounds: config.BENCH_ROUNDS,
+    warmupS: config.BENCH_WARMUP,
+    durationS: config.BENCH_DURATION,
+    connections: config.BENCH_CONNECTIONS,
+    logLevel: subscriptionSettings.logLevel,
+    nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS,
+  };
+  const featuresSkipped = skipped(config.BENCH_FEATURES, 'BENCH_FEATURES');
   guard.setBudget(
     windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) +
       SETUP_BUDGET_S +
       (subscriptionsSkipped ? 0 : subscriptionBudgetSeconds(subscriptionSettings)) +
-      (hostileSkipped ? 0 : hostileBudgetSeconds(hostileSettings)),
+      (hostileSkipped ? 0 : hostileBudgetSeconds(hostileSettings)) +
+      (featuresSkipped ? 0 : featureBudgetSeconds(featureSettings)),
   );
 
   const load = { connections: config.BENCH_CONNECTIONS, durationS: config.BENCH_DURATION };
@@ -141,6 +156,9 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
   for (const scenario of scenarios) await check(scenario, 'after measuring');
 
   const micro = await measureMicroBenchmarks(context, config);
+  const features: Report['features'] = featuresSkipped
+    ? { skipped: featuresSkipped }
+    : await measureFeatures(context, featureSettings, { log, addCleanup: guard.addCleanup });
 
   let subscriptions: Report['subscriptions'];
   if (subscriptionsSkipped) {
@@ -183,6 +201,7 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     micro,
     http: rows,
     httpNotes: httpNotes(new Map(rows.map((row) => [row.name, row.reqPerSec]))),
+    features,
     subscriptions,
     hostile,
   };
@@ -231,18 +250,6 @@ async function measureMicroBenchmarks(context: BenchContext, config: BenchConfig
       rounds,
     };
   });
-}
-
-function sumFailures(list: Failures[]): Failures {
-  return list.reduce(
-    (sum, f) => ({
-      non2xx: sum.non2xx + f.non2xx,
-      graphqlErrors: sum.graphqlErrors + f.graphqlErrors,
-      transport: sum.transport + f.transport,
-      timeouts: sum.timeouts + f.timeouts,
-    }),
-    { non2xx: 0, graphqlErrors: 0, transport: 0, timeouts: 0 },
-  );
 }
 
 interface RunGuard {

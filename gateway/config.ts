@@ -206,6 +206,11 @@ export const gatewayEnvSchema = z.object({
   PERSISTED_QUERIES_GET_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(60),
   /** Cost budget and per-operation cost ceiling per plan tier, JSON merged over the defaults (see gateway/cost/plans.ts). */
   COST_PLANS: costPlanSchema,
+  /**
+   * 'off' does not install the cost plugin (no pricing, no budget charge, no extensions.cost):
+   * for measuring what it costs (`npm run bench`) and for emergencies. @default on
+   */
+  COST_LIMITS: z.enum(['on', 'off']).default('on'),
   /** Deepest field nesting of an operation (root fields are depth 1); DEPTH_LIMIT_EXCEEDED beyond. */
   MAX_OPERATION_DEPTH: env.positiveInt(15),
   /** Most aliases in an operation, fragments expanded; ALIAS_LIMIT_EXCEEDED beyond. */

@@ -144,12 +144,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useIntrospectionPolicy((context) => introspectionForAll || (context.principal as Principal).scopes.includes(SCHEMA_READ_SCOPE)),
       ...((config.GRAPHQL_SUGGESTIONS ?? !production) ? [] : [useHideSuggestions()]),
       useAuthDirectives(readAuthorizationRequirements(deps.supergraphSdl, engine.linkedDirectiveName)),
-      useCostLimits({
-        analysis: createCostAnalysis(readCostDirectives(deps.supergraphSdl, engine.linkedDirectiveName), operationLimitsOf(config)),
-        budget: costBudget,
-        plans: config.COST_PLANS,
-        registry,
-      }),
+      ...(config.COST_LIMITS === 'on'
+        ? [
+            useCostLimits({
+              analysis: createCostAnalysis(readCostDirectives(deps.supergraphSdl, engine.linkedDirectiveName), operationLimitsOf(config)),
+              budget: costBudget,
+              plans: config.COST_PLANS,
+              registry,
+            }),
+          ]
+        : []),
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),

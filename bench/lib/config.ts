@@ -40,6 +40,8 @@ export const benchEnvSchema = z.object({
    * value (k8s/base/gateway.yaml): the V8 heap is collected before the pod's memory limit.
    */
   BENCH_GATEWAY_NODE_OPTIONS: z.string().default('--max-old-space-size=384'),
+  /** @default true // measure gateway req/s with cost + persisted features on vs off, two gateway processes (`0` skips it) */
+  BENCH_FEATURES: env.bool(true),
   /** @default true // fire the hostile corpus at the gateway as deployed, after the subscriptions (`0` skips it) */
   BENCH_HOSTILE: env.bool(true),
   /** @default 10 // seconds of hostile traffic; at most 120 */

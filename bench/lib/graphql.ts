@@ -8,6 +8,7 @@ export interface GraphQLResponse {
   status: number;
   data: unknown;
   errors: unknown[] | undefined;
+  extensions: Record<string, unknown> | undefined;
 }
 
 /** One POST, outside the measured load: seeding and the checks before and after measuring. */
@@ -19,13 +20,13 @@ export async function postGraphQL(url: string, body: GraphQLBody, headers: Recor
     signal: AbortSignal.timeout(10_000),
   });
   const text = await response.text();
-  let parsed: { data?: unknown; errors?: unknown[] };
+  let parsed: { data?: unknown; errors?: unknown[]; extensions?: Record<string, unknown> };
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch {
     throw new Error(`${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
   }
-  return { status: response.status, data: parsed.data, errors: parsed.errors };
+  return { status: response.status, data: parsed.data, errors: parsed.errors, extensions: parsed.extensions };
 }
 
 /** Asserts a field's value inside response data, naming the path when it differs. */

@@ -35,6 +35,19 @@ export function failureCount(failures: Failures): number {
   return failures.non2xx + failures.graphqlErrors + failures.transport;
 }
 
+/** The failures of several windows added up. */
+export function sumFailures(list: Failures[]): Failures {
+  return list.reduce(
+    (sum, f) => ({
+      non2xx: sum.non2xx + f.non2xx,
+      graphqlErrors: sum.graphqlErrors + f.graphqlErrors,
+      transport: sum.transport + f.transport,
+      timeouts: sum.timeouts + f.timeouts,
+    }),
+    { non2xx: 0, graphqlErrors: 0, transport: 0, timeouts: 0 },
+  );
+}
+
 /**
  * Runs autocannon against one target for `durationS` seconds with `connections` keep-alive
  * connections (no pipelining) and summarises it. Latencies are recorded here, per response,

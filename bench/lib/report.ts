@@ -1,3 +1,4 @@
+import type { FeatureResult, FeatureRow } from '../features.js';
 import type { HostileResult } from '../hostile.js';
 import type { SubscriptionResult } from '../subscriptions.js';
 import { failureCount, type Failures, type LoadResult } from './load.js';
@@ -39,6 +40,8 @@ export interface Report {
   http: HttpRow[];
   /** Derived lines printed under the HTTP table (see `httpNotes`). */
   httpNotes: string[];
+  /** Gateway req/s with cost + persisted features on vs off, or why it did not run. */
+  features: FeatureResult | { skipped: string };
   /** The subscription benchmark, or why it did not run. */
   subscriptions: SubscriptionResult | { skipped: string };
   /** The hostile corpus against the gateway as deployed, or why it did not run. */
@@ -88,9 +91,34 @@ export function renderMarkdown(report: Report): string {
     );
   }
   if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
+  lines.push('', ...renderFeatures(report.features));
   lines.push('', ...renderSubscriptions(report.subscriptions));
   lines.push('', ...renderHostile(report.hostile));
   return lines.join('\n');
+}
+
+/** The features-on row against the features-off row (the baseline), and the verdict against the target. */
+function renderFeatures(result: Report['features']): string[] {
+  if ('skipped' in result) return [`Cost + persisted features on vs off: not measured (${result.skipped}).`];
+  const settings = (row: FeatureRow) => Object.entries(row.env).map(([name, value]) => `${name}=${value}`).join(' ');
+  const lines = [
+    `Cost + persisted features: two gateway processes (compiled build) in front of the same subgraphs, \`${result.query}\` with the user's access token, budgets too large to refuse; interleaved rounds.`,
+    '',
+    '| gateway features | settings | req/s (median) | p50 ms | p99 ms | ratio vs off | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of [result.off, result.on]) {
+    const ratio = row === result.off ? 1 : result.ratio;
+    lines.push(`| ${row.name} | ${settings(row)} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(ratio, 2)} | ${formatFailures(row.failures)} |`);
+  }
+  const cost = (1 - result.ratio) * 100;
+  lines.push('', `Features on cost ${fixed(cost, 1)} % of req/s (target: under ${fixed(result.targetCost * 100, 0)} %) → ${result.withinTarget ? '**pass**' : '**FAIL**'}.`);
+  return lines;
+}
+
+/** Failures in the features measurement that make the run invalid. */
+export function featureFailureCount(result: Report['features']): number {
+  return 'skipped' in result ? 0 : failureCount(result.on.failures) + failureCount(result.off.failures);
 }
 
 /** KiB (as /proc reports) → MB (10⁶ bytes, the target's unit). */

@@ -1,0 +1,116 @@
+import { type GatewayProcess, platformGatewayEnv, startGatewayProcess } from './lib/gateway-process.js';
+import { postGraphQL } from './lib/graphql.js';
+import { failureCount, type Failures, type LoadResult, runLoad, sumFailures } from './lib/load.js';
+import { median } from './lib/stats.js';
+import type { BenchContext } from './scenarios.js';
+import type { SubscriptionRunHooks } from './subscriptions.js';
+
+/**
+ * The issue's row "gateway req/s with cost + persisted features on vs off (target: on costs
+ * under 5 % of req/s)". Starts two gateway processes in front of the benchmark platform's
+ * subgraphs, the same compiled build with the same settings except: `on` prices every
+ * operation and charges the caller's Redis budget (`COST_LIMITS=on`) and holds callers to the
+ * trusted documents (`PERSISTED_QUERIES_MODE=enforce`); `off` has neither (`COST_LIMITS=off`,
+ * `PERSISTED_QUERIES_MODE=off`). Both get budgets no load here can empty (GENEROUS_PLANS), so
+ * nothing is refused. They are measured in interleaved rounds with the same request.
+ */
+
+export interface FeatureSettings {
+  rounds: number;
+  warmupS: number;
+  durationS: number;
+  connections: number;
+  /** The gateway processes' LOG_LEVEL and NODE_OPTIONS. */
+  logLevel: string;
+  nodeOptions: string;
+}
+
+export interface FeatureRow {
+  name: 'features on' | 'features off';
+  env: Record<string, string>;
+  /** Medians over rounds. */
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  failures: Failures;
+  rounds: LoadResult[];
+}
+
+export interface FeatureResult {
+  query: string;
+  on: FeatureRow;
+  off: FeatureRow;
+  /** on req/s ÷ off req/s (the baseline). */
+  ratio: number;
+  /** 1 − ratio ≤ TARGET_COST: on costs under 5 % of req/s. */
+  withinTarget: boolean;
+  targetCost: number;
+}
+
+/** @default 0.05 // the issue's target: the features cost under 5 % of req/s */
+const TARGET_COST = 0.05;
+/** The request: public, one subgraph fetch, with the seeded user's access token (so it is priced against a user's budget). */
+const QUERY = 'query BenchFeatures { models { id } }';
+/** Every plan tier with a budget no benchmark window empties: the "on" gateway charges but never refuses. */
+const GENEROUS_PLAN = { bucketSize: 1_000_000_000, restorePerSecond: 1_000_000_000, requestsPerWindow: 1_000_000_000, windowSeconds: 1 };
+const GENEROUS_PLANS = JSON.stringify({ free: GENEROUS_PLAN, pro: GENEROUS_PLAN, enterprise: GENEROUS_PLAN });
+const VARIANTS = [
+  { name: 'features on', env: { COST_LIMITS: 'on', PERSISTED_QUERIES_MODE: 'enforce' } },
+  { name: 'features off', env: { COST_LIMITS: 'off', PERSISTED_QUERIES_MODE: 'off' } },
+] as const;
+
+/** Seconds the part may take at most: two start-ups, every window with slack, two stops. */
+export function featureBudgetSeconds(settings: FeatureSettings): number {
+  return 2 * 90 + settings.rounds * 2 * (settings.warmupS + settings.durationS + 30) + 2 * 30;
+}
+
+export async function measureFeatures(context: BenchContext, settings: FeatureSettings, { log, addCleanup }: SubscriptionRunHooks): Promise<FeatureResult> {
+  const gateways: GatewayProcess[] = [];
+  const removeCleanup = addCleanup(async () => {
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+  });
+  try {
+    for (const variant of VARIANTS) {
+      log(`features: starting a gateway process with ${Object.entries(variant.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      const env = platformGatewayEnv(context, { keyPrefixSuffix: `${variant.name.replace(' ', '-')}:`, logLevel: settings.logLevel, nodeOptions: settings.nodeOptions });
+      gateways.push(await startGatewayProcess({ env: { ...env, ...variant.env, RATE_LIMIT_PLANS: GENEROUS_PLANS } }));
+    }
+    const headers = async () => ({ authorization: `Bearer ${await context.session.accessToken()}` });
+    for (const [index, gateway] of gateways.entries()) await check(gateway.url, await headers(), VARIANTS[index]!.env.COST_LIMITS === 'on');
+    const rounds: LoadResult[][] = gateways.map(() => []);
+    const load = { connections: settings.connections, durationS: settings.durationS };
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const [index, gateway] of gateways.entries()) {
+        const target = { url: gateway.url, body: { query: QUERY }, headers: await headers() };
+        if (settings.warmupS > 0) await runLoad(target, { ...load, durationS: settings.warmupS });
+        const result = await runLoad(target, load);
+        rounds[index]!.push(result);
+        log(`features round ${round}/${settings.rounds} ${VARIANTS[index]!.name}: ${Math.round(result.reqPerSec)} req/s, failures ${failureCount(result.failures)}`);
+      }
+    }
+    const [on, off] = VARIANTS.map((variant, index): FeatureRow => ({
+      name: variant.name,
+      env: { ...variant.env },
+      reqPerSec: median(rounds[index]!.map((r) => r.reqPerSec)),
+      p50Ms: median(rounds[index]!.map((r) => r.p50Ms)),
+      p99Ms: median(rounds[index]!.map((r) => r.p99Ms)),
+      failures: sumFailures(rounds[index]!.map((r) => r.failures)),
+      rounds: rounds[index]!,
+    })) as [FeatureRow, FeatureRow];
+    const ratio = off.reqPerSec > 0 ? on.reqPerSec / off.reqPerSec : Number.NaN;
+    return { query: QUERY, on, off, ratio, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST };
+  } finally {
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    removeCleanup();
+  }
+}
+
+/** One request before measuring: models come back, and extensions.cost only where the cost plugin runs. */
+async function check(url: string, headers: Record<string, string>, priced: boolean): Promise<void> {
+  const answer = await postGraphQL(url, { query: QUERY }, headers);
+  if (answer.status !== 200 || answer.errors || !Array.isArray((answer.data as { models?: unknown } | undefined)?.models)) {
+    throw new Error(`features: the gateway did not answer the query: status ${answer.status} ${JSON.stringify(answer.errors ?? null).slice(0, 200)}`);
+  }
+  const cost = answer.extensions?.cost;
+  if ((cost !== undefined) !== priced) throw new Error(`features: extensions.cost ${priced ? 'missing with' : 'present without'} the cost plugin`);
+}
