@@ -11,7 +11,7 @@ import type { SubscriptionRunHooks } from './subscriptions.js';
  * subgraphs, the same compiled build with the same settings except: `on` prices every
  * operation and charges the caller's Redis budget (`COST_LIMITS=on`) and holds callers to the
  * trusted documents (`PERSISTED_QUERIES_MODE=enforce`); `off` has neither (`COST_LIMITS=off`,
- * `PERSISTED_QUERIES_MODE=off`). Both get budgets no load here can empty (GENEROUS_PLANS), so
+ * `PERSISTED_QUERIES_MODE=off`). Both get budgets no load here can empty (GENEROUS_RATE_LIMIT_PLANS), so
  * nothing is refused. They are measured in interleaved rounds with the same request.
  */
 
@@ -51,9 +51,6 @@ export interface FeatureResult {
 const TARGET_COST = 0.05;
 /** The request: public, one subgraph fetch, with the seeded user's access token (so it is priced against a user's budget). */
 const QUERY = 'query BenchFeatures { models { id } }';
-/** Every plan tier with a budget no benchmark window empties: the "on" gateway charges but never refuses. */
-const GENEROUS_PLAN = { bucketSize: 1_000_000_000, restorePerSecond: 1_000_000_000, requestsPerWindow: 1_000_000_000, windowSeconds: 1 };
-const GENEROUS_PLANS = JSON.stringify({ free: GENEROUS_PLAN, pro: GENEROUS_PLAN, enterprise: GENEROUS_PLAN });
 const VARIANTS = [
   { name: 'features on', env: { COST_LIMITS: 'on', PERSISTED_QUERIES_MODE: 'enforce' } },
   { name: 'features off', env: { COST_LIMITS: 'off', PERSISTED_QUERIES_MODE: 'off' } },
@@ -73,7 +70,7 @@ export async function measureFeatures(context: BenchContext, settings: FeatureSe
     for (const variant of VARIANTS) {
       log(`features: starting a gateway process with ${Object.entries(variant.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
       const env = platformGatewayEnv(context, { keyPrefixSuffix: `${variant.name.replace(' ', '-')}:`, logLevel: settings.logLevel, nodeOptions: settings.nodeOptions });
-      gateways.push(await startGatewayProcess({ env: { ...env, ...variant.env, RATE_LIMIT_PLANS: GENEROUS_PLANS } }));
+      gateways.push(await startGatewayProcess({ env: { ...env, ...variant.env } }));
     }
     const headers = async () => ({ authorization: `Bearer ${await context.session.accessToken()}` });
     for (const [index, gateway] of gateways.entries()) await check(gateway.url, await headers(), VARIANTS[index]!.env.COST_LIMITS === 'on');

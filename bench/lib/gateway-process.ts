@@ -99,6 +99,14 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
  * `NODE_ENV=production`, `supergraph.yaml` composed at start-up with the platform's subgraph
  * URLs, the platform's secrets and Redis, under a sub-prefix of its key prefix (deleted with it).
  */
+/**
+ * Every plan tier with a budget no benchmark window empties: a benchmark drives thousands of
+ * requests a second from one address and one user, which the default budgets (rightly) refuse.
+ * Gateways still price and charge every operation; they never refuse one.
+ */
+const GENEROUS_PLAN = { bucketSize: 1_000_000_000, restorePerSecond: 1_000_000_000, requestsPerWindow: 1_000_000_000, windowSeconds: 1 };
+export const GENEROUS_RATE_LIMIT_PLANS = JSON.stringify({ free: GENEROUS_PLAN, pro: GENEROUS_PLAN, enterprise: GENEROUS_PLAN });
+
 export function platformGatewayEnv(
   context: Pick<BenchContext, 'subgraphUrls' | 'secrets' | 'redis'>,
   options: { keyPrefixSuffix: string; logLevel: string; nodeOptions: string },
@@ -117,6 +125,7 @@ export function platformGatewayEnv(
     REDIS_URL: context.redis.url,
     REDIS_KEY_PREFIX: `${context.redis.keyPrefix}${options.keyPrefixSuffix}`,
     NODE_OPTIONS: options.nodeOptions,
+    RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS,
   };
 }
 

@@ -10,6 +10,7 @@ import type { PlatformOptions, SubgraphName } from '../../embedded/platform.js';
 import { createIdentitySigner, type IdentitySigner } from '../../lib/auth/identity-header.js';
 import { ACCESS_TOKEN_ALG, loadIdentitySecret, loadSigningKeys, type SigningKeys } from '../../lib/auth/keys.js';
 import { deleteKeysWithPrefix, redactUrl } from '../../lib/redis.js';
+import { GENEROUS_RATE_LIMIT_PLANS } from './gateway-process.js';
 
 /**
  * This run's secrets in their configuration (string) form, as a separately started gateway
@@ -108,6 +109,7 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
       redisKeyPrefix,
       logLevel: options.logLevel,
       secrets,
+      gatewayEnv: { RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS },
     };
     let mode: BenchPlatform['mode'];
     let description: string;
