@@ -129,6 +129,19 @@ describe('subscription delivery through the gateway', () => {
     }
   }, TEST_TIMEOUT_MS);
 
+  it('regression: a subscription refused before it starts answers plain Accept: multipart/mixed with one part carrying the code, not a 406', async () => {
+    const response = await fetch(platform.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed' },
+      body: JSON.stringify({ query: DASHBOARD }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('multipart/mixed; boundary="-"');
+    const [part] = await within(firstIncrementalParts(response, 1), PROMPTLY_MS, 'the refusal');
+    const result = JSON.parse(part!.body) as Result;
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  }, TEST_TIMEOUT_MS);
+
   it('keeps SSE for clients that prefer it (urql asks for text/event-stream, multipart/mixed)', async () => {
     const { response, controller } = await dashboardOverHttp('text/event-stream, multipart/mixed');
     expect(response.status).toBe(200);

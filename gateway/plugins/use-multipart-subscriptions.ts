@@ -49,6 +49,10 @@ const INCREMENTAL: MultipartFraming = {
   body: withoutInternals,
 };
 
+async function* oneResult(result: ExecutionResult): AsyncIterable<ExecutionResult> {
+  yield result;
+}
+
 /** Media types of the Accept header, in the client's order, lower case, with their parameters. */
 const acceptedTypes = (request: Request) =>
   (request.headers.get('accept') ?? '')
@@ -86,9 +90,13 @@ export function useMultipartSubscriptions(heartbeatMs: number): Plugin {
       const framing = framingFor(request);
       if (!framing) return;
       acceptableMediaTypes.push('multipart/mixed');
-      if (!isAsyncIterable(result)) return;
-      setResultProcessor((stream, fetchAPI) => {
-        const iterator = (stream as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
+      // A single result (a subscription refused before it started) is one incremental part; a
+      // client asking only for that format would otherwise get a 406 without the error's code.
+      // Apollo's clients also accept JSON, which Yoga answers such a result with.
+      if (!isAsyncIterable(result) && framing !== INCREMENTAL) return;
+      setResultProcessor((processed, fetchAPI) => {
+        const stream = isAsyncIterable(processed) ? (processed as AsyncIterable<ExecutionResult>) : oneResult(processed as ExecutionResult);
+        const iterator = stream[Symbol.asyncIterator]();
         const encoder = new fetchAPI.TextEncoder();
         const encodePart = (json: string) => {
           const bytes = encoder.encode(json).byteLength;
