@@ -9,31 +9,10 @@ import { costPlanSchema } from './cost/plans.js';
 import { DEFAULT_RATE_LIMIT_PLANS, rateLimitPlansSchema } from './rate-limit/plans.js';
 
 /** A JSON setting checked by `schema`; `expected` says what it should look like. */
-const jsonSetting = <T>(schema: z.ZodType<T>, defaultJson: string, expected: string) =>
-  z
-    .string()
-    .default(defaultJson)
-    .transform((value, ctx) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(value);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
-        return z.NEVER;
-      }
-      const result = schema.safeParse(parsed);
-      if (!result.success) {
-        const issue = result.error.issues[0]!;
-        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
-        return z.NEVER;
-      }
-      return result.data;
-    });
-
-const oidcIssuers = jsonSetting(z.array(oidcIssuerSchema), '[]', 'a JSON array of {issuer, jwksUri, audience, …}');
+const oidcIssuers = env.json(z.array(oidcIssuerSchema), '[]', 'a JSON array of {issuer, jwksUri, audience, …}');
 
 /** Per plan tier, JSON: {"free": {"bucketSize", "restorePerSecond", "requestsPerWindow", "windowSeconds"}, …}. */
-const rateLimitPlans = jsonSetting(
+const rateLimitPlans = env.json(
   rateLimitPlansSchema,
   JSON.stringify(DEFAULT_RATE_LIMIT_PLANS),
   'a JSON object of plan name → {bucketSize, restorePerSecond, requestsPerWindow, windowSeconds}',

@@ -81,6 +81,27 @@ export const env = {
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   nodeEnv: () => z.enum(['development', 'production', 'test']).default('development'),
+  /** A JSON value checked by `schema`; `expected` says what a malformed one should have been. */
+  json: <T>(schema: z.ZodType<T>, defaultJson: string, expected: string) =>
+    z
+      .string()
+      .default(defaultJson)
+      .transform((value, ctx) => {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(value);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
+          return z.NEVER;
+        }
+        const result = schema.safeParse(parsed);
+        if (!result.success) {
+          const issue = result.error.issues[0]!;
+          ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
+          return z.NEVER;
+        }
+        return result.data;
+      }),
   /** `max/seconds`, e.g. `5/300` = at most 5 in any 300 s window. */
   rateLimit: (defaultValue: string) =>
     z

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import { env } from '../../lib/config.js';
 
 /**
  * One plan tier's per-operation ceiling. Its budget over time (bucket size, restore rate) is
@@ -32,28 +33,11 @@ const planSchema = z.object({
  * `COST_PLANS`: a JSON object from plan name to a partial plan, merged over the defaults
  * (`{"free":{"maxOperationCost":500}}` changes only the free ceiling).
  */
-export const costPlanSchema = z
-  .string()
-  .default('{}')
-  .transform((value, ctx) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected a JSON object of plan name to {maxOperationCost}' });
-      return z.NEVER;
-    }
-    const result = z.record(z.string(), planSchema.partial()).safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      ctx.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
-      return z.NEVER;
-    }
+export const costPlanSchema = env
+  .json(z.record(z.string(), planSchema.partial()), '{}', 'a JSON object of plan name to {maxOperationCost}')
+  .transform((partials) => {
     const plans: Record<string, CostPlan> = { ...DEFAULT_COST_PLANS };
-    for (const [name, partial] of Object.entries(result.data)) {
-      const merged = { ...(plans[name] ?? DEFAULT_COST_PLANS.free!), ...partial };
-      plans[name] = planSchema.parse(merged);
-    }
+    for (const [name, partial] of Object.entries(partials)) plans[name] = { ...(plans[name] ?? DEFAULT_COST_PLANS.free!), ...partial };
     return plans as CostPlans;
   });
 
