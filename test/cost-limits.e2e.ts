@@ -38,6 +38,13 @@ describe('cost-based limits on the platform', () => {
     await platform?.stop();
   });
 
+  it('exports the cost histograms under the lotabots_ metric namespace', async () => {
+    await platform.query('{ autonomyLevels { level } }', undefined, await asNewUser());
+    const metrics = await (await fetch(platform.metricsUrls.gateway)).text();
+    expect(metrics).toMatch(/^lotabots_gateway_operation_cost_estimated_count\{[^}]*operation_type="query"[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^lotabots_gateway_operation_cost_actual_count\{[^}]*operation_type="query"[^}]*\} [1-9]/m);
+  });
+
   it('puts extensions.cost and the cost headers on a response', async () => {
     const response = await fetch(platform.gatewayUrl, {
       method: 'POST',

@@ -4,6 +4,7 @@ import { Histogram, type Registry } from 'prom-client';
 
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import { graphqlError } from '../../lib/errors.js';
+import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { CostAnalysis } from './analysis.js';
 import type { CostBudget, ThrottleStatus } from './budget.js';
 import { type CostPlans, planOf } from './plans.js';
@@ -38,14 +39,14 @@ const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
 export function useCostLimits(options: CostLimitsOptions): Plugin {
   const { analysis, budget, plans } = options;
   const estimated = new Histogram({
-    name: 'gateway_operation_cost_estimated',
+    name: `${METRIC_NAMESPACE}_gateway_operation_cost_estimated`,
     help: 'Estimated cost of operations before they ran, by operation type.',
     labelNames: ['operation_type'],
     buckets: COST_BUCKETS,
     registers: [options.registry],
   });
   const actual = new Histogram({
-    name: 'gateway_operation_cost_actual',
+    name: `${METRIC_NAMESPACE}_gateway_operation_cost_actual`,
     help: 'Actual cost of executed operations from their responses, by operation type.',
     labelNames: ['operation_type'],
     buckets: COST_BUCKETS,
