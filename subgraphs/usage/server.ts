@@ -1,6 +1,6 @@
 import { createLiveHub } from '../../lib/live/pubsub.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
-import type { UsageContext } from './context.js';
+import { createUsageLoaders, type UsageContext } from './context.js';
 import { createUsagePrisma } from './data/database.js';
 import { createUsageRepository } from './data/usage-repository.js';
 import { createPlatformMetricsFeed } from './domain/platform-metrics.js';
@@ -13,15 +13,16 @@ import { createUsageResolvers } from './resolvers/index.js';
  */
 export function createUsageSubgraph(deps: SubgraphDeps): Subgraph {
   const prisma = createUsagePrisma(deps.db);
+  const usage = createUsageRepository(prisma);
   const logger = deps.logger.child({ subgraph: 'usage' });
   const hub = createLiveHub(deps.redis, logger);
   const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger });
   return createSubgraph<UsageContext>({
     name: 'usage',
     schemaFile: new URL('./schema.graphql', import.meta.url),
-    resolvers: createUsageResolvers({ usage: createUsageRepository(prisma), clock: deps.clock, hub, platformMetrics }),
+    resolvers: createUsageResolvers({ usage, clock: deps.clock, hub, platformMetrics }),
     deps,
-    context: (principal) => ({ principal }),
+    context: (principal) => ({ principal, loaders: createUsageLoaders(usage) }),
     close: async () => {
       platformMetrics.close();
       await hub.close();

@@ -2,7 +2,7 @@ import { createAccessTokenIssuer } from '../../lib/auth/access-token.js';
 import type { SigningKeys } from '../../lib/auth/keys.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
 import type { UsersConfig } from './config.js';
-import type { UsersContext } from './context.js';
+import { createUsersLoaders, type UsersContext } from './context.js';
 import { createUsersPrisma } from './data/database.js';
 import { createUsersStore } from './data/store.js';
 import { createAccounts } from './domain/accounts.js';
@@ -75,7 +75,7 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
       apiKeys: createApiKeys({ store, revocations, clock }),
     }),
     deps,
-    context: (principal) => ({ principal }),
+    context: (principal) => ({ principal, loaders: createUsersLoaders(store.users) }),
     close: async () => {
       await revocations.stop();
       await prisma.$disconnect();

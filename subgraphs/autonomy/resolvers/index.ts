@@ -3,11 +3,9 @@ import { badUserInput } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import type { SettingsRepository } from '../data/settings-repository.js';
 import { AUTONOMY_LEVELS, CONTEXT_PATTERN, DEFAULT_LEVEL } from '../domain/levels.js';
 
-export function createAutonomyResolvers(deps: { settings: SettingsRepository }): Resolvers {
-  const { settings } = deps;
+export function createAutonomyResolvers(): Resolvers {
   return {
     DateTime: DateTimeScalar,
     Query: {
@@ -15,11 +13,11 @@ export function createAutonomyResolvers(deps: { settings: SettingsRepository }):
     },
     User: {
       __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.autonomy),
-      async autonomy(user, { context }) {
+      async autonomy(user, { context }, { loaders }) {
         if (context != null && !CONTEXT_PATTERN.test(context)) {
           throw badUserInput('context must be 1-64 characters of a-z, 0-9, ".", "_" or "-"', { argument: 'context' });
         }
-        const setting = isUuid(user.id) ? await settings.effectiveSetting(user.id, context ?? null) : null;
+        const setting = isUuid(user.id) ? await loaders.effectiveSetting({ userId: user.id, context: context ?? null }) : null;
         if (!setting) return { context: null, level: DEFAULT_LEVEL, updatedAt: null };
         return { context: setting.context || null, level: setting.level, updatedAt: setting.updatedAt };
       },

@@ -21,19 +21,19 @@ export function createInferenceResolvers(deps: { jobs: JobsRepository }): Resolv
     // A job reaches a resolver only through inferenceJob or User.inferenceJobs, both owner-checked.
     InferenceJob: {
       user: (job) => ({ id: job.userId }),
-      async model(job) {
-        const model = await jobs.findModel(job.modelId);
+      async model(job, _args, { loaders }) {
+        const model = await loaders.model(job.modelId);
         if (!model) throw graphqlError('INTERNAL_SERVER_ERROR', `model ${job.modelId} of job ${job.id} is missing`);
         return model;
       },
     },
     User: {
       __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.inference),
-      inferenceJobs(user, { first }) {
+      inferenceJobs(user, { first }, { loaders }) {
         if (first < 1 || first > MAX_JOBS_PAGE) {
           throw badUserInput(`first must be between 1 and ${MAX_JOBS_PAGE}`, { argument: 'first' });
         }
-        return isUuid(user.id) ? jobs.listJobsOfUser(user.id, first) : [];
+        return isUuid(user.id) ? loaders.jobsOfUser({ userId: user.id, first }) : [];
       },
     },
   };

@@ -1,10 +1,11 @@
 import { DATA_ADMIN_SCOPES, ownedUserReference } from '../../../lib/auth/ownership.js';
 import type { Clock } from '../../../lib/clock.js';
+import { graphqlError } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
 import type { LiveHub } from '../../../lib/live/pubsub.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import type { UsageRepository } from '../data/usage-repository.js';
+import { DEFAULT_PLAN_ID, NO_USAGE, type UsageRepository } from '../data/usage-repository.js';
 import type { PlatformMetricsFeed } from '../domain/platform-metrics.js';
 import { createSubscriptionResolvers } from './subscriptions.js';
 
@@ -22,7 +23,6 @@ export function createUsageResolvers(deps: {
   platformMetrics: PlatformMetricsFeed;
 }): Resolvers {
   const { usage, clock } = deps;
-  const noUsage = { requests: 0, tokensIn: 0, tokensOut: 0 };
   return {
     DateTime: DateTimeScalar,
     Query: {
@@ -32,10 +32,15 @@ export function createUsageResolvers(deps: {
     // A User reaches these fields through its reference (owner-checked) or usageLive (the caller's own).
     User: {
       __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.usage),
-      plan: (user) => (isUuid(user.id) ? usage.planOfUser(user.id) : usage.defaultPlan()),
-      async usage(user) {
+      async plan(user, _args, { loaders }) {
+        if (!isUuid(user.id)) return usage.defaultPlan();
+        const plan = await loaders.plan(user.id);
+        if (!plan) throw graphqlError('INTERNAL_SERVER_ERROR', `the default plan ${DEFAULT_PLAN_ID} is missing`);
+        return plan;
+      },
+      async usage(user, _args, { loaders }) {
         const { start, end } = monthOf(clock.now());
-        const totals = isUuid(user.id) ? await usage.totalsOfUser(user.id, start, end) : noUsage;
+        const totals = isUuid(user.id) ? await loaders.totals({ userId: user.id, start, end }) : NO_USAGE;
         return { periodStart: start, periodEnd: end, ...totals };
       },
     },

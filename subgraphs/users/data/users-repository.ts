@@ -5,6 +5,7 @@ import type { UsersDb } from './database.js';
 export function createUsersRepository(db: UsersDb) {
   return {
     findById: (id: string) => db.user.findUnique({ where: { id } }),
+    findByIds: (ids: string[]) => db.user.findMany({ where: { id: { in: ids } } }),
     findByEmail: (email: string) => db.user.findUnique({ where: { email } }),
     /** With the password hash: for checking credentials, nothing else. */
     findCredentialsByEmail: (email: string) => db.user.findUnique({ where: { email }, omit: { passwordHash: false } }),

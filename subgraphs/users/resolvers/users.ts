@@ -22,9 +22,10 @@ export function userResolvers(users: UsersRepository): Resolvers {
       },
     },
     User: {
-      __resolveReference(reference, { principal }) {
+      // Every representation of one `_entities` call is checked here, then loaded in one query.
+      __resolveReference(reference, { principal, loaders }) {
         requireDataOf(principal, reference.id, DATA_ADMIN_SCOPES.users, 'User');
-        return findUser(reference.id);
+        return isUuid(reference.id) ? loaders.user(reference.id) : null;
       },
       scopes: (user) => effectiveScopes(user),
     },
