@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
+import { gatewayServicePrincipal } from '../lib/auth/principal.js';
 import {
   type ActionDecision,
   AUTONOMY_ACTIONS_STREAM,
@@ -10,7 +12,7 @@ import {
   proposeAction,
   type ProposedAction,
 } from '../lib/autonomy/actions.js';
-import { type GraphQLResponse, startTestPlatform, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 
 /**
  * Autonomy settings and pending actions (issue 18, items 7 to 9), through the gateway against
@@ -140,6 +142,14 @@ describe('autonomy settings and pending actions', () => {
       expect(last.pageInfo.hasNextPage).toBe(false);
     });
 
+    it('prices a page of the audit by first (@listSize)', async () => {
+      const ada = await signIn();
+      const costOf = async (first: number) => (await ada.ask(AUDIT, { first })).body as { extensions: { cost: { requestedQueryCost: number } } };
+      const [small, large] = [(await costOf(2)).extensions.cost.requestedQueryCost, (await costOf(100)).extensions.cost.requestedQueryCost];
+      // Each edge costs its node and the node's user (1 + 1 + 1); the connection and pageInfo once.
+      expect(large - small).toBe(98 * 3);
+    });
+
     it('lets autonomy:admin set and read another user\'s settings, recorded with the admin as actor', async () => {
       const ada = await signIn();
       const admin = await signIn(['admin']);
@@ -170,6 +180,28 @@ describe('autonomy settings and pending actions', () => {
       expect((await ada.ok(AUTONOMY)).autonomy).toMatchObject({ level: 'EXPERT', source: 'USER' });
       expect((await ada.ok(AUDIT, { first: 5 })).autonomyAudit.edges).toHaveLength(1);
       expect((await bob.ok(AUDIT, { first: 5 })).autonomyAudit.edges).toEqual([]);
+    });
+
+    it('gives inference the new level on its next read: User.autonomy through _entities as a service with autonomy:admin', async () => {
+      const ada = await signIn();
+      const identity = createIdentitySigner(platform.secrets.identitySecret);
+      const inference = { ...gatewayServicePrincipal, subject: 'service:inference', scopes: ['autonomy:admin'] };
+      const levelAtSubmit = async () => {
+        const response = await postGraphQL<{ _entities: Array<{ autonomy: { level: string; source: string } }> }>(
+          platform.subgraphUrls.autonomy,
+          `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { autonomy(context: "email") { level source } } } }`,
+          { representations: [{ __typename: 'User', id: ada.userId }] },
+          { [IDENTITY_HEADER]: await identity.sign(inference) },
+        );
+        expect(response.body.errors).toBeUndefined();
+        return response.body.data!._entities[0]!.autonomy;
+      };
+      expect(await levelAtSubmit()).toEqual({ level: 'ASSISTED', source: 'PLATFORM' });
+      await ada.ok(SET, { level: 'AGENT', context: 'email' });
+      expect(await levelAtSubmit()).toEqual({ level: 'AGENT', source: 'CONTEXT' });
+      await ada.ok(SET, { level: 'NO_AI' });
+      await ada.ok(CLEAR, { context: 'email' });
+      expect(await levelAtSubmit()).toEqual({ level: 'NO_AI', source: 'USER' });
     });
 
     it('answers bad input with clear codes', async () => {
