@@ -311,6 +311,21 @@ describe('autonomy settings and pending actions', () => {
       expect((await pendingOf(ada)).map((pending: { id: string }) => pending.id)).toEqual([action.actionId, after.actionId]);
     }, ACTION_TEST_TIMEOUT_MS);
 
+    it('publishes a decision stored while Redis could not take it (the consumer republishes after its next read)', async () => {
+      const ada = await signIn();
+      const actionId = randomUUID();
+      await platform.db.query(
+        `INSERT INTO autonomy."AutonomyAction" (id, "userId", "jobId", context, name, arguments, "proposedAt", status, "decidedBy", "decidedAt", reason)
+         VALUES ($1, $2, gen_random_uuid(), '', 'send_email', '{}', now(), 'REJECTED', $3, now(), 'no')`,
+        [actionId, ada.userId, `user:${ada.userId}`],
+      );
+      expect(await decisionOf(actionId)).toEqual([expect.objectContaining({ decision: 'REJECTED', reason: 'no', decidedBy: `user:${ada.userId}` })]);
+      await vi.waitFor(async () => {
+        const [row] = await platform.db.query<{ publishedAt: Date | null }>(`SELECT "publishedAt" FROM autonomy."AutonomyAction" WHERE id = $1`, [actionId]);
+        expect(row!.publishedAt).not.toBeNull();
+      }, WAIT);
+    }, ACTION_TEST_TIMEOUT_MS);
+
     it('pages pending actions oldest first', async () => {
       const ada = await signIn();
       const actions = [proposal(ada.userId), proposal(ada.userId), proposal(ada.userId)];
