@@ -6,6 +6,7 @@ import { AUTONOMY_ACTIONS_GROUP, AUTONOMY_ACTIONS_STREAM, proposeAction, type Pr
 import { createLogger } from '../../../lib/logger.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../../../lib/redis.js';
 import { testEnv } from '../../../test/env.js';
+import { freePort, OwnRedis, waitUntil } from '../../../test/own-redis.js';
 import { startProposalConsumer } from './proposal-consumer.js';
 
 /** Generous: the machine is shared and loaded. */
@@ -14,7 +15,7 @@ const WAIT = { timeout: 30_000, interval: 50 };
 /**
  * The consumer against a real Redis: what a replica that died mid-batch left unacknowledged,
  * and a proposal whose recording failed, are handled again; nothing is acknowledged before
- * it is recorded.
+ * it is recorded; a Redis restarted empty is consumed again.
  */
 describe('proposal consumer', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -85,4 +86,24 @@ describe('proposal consumer', () => {
     expect(attempts).toBe(2);
     await vi.waitFor(async () => expect(await pendingCount(redis)).toBe(0), WAIT);
   });
+
+  it('consumes again after Redis restarts empty (stream and group are created anew)', async () => {
+    const server = new OwnRedis(await freePort());
+    await server.start();
+    cleanups.push(() => server.kill());
+    const redis = await connectRedis({ url: server.url, keyPrefix: 'lotabots:' });
+    cleanups.push(async () => void redis.disconnect());
+    const received: string[] = [];
+    start(redis, async (proposed) => void received.push(proposed.actionId));
+    const before = proposal();
+    await proposeAction(redis, before);
+    await vi.waitFor(() => expect(received).toContain(before.actionId), WAIT);
+
+    await server.kill();
+    await server.start();
+    const after = proposal();
+    // The proposing client reconnects on its own; until then XADD fails and inference would retry.
+    await waitUntil(() => proposeAction(redis, after).then(() => true, () => false), 'a proposal accepted by the restarted Redis');
+    await vi.waitFor(() => expect(received).toContain(after.actionId), WAIT);
+  }, 90_000);
 });
