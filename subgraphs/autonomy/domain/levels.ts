@@ -1,15 +1,20 @@
-import { CONTEXT_PATTERN } from '../../../lib/autonomy/levels.js';
+import { AUTONOMY_LEVELS as LEVEL_NAMES, CONTEXT_PATTERN } from '../../../lib/autonomy/levels.js';
 import { badUserInput } from '../../../lib/errors.js';
 import type { AutonomyLevel } from '../data/__generated__/prisma/client.js';
 
-/** The levels in order of AI independence; a level allows everything the ones before it do (lib/autonomy/levels.ts). */
-export const AUTONOMY_LEVELS: ReadonlyArray<{ level: AutonomyLevel; description: string }> = [
-  { level: 'NO_AI', description: 'No AI at all.' },
-  { level: 'ASSISTED', description: 'AI suggests; the user does everything.' },
-  { level: 'COLLABORATOR', description: 'AI drafts; the user approves each step.' },
-  { level: 'EXPERT', description: 'AI acts on routine steps; the user reviews.' },
-  { level: 'AGENT', description: 'AI acts on its own within the task.' },
-];
+const DESCRIPTIONS: Readonly<Record<AutonomyLevel, string>> = {
+  NO_AI: 'No AI at all.',
+  ASSISTED: 'AI suggests; the user does everything.',
+  COLLABORATOR: 'AI drafts; the user approves each step.',
+  EXPERT: 'AI acts on routine steps; the user reviews.',
+  AGENT: 'AI acts on its own within the task.',
+};
+
+/** The levels in order of AI independence (lib/autonomy/levels.ts), each with what it allows. */
+export const AUTONOMY_LEVELS: ReadonlyArray<{ level: AutonomyLevel; description: string }> = LEVEL_NAMES.map((level) => ({
+  level,
+  description: DESCRIPTIONS[level],
+}));
 
 /** A user who never chose a level gets suggestions only: the least AI that is still useful. */
 export const DEFAULT_LEVEL: AutonomyLevel = 'ASSISTED';
