@@ -1,16 +1,34 @@
-import type { AutonomyLevel } from './__generated__/prisma/client.js';
+import type { AutonomyLevel, AutonomySetting } from './__generated__/prisma/client.js';
 import type { AutonomyPrisma } from './database.js';
 
 /** The stored context of a user's default setting (the column is not nullable). */
 export const DEFAULT_CONTEXT = '';
 
+export interface SettingKey {
+  userId: string;
+  /** The task context, or null for the user's default. */
+  context: string | null;
+}
+
 export function createSettingsRepository(prisma: AutonomyPrisma) {
+  /**
+   * For each key, in order: its user's setting for its context, else that user's default,
+   * else null. One statement for all keys; each answer comes from its own user's rows only.
+   */
+  async function effectiveSettings(keys: readonly SettingKey[]): Promise<Array<AutonomySetting | null>> {
+    const userIds = [...new Set(keys.map((key) => key.userId))];
+    const contexts = [...new Set([DEFAULT_CONTEXT, ...keys.map((key) => key.context ?? DEFAULT_CONTEXT)])];
+    const rows = await prisma.autonomySetting.findMany({ where: { userId: { in: userIds }, context: { in: contexts } } });
+    const rowOf = new Map(rows.map((row) => [`${row.userId}:${row.context}`, row]));
+    return keys.map(({ userId, context }) => rowOf.get(`${userId}:${context ?? DEFAULT_CONTEXT}`) ?? rowOf.get(`${userId}:${DEFAULT_CONTEXT}`) ?? null);
+  }
+
   return {
-    /** The setting for `context`, else the user's default, else null. */
-    async effectiveSetting(userId: string, context: string | null) {
-      const contexts = context ? [context, DEFAULT_CONTEXT] : [DEFAULT_CONTEXT];
-      const rows = await prisma.autonomySetting.findMany({ where: { userId, context: { in: contexts } } });
-      return rows.find((row) => row.context === context) ?? rows.find((row) => row.context === DEFAULT_CONTEXT) ?? null;
+    effectiveSettings,
+
+    /** One user's effective setting for a context: `effectiveSettings` of one key (writes and the action desk, which load one). */
+    async effectiveSetting(userId: string, context: string | null): Promise<AutonomySetting | null> {
+      return (await effectiveSettings([{ userId, context }]))[0] ?? null;
     },
 
     /**
