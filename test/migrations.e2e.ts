@@ -46,6 +46,8 @@ describe('migrations', () => {
       [TABLE_OWNERS],
     );
     expect(tables.map((t) => `${t.table_schema}.${t.table_name}`)).toEqual([
+      'autonomy.AutonomyAction',
+      'autonomy.AutonomyChange',
       'autonomy.AutonomySetting',
       'inference.InferenceJob',
       'inference.Model',

@@ -36,6 +36,8 @@ interface Victim {
   userId: string;
   jobId: string;
   apiKeyId: string;
+  /** A model's action held for the first user's decision. */
+  actionId: string;
 }
 
 /** Fields of entity types that anyone may see: the key the caller supplied itself. */
@@ -66,6 +68,13 @@ const ROOT_FIELDS: Record<string, RootAccess> = {
   'Mutation.createApiKey': 'caller',
   'Mutation.revokeApiKey': { args: (victim) => ({ id: victim.apiKeyId }), ownerMaySee: true },
   'Subscription.usageLive': 'caller',
+  'Query.autonomy': 'caller',
+  'Query.pendingActions': 'caller',
+  'Query.autonomyAudit': { args: (victim) => ({ userId: victim.userId }), ownerMaySee: true },
+  'Mutation.setAutonomy': { args: (victim) => ({ userId: victim.userId, level: 'AGENT' }), ownerMaySee: true },
+  'Mutation.clearAutonomy': { args: (victim) => ({ userId: victim.userId }), ownerMaySee: true },
+  'Mutation.approveAction': { args: (victim) => ({ id: victim.actionId }), ownerMaySee: true },
+  'Mutation.rejectAction': { args: (victim) => ({ id: victim.actionId }), ownerMaySee: true },
 };
 
 const ENTITY_TYPES = new Set(
@@ -209,13 +218,17 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
       `INSERT INTO usage."UsageDaily" ("userId", day, requests, "tokensIn", "tokensOut") VALUES ($1, $2, 7, 120, 340)`,
       [ada.user.id, new Date().toISOString().slice(0, 10)],
     );
-    await platform.db.query(
-      `INSERT INTO autonomy."AutonomySetting" ("userId", context, level, "updatedAt") VALUES ($1, '', 'EXPERT', now())`,
-      [ada.user.id],
-    );
-    victim = { userId: ada.user.id, jobId: job!.id, apiKeyId: adaKey.apiKey.id };
-    victimSecrets = [ada.user.id, job!.id, adaKey.apiKey.id, adaKey.apiKey.prefix, 'ada-owner', 'ada-secret-prompt', 'ada-secret-output'];
     asVictim = { authorization: `Bearer ${ada.accessToken}` };
+    // Through the gateway, so the change is in the audit too.
+    const setting = await platform.query(`mutation { setAutonomy(level: EXPERT) { level } }`, undefined, asVictim);
+    expect(setting.body.errors).toBeUndefined();
+    const [action] = await platform.db.query<{ id: string }>(
+      `INSERT INTO autonomy."AutonomyAction" (id, "userId", "jobId", context, name, arguments, "proposedAt")
+       VALUES (gen_random_uuid(), $1, $2, '', 'ada-secret-tool', '{}', now()) RETURNING id`,
+      [ada.user.id, job!.id],
+    );
+    victim = { userId: ada.user.id, jobId: job!.id, apiKeyId: adaKey.apiKey.id, actionId: action!.id };
+    victimSecrets = [ada.user.id, job!.id, adaKey.apiKey.id, adaKey.apiKey.prefix, action!.id, 'ada-owner', 'ada-secret-prompt', 'ada-secret-output', 'ada-secret-tool'];
     asOther = { authorization: `Bearer ${bob.accessToken}` };
     asOtherKey = { 'x-api-key': bobKey.key };
     asAdmin = { authorization: `Bearer ${await platform.tokenFor(otherUserId, { roles: ['admin'] })}` };
@@ -303,9 +316,11 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
           expectNothingOfVictim(response);
         }
       }
-      // The refused revocation changed nothing.
+      // The refused revocation, setting changes and decisions changed nothing.
       const keys = await platform.query<{ apiKeys: Array<{ id: string; revokedAt: string | null }> }>(`{ apiKeys { id revokedAt } }`, undefined, asVictim);
       expect(keys.body.data!.apiKeys).toEqual([{ id: victim.apiKeyId, revokedAt: null }]);
+      const autonomy = await platform.query(`{ autonomy { level } pendingActions { edges { node { id status } } } }`, undefined, asVictim);
+      expect(autonomy.body.data).toEqual({ autonomy: { level: 'EXPERT' }, pendingActions: { edges: [{ node: { id: victim.actionId, status: 'PENDING' } }] } });
     });
 
     it("shows every field of the first user's data to an admin, and to the owner where the field is theirs to use", async () => {

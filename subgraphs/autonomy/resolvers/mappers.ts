@@ -1,8 +1,7 @@
-import type { AutonomyLevel } from '../data/__generated__/prisma/client.js';
+import type { AutonomyAction, AutonomyChange } from '../data/__generated__/prisma/client.js';
+import type { EffectiveAutonomy } from '../domain/effective.js';
 
 export type UserParent = { id: string };
-export interface AutonomySettingParent {
-  context: string | null;
-  level: AutonomyLevel;
-  updatedAt: Date | null;
-}
+export type AutonomySettingParent = EffectiveAutonomy;
+export type AutonomyChangeParent = AutonomyChange;
+export type AutonomyActionParent = AutonomyAction;

@@ -22,3 +22,13 @@ export * from './enums.js';
  * 
  */
 export type AutonomySetting = Prisma.AutonomySettingModel
+/**
+ * Model AutonomyChange
+ * 
+ */
+export type AutonomyChange = Prisma.AutonomyChangeModel
+/**
+ * Model AutonomyAction
+ * 
+ */
+export type AutonomyAction = Prisma.AutonomyActionModel

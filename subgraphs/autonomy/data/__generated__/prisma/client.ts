@@ -46,3 +46,13 @@ export { Prisma }
  * 
  */
 export type AutonomySetting = Prisma.AutonomySettingModel
+/**
+ * Model AutonomyChange
+ * 
+ */
+export type AutonomyChange = Prisma.AutonomyChangeModel
+/**
+ * Model AutonomyAction
+ * 
+ */
+export type AutonomyAction = Prisma.AutonomyActionModel

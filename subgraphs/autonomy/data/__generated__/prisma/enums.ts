@@ -18,3 +18,13 @@ export const AutonomyLevel = {
 } as const
 
 export type AutonomyLevel = (typeof AutonomyLevel)[keyof typeof AutonomyLevel]
+
+
+export const ActionStatus = {
+  PENDING: 'PENDING',
+  APPROVED: 'APPROVED',
+  REJECTED: 'REJECTED',
+  AUTO_APPROVED: 'AUTO_APPROVED'
+} as const
+
+export type ActionStatus = (typeof ActionStatus)[keyof typeof ActionStatus]

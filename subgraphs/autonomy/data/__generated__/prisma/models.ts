@@ -9,4 +9,6 @@
  * 🟢 You can import this file directly.
  */
 export type * from './models/AutonomySetting.js'
+export type * from './models/AutonomyChange.js'
+export type * from './models/AutonomyAction.js'
 export type * from './commonInputTypes.js'

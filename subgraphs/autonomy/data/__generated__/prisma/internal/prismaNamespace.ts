@@ -397,7 +397,9 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 
 
 export const ModelName = {
-  AutonomySetting: 'AutonomySetting'
+  AutonomySetting: 'AutonomySetting',
+  AutonomyChange: 'AutonomyChange',
+  AutonomyAction: 'AutonomyAction'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -413,7 +415,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "autonomySetting"
+    modelProps: "autonomySetting" | "autonomyChange" | "autonomyAction"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -491,6 +493,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    AutonomyChange: {
+      payload: Prisma.$AutonomyChangePayload<ExtArgs>
+      fields: Prisma.AutonomyChangeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AutonomyChangeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AutonomyChangeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>
+        }
+        findFirst: {
+          args: Prisma.AutonomyChangeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AutonomyChangeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>
+        }
+        findMany: {
+          args: Prisma.AutonomyChangeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>[]
+        }
+        create: {
+          args: Prisma.AutonomyChangeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>
+        }
+        createMany: {
+          args: Prisma.AutonomyChangeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AutonomyChangeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>[]
+        }
+        delete: {
+          args: Prisma.AutonomyChangeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>
+        }
+        update: {
+          args: Prisma.AutonomyChangeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>
+        }
+        deleteMany: {
+          args: Prisma.AutonomyChangeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AutonomyChangeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AutonomyChangeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>[]
+        }
+        upsert: {
+          args: Prisma.AutonomyChangeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyChangePayload>
+        }
+        aggregate: {
+          args: Prisma.AutonomyChangeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAutonomyChange>
+        }
+        groupBy: {
+          args: Prisma.AutonomyChangeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AutonomyChangeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AutonomyChangeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AutonomyChangeCountAggregateOutputType> | number
+        }
+      }
+    }
+    AutonomyAction: {
+      payload: Prisma.$AutonomyActionPayload<ExtArgs>
+      fields: Prisma.AutonomyActionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AutonomyActionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AutonomyActionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>
+        }
+        findFirst: {
+          args: Prisma.AutonomyActionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AutonomyActionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>
+        }
+        findMany: {
+          args: Prisma.AutonomyActionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>[]
+        }
+        create: {
+          args: Prisma.AutonomyActionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>
+        }
+        createMany: {
+          args: Prisma.AutonomyActionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AutonomyActionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>[]
+        }
+        delete: {
+          args: Prisma.AutonomyActionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>
+        }
+        update: {
+          args: Prisma.AutonomyActionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>
+        }
+        deleteMany: {
+          args: Prisma.AutonomyActionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AutonomyActionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AutonomyActionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>[]
+        }
+        upsert: {
+          args: Prisma.AutonomyActionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AutonomyActionPayload>
+        }
+        aggregate: {
+          args: Prisma.AutonomyActionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAutonomyAction>
+        }
+        groupBy: {
+          args: Prisma.AutonomyActionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AutonomyActionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AutonomyActionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AutonomyActionCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -540,6 +690,38 @@ export const AutonomySettingScalarFieldEnum = {
 export type AutonomySettingScalarFieldEnum = (typeof AutonomySettingScalarFieldEnum)[keyof typeof AutonomySettingScalarFieldEnum]
 
 
+export const AutonomyChangeScalarFieldEnum = {
+  id: 'id',
+  userId: 'userId',
+  actor: 'actor',
+  context: 'context',
+  oldLevel: 'oldLevel',
+  newLevel: 'newLevel',
+  at: 'at'
+} as const
+
+export type AutonomyChangeScalarFieldEnum = (typeof AutonomyChangeScalarFieldEnum)[keyof typeof AutonomyChangeScalarFieldEnum]
+
+
+export const AutonomyActionScalarFieldEnum = {
+  id: 'id',
+  seq: 'seq',
+  userId: 'userId',
+  jobId: 'jobId',
+  context: 'context',
+  name: 'name',
+  arguments: 'arguments',
+  proposedAt: 'proposedAt',
+  status: 'status',
+  reason: 'reason',
+  decidedBy: 'decidedBy',
+  decidedAt: 'decidedAt',
+  publishedAt: 'publishedAt'
+} as const
+
+export type AutonomyActionScalarFieldEnum = (typeof AutonomyActionScalarFieldEnum)[keyof typeof AutonomyActionScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -554,6 +736,14 @@ export const QueryMode = {
 } as const
 
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
 
 
@@ -605,6 +795,34 @@ export type ListDateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaM
 
 
 /**
+ * Reference to a field of type 'BigInt'
+ */
+export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt[]'
+ */
+export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
+    
+
+
+/**
+ * Reference to a field of type 'ActionStatus'
+ */
+export type EnumActionStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'ActionStatus'>
+    
+
+
+/**
+ * Reference to a field of type 'ActionStatus[]'
+ */
+export type ListEnumActionStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'ActionStatus[]'>
+    
+
+
+/**
  * Reference to a field of type 'Int'
  */
 export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int'>
@@ -615,6 +833,20 @@ export type IntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'In
  * Reference to a field of type 'Int[]'
  */
 export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Int[]'>
+    
+
+
+/**
+ * Reference to a field of type 'Float'
+ */
+export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float'>
+    
+
+
+/**
+ * Reference to a field of type 'Float[]'
+ */
+export type ListFloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float[]'>
     
 
 /**
@@ -769,6 +1001,8 @@ export interface PrismaClientOptionsWithAdapter extends PrismaClientBaseOptions 
 export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaClientOptionsWithAdapter
 export type GlobalOmitConfig = {
   autonomySetting?: Prisma.AutonomySettingOmit
+  autonomyChange?: Prisma.AutonomyChangeOmit
+  autonomyAction?: Prisma.AutonomyActionOmit
 }
 
 /* Types for Logging */

@@ -51,7 +51,9 @@ export const AnyNull = runtime.AnyNull
 
 
 export const ModelName = {
-  AutonomySetting: 'AutonomySetting'
+  AutonomySetting: 'AutonomySetting',
+  AutonomyChange: 'AutonomyChange',
+  AutonomyAction: 'AutonomyAction'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -80,6 +82,38 @@ export const AutonomySettingScalarFieldEnum = {
 export type AutonomySettingScalarFieldEnum = (typeof AutonomySettingScalarFieldEnum)[keyof typeof AutonomySettingScalarFieldEnum]
 
 
+export const AutonomyChangeScalarFieldEnum = {
+  id: 'id',
+  userId: 'userId',
+  actor: 'actor',
+  context: 'context',
+  oldLevel: 'oldLevel',
+  newLevel: 'newLevel',
+  at: 'at'
+} as const
+
+export type AutonomyChangeScalarFieldEnum = (typeof AutonomyChangeScalarFieldEnum)[keyof typeof AutonomyChangeScalarFieldEnum]
+
+
+export const AutonomyActionScalarFieldEnum = {
+  id: 'id',
+  seq: 'seq',
+  userId: 'userId',
+  jobId: 'jobId',
+  context: 'context',
+  name: 'name',
+  arguments: 'arguments',
+  proposedAt: 'proposedAt',
+  status: 'status',
+  reason: 'reason',
+  decidedBy: 'decidedBy',
+  decidedAt: 'decidedAt',
+  publishedAt: 'publishedAt'
+} as const
+
+export type AutonomyActionScalarFieldEnum = (typeof AutonomyActionScalarFieldEnum)[keyof typeof AutonomyActionScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -94,4 +128,12 @@ export const QueryMode = {
 } as const
 
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
