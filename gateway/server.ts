@@ -184,6 +184,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       draining = true;
     },
     async close() {
+      // Refunds held for callers' next takes go out while Redis is still connected.
+      await costBudget.flushRefunds();
       await stopWatchingRevocations();
       trustedDocuments.close();
       await liveHub.close();

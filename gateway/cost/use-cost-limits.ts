@@ -101,12 +101,12 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     };
     return {
       /** After a query or mutation: the actual cost, the refund, and both on the result. */
-      async settle(result: ExecutionResult): Promise<ExecutionResult> {
+      settle(result: ExecutionResult): ExecutionResult {
         const spent = priced.actual(result.data, variables);
         actual.observe({ operation_type: operationType }, spent);
-        // A refund the budget cannot take (its Redis down, fail-closed) is lost, not an error on
-        // a result that already has its data.
-        const status = spent < cost ? await budget.refund(principal, cost - spent).catch(() => decision.status) : decision.status;
+        // No round trip of its own: the refund rides with the caller's next take (or goes out
+        // shortly after); the status shown is the take's answer plus the refund.
+        const status = budget.refundLater(principal, cost - spent, decision.status);
         if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: spent });
         return withCost(result, spent, status);
       },
@@ -119,7 +119,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       if (!charged) return;
       return {
         async onExecuteDone({ result, setResult }) {
-          if (!isAsyncIterable(result)) return setResult(await charged.settle(result));
+          if (!isAsyncIterable(result)) return setResult(charged.settle(result));
           return undefined;
         },
       };
