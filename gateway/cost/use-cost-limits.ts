@@ -67,7 +67,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     const rateLimit = splitRateLimitFields(args.document, args.operationName);
     if (rateLimit && !rateLimit.document) {
       const status = await budget.peek(principal);
-      return void stop({ data: rateLimitData(rateLimit.fields, 0, status), extensions: { cost: extensionOf(0, 0, status) } });
+      return void stop({ data: rateLimitData(rateLimit, 0, status, variables), extensions: { cost: extensionOf(0, 0, status) } });
     }
     if (rateLimit?.document) args.document = rateLimit.document;
     const priced = analysis.analyse(args.schema, args.document, args.operationName);
@@ -96,7 +96,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       return void stop({ errors: [error], extensions: { cost: extensionOf(cost, null, decision.status) } });
     }
     const withCost = (result: ExecutionResult, spent: number, status: ThrottleStatus): ExecutionResult => {
-      const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit.fields, cost, status) } : result.data;
+      const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit, cost, status, variables) } : result.data;
       return { ...result, ...(data === undefined ? {} : { data }), extensions: { ...result.extensions, cost: extensionOf(cost, spent, status) } };
     };
     return {
