@@ -133,7 +133,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       usePersistedQueries(
         persistedQueries,
         {
-          mode: config.PERSISTED_QUERIES_MODE ?? (production ? 'enforce' : 'log-only'),
+          mode: config.PERSISTED_QUERIES_MODE,
           allowArbitraryForTokens: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_FOR_TOKENS,
           allowArbitraryAnonymous: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_ANONYMOUS,
           getMaxAgeSeconds: config.PERSISTED_QUERIES_GET_MAX_AGE_SECONDS,
