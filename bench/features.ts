@@ -34,7 +34,7 @@ export interface FeatureRow {
   p99Ms: number;
   /**
    * Gateway process CPU time (user + system) per completed request in the measured window,
-   * median over rounds: unlike req/s it hardly moves with what else loads the machine.
+   * median over rounds: what the features cost the gateway itself, beside what req/s shows.
    */
   cpuMsPerRequest: number;
   failures: Failures;

@@ -120,7 +120,7 @@ function renderFeatures(result: Report['features']): string[] {
   lines.push(
     '',
     `Features on cost ${fixed(cost, 1)} % of req/s (target: under ${fixed(result.targetCost * 100, 0)} %) → ${result.withinTarget ? '**pass**' : '**FAIL**'}; ` +
-      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU per request (less sensitive to other load on the machine).`,
+      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request.`,
   );
   return lines;
 }
