@@ -118,9 +118,8 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       const charged = await charge(args, setResultAndStopExecution);
       if (!charged) return;
       return {
-        async onExecuteDone({ result, setResult }) {
-          if (!isAsyncIterable(result)) return setResult(charged.settle(result));
-          return undefined;
+        onExecuteDone({ result, setResult }) {
+          if (!isAsyncIterable(result)) setResult(charged.settle(result));
         },
       };
     },
