@@ -1,4 +1,4 @@
-import { type GatewayProcess, platformGatewayEnv, startGatewayProcess } from './lib/gateway-process.js';
+import { type GatewayProcess, metricValue, platformGatewayEnv, startGatewayProcess } from './lib/gateway-process.js';
 import { postGraphQL } from './lib/graphql.js';
 import { failureCount, type Failures, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { median } from './lib/stats.js';
@@ -32,6 +32,11 @@ export interface FeatureRow {
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * Gateway process CPU time (user + system) per completed request in the measured window,
+   * median over rounds: what the features cost the gateway itself, beside what req/s shows.
+   */
+  cpuMsPerRequest: number;
   failures: Failures;
   rounds: LoadResult[];
 }
@@ -44,6 +49,8 @@ export interface FeatureResult {
   ratio: number;
   /** 1 − ratio ≤ TARGET_COST: on costs under 5 % of req/s. */
   withinTarget: boolean;
+  /** on CPU ms per request ÷ off CPU ms per request. */
+  cpuRatio: number;
   targetCost: number;
 }
 
@@ -75,14 +82,23 @@ export async function measureFeatures(context: BenchContext, settings: FeatureSe
     const headers = async () => ({ authorization: `Bearer ${await context.session.accessToken()}` });
     for (const [index, gateway] of gateways.entries()) await check(gateway.url, await headers(), VARIANTS[index]!.env.COST_LIMITS === 'on');
     const rounds: LoadResult[][] = gateways.map(() => []);
+    const cpuMsPerRequest: number[][] = gateways.map(() => []);
     const load = { connections: settings.connections, durationS: settings.durationS };
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const [index, gateway] of gateways.entries()) {
+      // Alternating which goes first cancels out a trend in the machine's load (others' work starting or ending).
+      const order = round % 2 === 1 ? [...gateways.entries()] : [...gateways.entries()].reverse();
+      for (const [index, gateway] of order) {
         const target = { url: gateway.url, body: { query: QUERY }, headers: await headers() };
         if (settings.warmupS > 0) await runLoad(target, { ...load, durationS: settings.warmupS });
+        const cpuBefore = await cpuSecondsOf(gateway);
         const result = await runLoad(target, load);
+        const cpuMs = ((await cpuSecondsOf(gateway)) - cpuBefore) * 1_000;
         rounds[index]!.push(result);
-        log(`features round ${round}/${settings.rounds} ${VARIANTS[index]!.name}: ${Math.round(result.reqPerSec)} req/s, failures ${failureCount(result.failures)}`);
+        cpuMsPerRequest[index]!.push(result.requests > 0 ? cpuMs / result.requests : Number.NaN);
+        log(
+          `features round ${round}/${settings.rounds} ${VARIANTS[index]!.name}: ${Math.round(result.reqPerSec)} req/s, ` +
+            `gateway CPU ${cpuMsPerRequest[index]!.at(-1)!.toFixed(3)} ms/request, failures ${failureCount(result.failures)}`,
+        );
       }
     }
     const [on, off] = VARIANTS.map((variant, index): FeatureRow => ({
@@ -91,15 +107,24 @@ export async function measureFeatures(context: BenchContext, settings: FeatureSe
       reqPerSec: median(rounds[index]!.map((r) => r.reqPerSec)),
       p50Ms: median(rounds[index]!.map((r) => r.p50Ms)),
       p99Ms: median(rounds[index]!.map((r) => r.p99Ms)),
+      cpuMsPerRequest: median(cpuMsPerRequest[index]!),
       failures: sumFailures(rounds[index]!.map((r) => r.failures)),
       rounds: rounds[index]!,
     })) as [FeatureRow, FeatureRow];
     const ratio = off.reqPerSec > 0 ? on.reqPerSec / off.reqPerSec : Number.NaN;
-    return { query: QUERY, on, off, ratio, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST };
+    const cpuRatio = off.cpuMsPerRequest > 0 ? on.cpuMsPerRequest / off.cpuMsPerRequest : Number.NaN;
+    return { query: QUERY, on, off, ratio, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST, cpuRatio };
   } finally {
     await Promise.all(gateways.map((gateway) => gateway.stop()));
     removeCleanup();
   }
+}
+
+/** The gateway process's CPU time so far (prom-client's process metric, from `process.cpuUsage()`). */
+async function cpuSecondsOf(gateway: GatewayProcess): Promise<number> {
+  const seconds = metricValue(await gateway.metrics(), 'lotabots_process_cpu_seconds_total');
+  if (Number.isNaN(seconds)) throw new Error('features: the gateway exports no lotabots_process_cpu_seconds_total');
+  return seconds;
 }
 
 /** One request before measuring: models come back, and extensions.cost only where the cost plugin runs. */

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../lib/config.js';
 import { featureBudgetSeconds, type FeatureSettings, measureFeatures } from './features.js';
 import { hostileBudgetSeconds, hostileFailureCount, type HostileSettings, measureHostile } from './hostile.js';
-import { type BenchConfig, loadBenchConfig } from './lib/config.js';
+import { type BenchConfig, type BenchPart, loadBenchConfig, runsPart } from './lib/config.js';
 import { postGraphQL } from './lib/graphql.js';
 import { failureCount, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
@@ -97,11 +97,13 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     redis: platform.redis,
     ...seeded,
   };
-  const scenarios = httpScenarios(context);
-  const baselines = scenarios.filter((scenario) => scenario.baseline);
+  const allScenarios = httpScenarios(context);
+  const baselines = allScenarios.filter((scenario) => scenario.baseline);
   if (baselines.length !== 1) throw new Error(`exactly one scenario must be the baseline, found ${baselines.length}`);
+  const scenarios = runsPart(config, 'http') ? allScenarios : [];
+  const micros = runsPart(config, 'micro') ? microBenchmarks : [];
   for (const scenario of scenarios) await check(scenario, 'before measuring');
-  const windows = config.BENCH_ROUNDS * (scenarios.length + microBenchmarks.length);
+  const windows = config.BENCH_ROUNDS * (scenarios.length + micros.length);
   const subscriptionSettings: SubscriptionSettings = {
     count: config.BENCH_SUBSCRIPTIONS_COUNT,
     sockets: config.BENCH_SUBSCRIPTION_SOCKETS,
@@ -113,15 +115,15 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS,
   };
   /** Why a part that starts a gateway process of its own does not run, or null when it does. */
-  const skipped = (enabled: boolean, variable: string) =>
-    !enabled ? `${variable}=0` : platform.mode === 'embedded' ? 'embedded mode: a second gateway process needs the real Redis' : null;
-  const subscriptionsSkipped = skipped(config.BENCH_SUBSCRIPTIONS, 'BENCH_SUBSCRIPTIONS');
+  const skipped = (enabled: boolean, variable: string, part: BenchPart) =>
+    !enabled ? `${variable}=0` : !runsPart(config, part) ? `BENCH_ONLY=${config.BENCH_ONLY!.join(',')}` : platform.mode === 'embedded' ? 'embedded mode: a second gateway process needs the real Redis' : null;
+  const subscriptionsSkipped = skipped(config.BENCH_SUBSCRIPTIONS, 'BENCH_SUBSCRIPTIONS', 'subscriptions');
   const hostileSettings: HostileSettings = {
     seconds: config.BENCH_HOSTILE_SECONDS,
     connections: config.BENCH_HOSTILE_CONNECTIONS,
     logLevel: subscriptionSettings.logLevel,
   };
-  const hostileSkipped = skipped(config.BENCH_HOSTILE, 'BENCH_HOSTILE');
+  const hostileSkipped = skipped(config.BENCH_HOSTILE, 'BENCH_HOSTILE', 'hostile');
   const featureSettings: FeatureSettings = {
     rounds: config.BENCH_ROUNDS,
     warmupS: config.BENCH_WARMUP,
@@ -130,7 +132,7 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     logLevel: subscriptionSettings.logLevel,
     nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS,
   };
-  const featuresSkipped = skipped(config.BENCH_FEATURES, 'BENCH_FEATURES');
+  const featuresSkipped = skipped(config.BENCH_FEATURES, 'BENCH_FEATURES', 'features');
   guard.setBudget(
     windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) +
       SETUP_BUDGET_S +
@@ -155,7 +157,7 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
   }
   for (const scenario of scenarios) await check(scenario, 'after measuring');
 
-  const micro = await measureMicroBenchmarks(context, config);
+  const micro = await measureMicroBenchmarks(context, config, micros);
   const features: Report['features'] = featuresSkipped
     ? { skipped: featuresSkipped }
     : await measureFeatures(context, featureSettings, { log, addCleanup: guard.addCleanup });
@@ -171,7 +173,7 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     : await measureHostile(context, hostileSettings, { log, addCleanup: guard.addCleanup });
 
   const medianReqPerSec = (scenario: HttpScenario) => median(httpRounds.get(scenario)!.map((r) => r.reqPerSec));
-  const baselineReqPerSec = medianReqPerSec(baselines[0]!);
+  const baselineReqPerSec = scenarios.length > 0 ? medianReqPerSec(baselines[0]!) : Number.NaN;
   const rows = scenarios.map((scenario): HttpRow => {
     const rounds = httpRounds.get(scenario)!;
     return {
@@ -219,11 +221,11 @@ async function check(scenario: HttpScenario, when: string): Promise<void> {
   }
 }
 
-async function measureMicroBenchmarks(context: BenchContext, config: BenchConfig): Promise<MicroRow[]> {
-  if (microBenchmarks.length === 0) return [];
+async function measureMicroBenchmarks(context: BenchContext, config: BenchConfig, benchmarks: typeof microBenchmarks): Promise<MicroRow[]> {
+  if (benchmarks.length === 0) return [];
   const operations: Array<{ name: string; baseline: string | undefined; operation: MicroOperation; rounds: MicroResult[] }> = [];
   try {
-    for (const bench of microBenchmarks) {
+    for (const bench of benchmarks) {
       operations.push({ name: bench.name, baseline: bench.baseline, operation: await bench.setup(context), rounds: [] });
     }
     for (let round = 1; round <= config.BENCH_ROUNDS; round++) {

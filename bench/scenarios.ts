@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import { decodeJwt } from 'jose';
 
@@ -90,12 +91,18 @@ const ME_ACROSS_SUBGRAPHS = /* GraphQL */ `
   }
 `;
 
-/** A public field (no directive): what authentication alone costs shows against the anonymous row. */
-const PUBLIC_MODELS = /* GraphQL */ `
-  query BenchModels {
-    models { id }
-  }
-`;
+/**
+ * A public field (no directive): what authentication alone costs shows against the anonymous
+ * row. The partner example `Models`, sent by its id: partner API keys run only trusted documents.
+ */
+const PUBLIC_MODELS = { documentId: trustedDocumentId('Models') };
+
+function trustedDocumentId(name: string): string {
+  const manifest = JSON.parse(readFileSync(new URL('../clients/persisted-documents.json', import.meta.url), 'utf8')) as { operations: Array<{ id: string; name: string }> };
+  const operation = manifest.operations.find((entry) => entry.name === name);
+  if (!operation) throw new Error(`clients/persisted-documents.json has no operation ${name}`);
+  return operation.id;
+}
 
 /** Names of the rows `httpNotes` compares. */
 const AUTH_ROWS = {
@@ -145,13 +152,13 @@ export function httpScenarios(context: BenchContext): HttpScenario[] {
         expectField(data, 'me.inferenceJobs', Array.isArray, 'a list');
       },
     },
-    { name: AUTH_ROWS.anonymous, url: context.gatewayUrl, body: { query: PUBLIC_MODELS }, verify: verifyModels },
-    { name: AUTH_ROWS.jwt, url: context.gatewayUrl, headers: bearer, body: { query: PUBLIC_MODELS }, verify: verifyModels },
+    { name: AUTH_ROWS.anonymous, url: context.gatewayUrl, body: PUBLIC_MODELS, verify: verifyModels },
+    { name: AUTH_ROWS.jwt, url: context.gatewayUrl, headers: bearer, body: PUBLIC_MODELS, verify: verifyModels },
     {
       name: AUTH_ROWS.apiKey,
       url: context.gatewayUrl,
       headers: async () => ({ 'x-api-key': context.apiKey }),
-      body: { query: PUBLIC_MODELS },
+      body: PUBLIC_MODELS,
       verify: verifyModels,
     },
   ];

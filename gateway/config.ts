@@ -169,10 +169,11 @@ export const gatewayEnvSchema = z.object({
   /**
    * 'enforce': partner API keys run only trusted documents (PERSISTED_QUERY_NOT_ALLOWED
    * otherwise); 'log-only' logs what would be refused and runs it; 'off' turns the rule off
-   * (APQ and documentId still resolve). Unset: 'enforce' in production, 'log-only' elsewhere.
+   * (APQ and documentId still resolve). @default enforce // everywhere: log-only is a rollout
+   * setting chosen explicitly, never a development default that hides a refusal until production.
    * See gateway/persisted-queries/.
    */
-  PERSISTED_QUERIES_MODE: z.enum(['enforce', 'log-only', 'off']).optional(),
+  PERSISTED_QUERIES_MODE: z.enum(['enforce', 'log-only', 'off']).default('enforce'),
   /** The trusted documents (Apollo's persisted query list), written by `npm run codegen`; reloaded when it changes. */
   PERSISTED_DOCUMENTS_FILE: z.string().min(1).default('clients/persisted-documents.json'),
   /** @default true // first-party tokens (LotaBots and OIDC JWTs) may run documents outside the manifest. */

@@ -133,7 +133,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       usePersistedQueries(
         persistedQueries,
         {
-          mode: config.PERSISTED_QUERIES_MODE ?? (production ? 'enforce' : 'log-only'),
+          mode: config.PERSISTED_QUERIES_MODE,
           allowArbitraryForTokens: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_FOR_TOKENS,
           allowArbitraryAnonymous: config.PERSISTED_QUERIES_ALLOW_ARBITRARY_ANONYMOUS,
           getMaxAgeSeconds: config.PERSISTED_QUERIES_GET_MAX_AGE_SECONDS,
@@ -184,6 +184,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       draining = true;
     },
     async close() {
+      // Refunds held for callers' next takes go out while Redis is still connected.
+      await costBudget.flushRefunds();
       await stopWatchingRevocations();
       trustedDocuments.close();
       await liveHub.close();

@@ -85,6 +85,15 @@ describe('cost-based limits on the platform', () => {
     expect(beside.body.data).toMatchObject({ autonomyLevels: expect.any(Array), budget: { cost: 5, remaining: 55 } });
   });
 
+  it('regression: answers rateLimit inside a fragment or an inline fragment on the root (it answered null there)', async () => {
+    const headers = await asNewUser();
+    const named = await platform.query('query Status { ...Budget autonomyLevels { level } } fragment Budget on Query { rateLimit { cost remaining } }', undefined, headers);
+    expect(named.body).toMatchObject({ data: { autonomyLevels: expect.any(Array), rateLimit: { cost: 5, remaining: 55 } } });
+    expect(named.body.errors).toBeUndefined();
+    const inline = await platform.query('{ ... on Query { rateLimit { limit remaining } } }', undefined, headers);
+    expect(inline.body).toEqual({ data: { rateLimit: { limit: 60, remaining: 55 } }, extensions: { cost: expect.objectContaining({ requestedQueryCost: 0 }) } });
+  });
+
   it('regression: each operation limit is refused with its own code before anything runs', async () => {
     const headers = await asNewUser();
     const cases: Array<[string, string]> = [

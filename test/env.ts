@@ -15,3 +15,10 @@ export const testEnv = {
  */
 const UNMETERED = { bucketSize: 1_000_000_000, restorePerSecond: 1_000_000, requestsPerWindow: 1_000_000_000, windowSeconds: 60 };
 export const UNMETERED_RATE_LIMIT_PLANS = JSON.stringify({ free: UNMETERED, pro: UNMETERED, enterprise: UNMETERED });
+
+/**
+ * For test files whose partner API keys run ad-hoc documents to test something else (ownership,
+ * scopes, outages): the trusted-document rule in its explicit rollout mode, which runs and logs
+ * them. The rule itself (enforced by default) is tested in persisted-queries.e2e.ts.
+ */
+export const AD_HOC_API_KEY_DOCUMENTS = { PERSISTED_QUERIES_MODE: 'log-only' } as const;

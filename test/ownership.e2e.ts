@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, gatewayServicePrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
 import { SUBGRAPH_NAMES } from '../lib/subgraph-list.js';
+import { AD_HOC_API_KEY_DOCUMENTS } from './env.js';
 import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 
 /**
@@ -202,7 +203,7 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
   };
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    platform = await startTestPlatform({ gatewayEnv: AD_HOC_API_KEY_DOCUMENTS });
     const ada = await register('ada-owner');
     const bob = await register('bob-other');
     otherUserId = bob.user.id;

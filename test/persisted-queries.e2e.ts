@@ -70,7 +70,7 @@ describe('persisted queries: APQ, trusted documents, and partner keys limited to
     const generated = await readFile('clients/persisted-documents.json', 'utf8');
     manifest = JSON.parse(generated) as PersistedQueryManifest;
     await writeFile(manifestFile, generated);
-    platform = await startTestPlatform({ gatewayEnv: { PERSISTED_DOCUMENTS_FILE: manifestFile, PERSISTED_QUERIES_MODE: 'enforce' } });
+    platform = await startTestPlatform({ gatewayEnv: { PERSISTED_DOCUMENTS_FILE: manifestFile } });
     const { body } = await platform.query<{ register: { accessToken: string } }>(
       'mutation { register(input: { email: "partner@example.com", password: "correct horse battery", displayName: "Partner" }) { accessToken } }',
     );

@@ -37,8 +37,24 @@ const user = (plan = 'free'): Principal => {
 
 const logger = createLogger({ name: 'rate-limit-test', level: testEnv.logLevel });
 
-function budgetOn(redis: Redis, clock: Clock, options: { algorithm?: RateLimitAlgorithm; failurePolicy?: RateLimitFailurePolicy; registry?: Registry } = {}): CostBudget {
-  return createRedisCostBudget({ redis, plans, clock, logger, registry: options.registry ?? new Registry(), failurePolicy: options.failurePolicy ?? 'open', algorithm: options.algorithm });
+/** Refunds held long enough that only a take or flushRefunds sends them, unless a test says otherwise. */
+const HOLD_UNTIL_FLUSHED_MS = 600_000;
+
+function budgetOn(
+  redis: Redis,
+  clock: Clock,
+  options: { algorithm?: RateLimitAlgorithm; failurePolicy?: RateLimitFailurePolicy; registry?: Registry; refundHoldMs?: number } = {},
+): CostBudget {
+  return createRedisCostBudget({
+    redis,
+    plans,
+    clock,
+    logger,
+    registry: options.registry ?? new Registry(),
+    failurePolicy: options.failurePolicy ?? 'open',
+    algorithm: options.algorithm,
+    refundHoldMs: options.refundHoldMs ?? HOLD_UNTIL_FLUSHED_MS,
+  });
 }
 
 describe('cost budget in the shared Redis', () => {
@@ -76,6 +92,38 @@ describe('cost budget in the shared Redis', () => {
     await budget.take(caller, 80);
     expect(await budget.refund(caller, 50)).toMatchObject({ currentlyAvailable: 70 });
     expect(await budget.refund(caller, 500)).toMatchObject({ currentlyAvailable: 100 });
+  });
+
+  it('a refund after execution costs no round trip of its own: held, it rides with the next take, and its status is predicted at once', async () => {
+    const clock = fakeClock();
+    const budget = budgetOn(await connect(), clock);
+    const caller = user();
+    const taken = await budget.take(caller, 80);
+    // 20 left, full in 8 s at 10 per second; 50 back: 70, full in 3 s.
+    expect(budget.refundLater(caller, 50, taken.status)).toEqual({
+      ...taken.status,
+      currentlyAvailable: 70,
+      resetAt: new Date(clock.now().getTime() + 3_000).toISOString(),
+    });
+    expect(await budget.peek(caller)).toMatchObject({ currentlyAvailable: 20 });
+    // 20 + 50 held − 60, in the take's own script run.
+    expect(await budget.take(caller, 60)).toMatchObject({ allowed: true, status: { currentlyAvailable: 10 } });
+    expect(budget.refundLater(caller, 500, { ...taken.status, currentlyAvailable: 10 })).toMatchObject({ currentlyAvailable: 100 });
+    expect(budget.refundLater(caller, -5, taken.status)).toBe(taken.status);
+    await budget.flushRefunds();
+    expect(await budget.peek(caller)).toMatchObject({ currentlyAvailable: 100 });
+  });
+
+  it('a held refund goes out on its own when no take comes for it', async () => {
+    const budget = budgetOn(await connect(), fakeClock(), { refundHoldMs: 10 });
+    const caller = user();
+    const taken = await budget.take(caller, 30);
+    budget.refundLater(caller, 30, taken.status);
+    const deadline = Date.now() + 30_000;
+    while ((await budget.peek(caller)).currentlyAvailable !== 100) {
+      if (Date.now() > deadline) throw new Error('the held refund was never sent');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   });
 
   it('a negative or non-numeric cost takes nothing and fills nothing', async () => {
@@ -129,6 +177,8 @@ describe('cost budget in the shared Redis', () => {
     await budget.take(caller, 1);
     expect(await budget.take(caller, 1)).toMatchObject({ allowed: false, retryAfterSeconds: 50 });
     expect(await budget.refund(caller, 1)).toMatchObject({ currentlyAvailable: 0 });
+    const status = { maximumAvailable: 3, currentlyAvailable: 0, restoreRate: 0.05, resetAt: clock.now().toISOString() };
+    expect(budget.refundLater(caller, 1, status)).toBe(status);
     clock.advance(50_000);
     expect(await budget.take(caller, 1)).toMatchObject({ allowed: true, status: { currentlyAvailable: 0 } });
     expect(await redis.pttl(`ratelimit:requests:${caller.subject}`)).toBeGreaterThan(0);

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 
 import { systemClock } from '../lib/clock.js';
 import { createWorkerRegistry } from '../worker/registry.js';
+import { AD_HOC_API_KEY_DOCUMENTS } from './env.js';
 import { type GraphQLResponse, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 import { freePort, OwnRedis, waitUntil } from './own-redis.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
@@ -39,7 +40,7 @@ describe('Redis restarts and outages', () => {
   beforeAll(async () => {
     redis = new OwnRedis(await freePort());
     await redis.start();
-    platform = await startTestPlatform({ redisUrl: redis.url, users: LOOSE_BRUTE_FORCE_LIMITS });
+    platform = await startTestPlatform({ redisUrl: redis.url, users: LOOSE_BRUTE_FORCE_LIMITS, gatewayEnv: AD_HOC_API_KEY_DOCUMENTS });
   });
 
   afterAll(async () => {

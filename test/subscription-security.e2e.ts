@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 
 import { usageLiveChannel } from '../lib/live/keys.js';
 import { prefixedChannel } from '../lib/live/pubsub.js';
+import { AD_HOC_API_KEY_DOCUMENTS } from './env.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 
 type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
@@ -61,7 +62,7 @@ describe('subscriptions and credentials through the gateway', () => {
   };
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    platform = await startTestPlatform({ gatewayEnv: AD_HOC_API_KEY_DOCUMENTS });
     session = await register('sub@example.com');
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, gatewayServicePrincipal, scopesOfRoles } from '../lib/auth/principal.js';
+import { AD_HOC_API_KEY_DOCUMENTS } from './env.js';
 import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 import { CHANGE_PASSWORD, CREATE_KEY, LIST_KEYS, LOGIN, LOGOUT, LOOSE_BRUTE_FORCE_LIMITS, REFRESH, REGISTER, REQUEST_RESET, RESET, REVOKE_KEY } from './users-operations.js';
 
@@ -65,7 +66,7 @@ describe('users: sessions, passwords and API keys', () => {
   let counter = 0;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ users: LOOSE_BRUTE_FORCE_LIMITS });
+    platform = await startTestPlatform({ users: LOOSE_BRUTE_FORCE_LIMITS, gatewayEnv: AD_HOC_API_KEY_DOCUMENTS });
   });
 
   afterAll(() => platform?.stop());

@@ -8,6 +8,10 @@ import { env, parseEnv } from '../../lib/config.js';
  */
 const windowSeconds = (defaultValue: number) => z.coerce.number().min(0).max(50).default(defaultValue);
 
+/** The parts of a run, in the order they run; `BENCH_ONLY` picks some. */
+export const BENCH_PARTS = ['http', 'micro', 'features', 'subscriptions', 'hostile'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
 /** Every setting of `npm run bench`; the README's table lists the same. */
 export const benchEnvSchema = z.object({
   /** @default 5 // seconds measured per scenario per round */
@@ -48,12 +52,24 @@ export const benchEnvSchema = z.object({
   BENCH_HOSTILE_SECONDS: z.coerce.number().positive().max(120).default(10),
   /** @default 8 // concurrent hostile senders (each request on a connection of its own) */
   BENCH_HOSTILE_CONNECTIONS: env.positiveInt(8),
+  /**
+   * @default unset // every part; else a comma-separated list of the parts to run
+   * (`features` measures only the cost + persisted features on vs off)
+   */
+  BENCH_ONLY: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? null : value.split(',').map((part) => part.trim())))
+    .pipe(z.array(z.enum(BENCH_PARTS)).min(1).nullable()),
 }).refine((config) => config.BENCH_SUBSCRIPTION_SOCKETS <= config.BENCH_SUBSCRIPTIONS_COUNT, {
   path: ['BENCH_SUBSCRIPTION_SOCKETS'],
   message: 'must not exceed BENCH_SUBSCRIPTIONS_COUNT',
 });
 
 export type BenchConfig = z.output<typeof benchEnvSchema>;
+
+/** Whether `part` runs: listed in BENCH_ONLY, or BENCH_ONLY unset. */
+export const runsPart = (config: BenchConfig, part: BenchPart): boolean => config.BENCH_ONLY === null || config.BENCH_ONLY.includes(part);
 
 export function loadBenchConfig(environment: Record<string, string | undefined>): BenchConfig {
   return parseEnv(benchEnvSchema, environment);

@@ -1,8 +1,6 @@
 /** A GraphQL request body as sent over HTTP POST. */
-export interface GraphQLBody {
-  query: string;
-  variables?: Record<string, unknown>;
-}
+/** A document sent as text, or a trusted document by its id (clients/persisted-documents.json). */
+export type GraphQLBody = ({ query: string } | { documentId: string }) & { variables?: Record<string, unknown> };
 
 export interface GraphQLResponse {
   status: number;

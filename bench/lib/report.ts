@@ -81,17 +81,20 @@ export function renderMarkdown(report: Report): string {
     }
     lines.push('');
   }
-  lines.push(
-    '| scenario | req/s (median) | p50 ms | p99 ms | ratio vs baseline | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
-  );
-  for (const row of report.http) {
+  if (report.http.length > 0) {
     lines.push(
-      `| ${row.name} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.ratio, 2)} | ${formatFailures(row.failures)} |`,
+      '| scenario | req/s (median) | p50 ms | p99 ms | ratio vs baseline | errors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
     );
+    for (const row of report.http) {
+      lines.push(
+        `| ${row.name} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.ratio, 2)} | ${formatFailures(row.failures)} |`,
+      );
+    }
+    if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
+    lines.push('');
   }
-  if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
-  lines.push('', ...renderFeatures(report.features));
+  lines.push(...renderFeatures(report.features));
   lines.push('', ...renderSubscriptions(report.subscriptions));
   lines.push('', ...renderHostile(report.hostile));
   return lines.join('\n');
@@ -104,15 +107,21 @@ function renderFeatures(result: Report['features']): string[] {
   const lines = [
     `Cost + persisted features: two gateway processes (compiled build) in front of the same subgraphs, \`${result.query}\` with the user's access token, budgets too large to refuse; interleaved rounds.`,
     '',
-    '| gateway features | settings | req/s (median) | p50 ms | p99 ms | ratio vs off | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| gateway features | settings | req/s (median) | p50 ms | p99 ms | ratio vs off | gateway CPU ms/request (median) | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of [result.off, result.on]) {
     const ratio = row === result.off ? 1 : result.ratio;
-    lines.push(`| ${row.name} | ${settings(row)} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(ratio, 2)} | ${formatFailures(row.failures)} |`);
+    lines.push(
+      `| ${row.name} | ${settings(row)} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(ratio, 2)} | ${fixed(row.cpuMsPerRequest, 3)} | ${formatFailures(row.failures)} |`,
+    );
   }
   const cost = (1 - result.ratio) * 100;
-  lines.push('', `Features on cost ${fixed(cost, 1)} % of req/s (target: under ${fixed(result.targetCost * 100, 0)} %) → ${result.withinTarget ? '**pass**' : '**FAIL**'}.`);
+  lines.push(
+    '',
+    `Features on cost ${fixed(cost, 1)} % of req/s (target: under ${fixed(result.targetCost * 100, 0)} %) → ${result.withinTarget ? '**pass**' : '**FAIL**'}; ` +
+      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request.`,
+  );
   return lines;
 }
 

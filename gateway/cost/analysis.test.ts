@@ -14,7 +14,10 @@ const sdl = /* GraphQL */ `
     models: [Model!] @listSize(assumedSize: 20)
     tags: [String!]
     search(term: String @cost(weight: 3)): [Model!] @listSize(assumedSize: 5)
+    jobsMatching(filter: JobFilter @cost(weight: 5), limit: Int): [Job!] @listSize(assumedSize: 2)
   }
+  input JobFilter { model: String @cost(weight: 2) tags: [TagFilter!] @cost(weight: 1) since: String any: [JobFilter!] }
+  input TagFilter { name: String! @cost(weight: 4) }
   type Mutation { login(password: String!): Session @cost(weight: 20) }
   type Session { token: String! }
   type UserConnection { edges: [UserEdge!]! pageInfo: PageInfo! }
@@ -76,6 +79,22 @@ describe('cost analysis (Federation @cost / @listSize)', () => {
     expect(priced('{ __typename __schema { types { name } } }').estimate({})).toBe(0);
   });
 
+  it('adds the @cost of arguments and input fields given (not null), literal or from variables, nested and in lists', () => {
+    const byVariable = 'query($f: JobFilter) { jobsMatching(filter: $f) { id } }';
+    // The list: 2 × Job 1 = 2. filter given: 5; model given: 2; tags given: 1 + two TagFilters × name 4 = 9; since null: 0.
+    expect(priced(byVariable).estimate({ f: { model: 'm', tags: [{ name: 'a' }, { name: 'b' }], since: null } })).toBe(2 + 5 + 2 + 9);
+    // Nested JobFilter in `any`: its model 2 more (a recursive input type).
+    expect(priced(byVariable).estimate({ f: { any: [{ model: 'm' }] } })).toBe(2 + 5 + 2);
+    // Absent or null: the argument is not given, nothing is added.
+    expect(priced(byVariable).estimate({})).toBe(2);
+    expect(priced(byVariable).estimate({ f: null })).toBe(2);
+    expect(priced('{ jobsMatching(filter: { model: "m", since: "x" }) { id } }').estimate({})).toBe(2 + 5 + 2);
+    expect(priced('query($m: String) { jobsMatching(filter: { model: $m }) { id } }').estimate({})).toBe(2 + 5);
+    expect(priced('{ jobsMatching(limit: 3) { id } }').estimate({})).toBe(2);
+    // The actual cost counts them the same, once per field in the response.
+    expect(priced(byVariable).actual({ jobsMatching: [{ id: '1' }] }, { f: { model: 'm' } })).toBe(1 + 5 + 2);
+  });
+
   it('uses a slicing argument from variables, and the schema default when none is passed', () => {
     const jobs = 'query($n: Int!) { users(first: 1) { edges { node { jobs(first: $n) { id } } } } }';
     // users 1 + edges 1 × (1 + node (1 + jobs n × 1)).
@@ -92,6 +111,9 @@ describe('cost analysis (Federation @cost / @listSize)', () => {
     const document = 'query($skip: Boolean!) { models @skip(if: $skip) { id } }';
     expect(priced(document).estimate({ skip: true })).toBe(0);
     expect(priced(document).estimate({ skip: false })).toBe(20);
+    const onFragments = 'query($skip: Boolean!) { ... @skip(if: $skip) { models { id } } ...Tags @include(if: $skip) } fragment Tags on Query { search(term: "x") { id } }';
+    expect(priced(onFragments).estimate({ skip: true })).toBe(5 + 3);
+    expect(priced(onFragments).estimate({ skip: false })).toBe(20);
   });
 
   it('refuses each operation limit with its own code', () => {

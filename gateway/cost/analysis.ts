@@ -5,13 +5,16 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   getNamedType,
+  getNullableType,
   getOperationAST,
   type GraphQLArgument,
   type GraphQLError,
+  type GraphQLInputType,
   type GraphQLNamedType,
   type GraphQLOutputType,
   type GraphQLSchema,
   isCompositeType,
+  isInputObjectType,
   isInterfaceType,
   isListType,
   isNonNullType,
@@ -19,9 +22,12 @@ import {
   Kind,
   type SelectionSetNode,
   valueFromAST,
+  valueFromASTUntyped,
+  type ValueNode,
 } from 'graphql';
 
 import { badUserInput, graphqlError } from '../../lib/errors.js';
+import { conditionsOf, isIncluded } from './conditions.js';
 import type { CostDirectives, ListSize } from './directives.js';
 
 /**
@@ -61,16 +67,24 @@ interface CostField {
   typeCondition: string | null;
   /** `@cost` of the field, else of its type, else 1 for composite and 0 for leaf types. */
   weight: number;
-  /** `@cost` of the arguments the operation passes. */
-  argumentsWeight: number;
+  /** The arguments passed whose `@cost`, or the `@cost` of input fields within them, can count. */
+  pricedArguments: readonly PricedArgument[];
   /** Whether the field returns a list (multiplied by its size). */
   list: boolean;
   listSize: ListSize | undefined;
   /** The field's arguments as written (for slicing arguments) and the schema's defaults. */
   args: ReadonlyMap<string, { node: ArgumentNode; type: GraphQLArgument }>;
   defaults: ReadonlyMap<string, unknown>;
+  /** `@skip`/`@include` of the field and of the fragments it sits in. */
   conditions: readonly DirectiveNode[];
   children: readonly CostField[];
+}
+
+/** An argument as passed, priced per request: its `@cost` and its input fields' count when given (not null). */
+interface PricedArgument {
+  weight: number;
+  type: GraphQLInputType;
+  value: ValueNode;
 }
 
 /** A compiled operation: its static shape, priced per request with its variables. */
@@ -118,12 +132,20 @@ function compile(
   let visited = 0;
   let refusal: GraphQLError | null = null;
 
-  const fieldsOf = (selectionSet: SelectionSetNode, parent: GraphQLNamedType, typeCondition: string | null, depth: number): CostField[] => {
+  const inputWeights = inputWeightsOf(directives);
+
+  const fieldsOf = (
+    selectionSet: SelectionSetNode,
+    parent: GraphQLNamedType,
+    typeCondition: string | null,
+    depth: number,
+    conditions: readonly DirectiveNode[],
+  ): CostField[] => {
     const fields: CostField[] = [];
     for (const selection of selectionSet.selections) {
       if (refusal) return fields;
       if (selection.kind === Kind.FIELD) {
-        const field = fieldOf(selection, parent, typeCondition, depth);
+        const field = fieldOf(selection, parent, typeCondition, depth, conditions);
         if (field) fields.push(field);
         continue;
       }
@@ -134,12 +156,12 @@ function compile(
       if (!conditionType) continue;
       // A fragment on the parent's own type (or none) is unconditional; on another type it only counts for objects of that type.
       const condition = conditionType === parent ? typeCondition : conditionType.name;
-      fields.push(...fieldsOf(fragment.selectionSet, conditionType, condition, depth));
+      fields.push(...fieldsOf(fragment.selectionSet, conditionType, condition, depth, [...conditions, ...conditionsOf(selection.directives)]));
     }
     return fields;
   };
 
-  const fieldOf = (node: FieldNode, parent: GraphQLNamedType, typeCondition: string | null, depth: number): CostField | null => {
+  const fieldOf = (node: FieldNode, parent: GraphQLNamedType, typeCondition: string | null, depth: number, inherited: readonly DirectiveNode[]): CostField | null => {
     if (++visited > MAX_ANALYSED_FIELDS) {
       refusal = graphqlError('COST_LIMIT_EXCEEDED', `The operation selects more than ${MAX_ANALYSED_FIELDS} fields once fragments are expanded.`);
       return null;
@@ -164,13 +186,14 @@ function compile(
     if (!definition) return null;
     const type = getNamedType(definition.type);
     const passed = new Map((node.arguments ?? []).map((argument) => [argument.name.value, argument]));
-    let argumentsWeight = 0;
+    const pricedArguments: PricedArgument[] = [];
     const argumentEntries = new Map<string, { node: ArgumentNode; type: GraphQLArgument }>();
     const defaults = new Map<string, unknown>();
     for (const argument of definition.args) {
       const given = passed.get(argument.name);
       if (given) {
-        argumentsWeight += directives.argumentWeight(parent.name, node.name.value, argument.name) ?? 0;
+        const weight = directives.argumentWeight(parent.name, node.name.value, argument.name) ?? 0;
+        if (weight !== 0 || inputWeights.reaches(argument.type)) pricedArguments.push({ weight, type: argument.type, value: given.value });
         argumentEntries.set(argument.name, { node: given, type: argument });
       } else if (argument.defaultValue !== undefined) {
         defaults.set(argument.name, argument.defaultValue);
@@ -180,22 +203,21 @@ function compile(
       directives.fieldWeight(parent.name, node.name.value) ??
       directives.typeWeight(type.name) ??
       (isCompositeType(type) ? COST_DEFAULTS.objectWeight : COST_DEFAULTS.leafWeight);
-    const conditions = (node.directives ?? []).filter((directive) => directive.name.value === 'skip' || directive.name.value === 'include');
     return {
       responseKey: node.alias?.value ?? node.name.value,
       typeCondition,
       weight,
-      argumentsWeight,
+      pricedArguments,
       list: returnsList(definition.type),
       listSize: directives.listSize(parent.name, node.name.value),
       args: argumentEntries,
       defaults,
-      conditions,
-      children: node.selectionSet ? fieldsOf(node.selectionSet, type, null, depth + 1) : [],
+      conditions: [...inherited, ...conditionsOf(node.directives)],
+      children: node.selectionSet ? fieldsOf(node.selectionSet, type, null, depth + 1, []) : [],
     };
   };
 
-  const roots = fieldsOf(operation.selectionSet, rootType, null, 1);
+  const roots = fieldsOf(operation.selectionSet, rootType, null, 1, []);
   if (refusal) return refusal;
   const rootCount = roots.length;
   if (rootCount > limits.maxRootFields) {
@@ -204,10 +226,75 @@ function compile(
     });
   }
   const base = operation.operation === 'mutation' ? COST_DEFAULTS.mutationWeight : 0;
+  const context = (variables: Record<string, unknown>): PricingContext => ({ variables, inputWeights });
   return {
-    estimate: (variables) => base + estimateSelection(roots, variables),
-    actual: (data, variables) => base + actualSelection(roots, data, variables),
+    estimate: (variables) => base + estimateSelection(roots, context(variables)),
+    actual: (data, variables) => base + actualSelection(roots, data, context(variables)),
   };
+}
+
+/** What pricing one request needs besides the compiled fields. */
+interface PricingContext {
+  variables: Record<string, unknown>;
+  inputWeights: InputWeights;
+}
+
+/** `@cost` on input fields, as the analysis of arguments needs them. */
+interface InputWeights {
+  /** Whether a value of this type can hold a weighted input field (decided once per type). */
+  reaches(type: GraphQLInputType): boolean;
+  /** The cost of a value of this type as given: each input field given (not null) adds its `@cost`, nested objects and list items included. */
+  of(type: GraphQLInputType, value: unknown): number;
+}
+
+function inputWeightsOf(directives: CostDirectives): InputWeights {
+  const reachable = new Map<string, boolean>();
+  const reaches = (type: GraphQLInputType): boolean => {
+    const start = getNamedType(type);
+    if (!isInputObjectType(start)) return false;
+    let known = reachable.get(start.name);
+    if (known === undefined) {
+      // Input types may be recursive: each is searched once per starting type.
+      const seen = new Set<string>();
+      const search = (named: GraphQLNamedType): boolean => {
+        if (!isInputObjectType(named) || seen.has(named.name)) return false;
+        seen.add(named.name);
+        return Object.values(named.getFields()).some((field) => (directives.inputFieldWeight(named.name, field.name) ?? 0) !== 0 || search(getNamedType(field.type)));
+      };
+      reachable.set(start.name, (known = search(start)));
+    }
+    return known;
+  };
+  const of = (type: GraphQLInputType, value: unknown): number => {
+    if (value === null || value === undefined) return 0;
+    const nullable = getNullableType(type);
+    // A single value where a list is expected counts as a list of one (input coercion).
+    if (isListType(nullable)) return (Array.isArray(value) ? value : [value]).reduce((sum: number, item) => sum + of(nullable.ofType, item), 0);
+    if (!isInputObjectType(nullable) || typeof value !== 'object' || !reaches(nullable)) return 0;
+    let total = 0;
+    const fields = nullable.getFields();
+    for (const [name, fieldValue] of Object.entries(value as Record<string, unknown>)) {
+      const field = fields[name];
+      if (!field || fieldValue === null || fieldValue === undefined) continue;
+      total += (directives.inputFieldWeight(nullable.name, name) ?? 0) + of(field.type, fieldValue);
+    }
+    return total;
+  };
+  return { reaches, of };
+}
+
+/**
+ * `@cost` of the arguments passed and of the input fields given within them (IBM's cost spec,
+ * Federation 2.9): counted when the value, variables applied, is not null.
+ */
+function argumentsCost(field: CostField, { variables, inputWeights }: PricingContext): number {
+  let total = 0;
+  for (const argument of field.pricedArguments) {
+    const value = valueFromASTUntyped(argument.value, variables);
+    if (value === null || value === undefined) continue;
+    total += argument.weight + inputWeights.of(argument.type, value);
+  }
+  return total;
 }
 
 function returnsList(type: GraphQLOutputType): boolean {
@@ -215,41 +302,29 @@ function returnsList(type: GraphQLOutputType): boolean {
   return isListType(nullable);
 }
 
-/** Whether `@skip`/`@include` leave the field in, with these variables. */
-function included(field: CostField, variables: Record<string, unknown>): boolean {
-  for (const directive of field.conditions) {
-    const argument = directive.arguments?.find((entry) => entry.name.value === 'if');
-    if (!argument) continue;
-    const value = argument.value.kind === Kind.VARIABLE ? variables[argument.value.name.value] : argument.value.kind === Kind.BOOLEAN ? argument.value.value : undefined;
-    if (directive.name.value === 'skip' && value === true) return false;
-    if (directive.name.value === 'include' && value === false) return false;
-  }
-  return true;
-}
-
 /**
  * Unconditional fields add up; fields under fragments on other types count as the costliest
  * of those types (an object is of one type only).
  */
-function estimateSelection(fields: readonly CostField[], variables: Record<string, unknown>, sized?: { names: readonly string[]; size: number }): number {
+function estimateSelection(fields: readonly CostField[], context: PricingContext, sized?: { names: readonly string[]; size: number }): number {
   let always = 0;
   const byType = new Map<string, number>();
   for (const field of fields) {
-    if (!included(field, variables)) continue;
+    if (!isIncluded(field.conditions, context.variables)) continue;
     const size = sized?.names.includes(field.responseKey) ? sized.size : undefined;
-    const cost = estimateField(field, variables, size);
+    const cost = estimateField(field, context, size);
     if (field.typeCondition === null) always += cost;
     else byType.set(field.typeCondition, (byType.get(field.typeCondition) ?? 0) + cost);
   }
   return always + Math.max(0, ...byType.values());
 }
 
-function estimateField(field: CostField, variables: Record<string, unknown>, sizeFromParent: number | undefined): number {
-  const ownSize = listSizeOf(field, variables);
+function estimateField(field: CostField, context: PricingContext, sizeFromParent: number | undefined): number {
+  const ownSize = listSizeOf(field, context.variables);
   // With sizedFields, the size belongs to those child fields (a connection's `edges`), not to this one.
   const sizedChildren = field.listSize && field.listSize.sizedFields.length > 0 ? { names: field.listSize.sizedFields, size: ownSize } : undefined;
   const multiplier = sizeFromParent ?? (field.list && !sizedChildren ? ownSize : 1);
-  return multiplier * (field.weight + estimateSelection(field.children, variables, sizedChildren)) + field.argumentsWeight;
+  return multiplier * (field.weight + estimateSelection(field.children, context, sizedChildren)) + argumentsCost(field, context);
 }
 
 /** `@listSize`: the largest slicing argument passed, else `assumedSize`, else the default (10). */
@@ -270,21 +345,21 @@ function listSizeOf(field: CostField, variables: Record<string, unknown>): numbe
 }
 
 /** The same weights over the response: each list as long as it came back, null values free. */
-function actualSelection(fields: readonly CostField[], data: unknown, variables: Record<string, unknown>): number {
+function actualSelection(fields: readonly CostField[], data: unknown, context: PricingContext): number {
   if (typeof data !== 'object' || data === null) return 0;
   const object = data as Record<string, unknown>;
   const counted = new Set<string>();
   let total = 0;
   for (const field of fields) {
-    if (counted.has(field.responseKey) || !(field.responseKey in object) || !included(field, variables)) continue;
+    if (counted.has(field.responseKey) || !(field.responseKey in object) || !isIncluded(field.conditions, context.variables)) continue;
     counted.add(field.responseKey);
-    total += field.argumentsWeight + actualValue(field, object[field.responseKey], variables);
+    total += argumentsCost(field, context) + actualValue(field, object[field.responseKey], context);
   }
   return total;
 }
 
-function actualValue(field: CostField, value: unknown, variables: Record<string, unknown>): number {
+function actualValue(field: CostField, value: unknown, context: PricingContext): number {
   if (value === null || value === undefined) return 0;
-  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + actualValue(field, item, variables), 0);
-  return field.weight + actualSelection(field.children, value, variables);
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + actualValue(field, item, context), 0);
+  return field.weight + actualSelection(field.children, value, context);
 }

@@ -29,8 +29,17 @@ export type BudgetDecision =
 export interface CostBudget {
   /** Takes `cost` from the caller's bucket when it fits, in one atomic step. */
   take(principal: Principal, cost: number): Promise<BudgetDecision>;
-  /** Gives back `amount` (estimated minus actual cost), never above the bucket's size. */
+  /** Gives back `amount`, never above the bucket's size; resolves once the bucket has it. */
   refund(principal: Principal, amount: number): Promise<ThrottleStatus>;
+  /**
+   * Gives back `amount` (estimated minus actual cost) without a round trip of its own: the
+   * budget holds it and sends it with the caller's next `take` through this budget, or on its
+   * own within a short delay (`flushRefunds` sends what is held at once). Returns the status
+   * `taken` (the answer of the take being refunded) predicts once the refund is in.
+   */
+  refundLater(principal: Principal, amount: number, taken: ThrottleStatus): ThrottleStatus;
+  /** Sends every refund `refundLater` still holds (at shutdown); never rejects. */
+  flushRefunds(): Promise<void>;
   /** The caller's bucket as it is now, taking nothing (the `rateLimit` field). */
   peek(principal: Principal): Promise<ThrottleStatus>;
 }

@@ -18,6 +18,8 @@ export interface CostDirectives {
   fieldWeight(typeName: string, fieldName: string): number | undefined;
   /** `@cost` on one of the field's arguments, or undefined. */
   argumentWeight(typeName: string, fieldName: string, argumentName: string): number | undefined;
+  /** `@cost` on a field of an input object type, or undefined. */
+  inputFieldWeight(typeName: string, fieldName: string): number | undefined;
   listSize(typeName: string, fieldName: string): ListSize | undefined;
 }
 
@@ -45,6 +47,10 @@ export function readCostDirectives(supergraphSdl: string | DocumentNode, linkedD
     if (!isTypeDefinitionNode(definition) && !isTypeExtensionNode(definition)) continue;
     const typeName = definition.name.value;
     addWeight(typeName, definition.directives);
+    if (definition.kind === Kind.INPUT_OBJECT_TYPE_DEFINITION || definition.kind === Kind.INPUT_OBJECT_TYPE_EXTENSION) {
+      for (const field of definition.fields ?? []) addWeight(`${typeName}.${field.name.value}`, field.directives);
+      continue;
+    }
     if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION
       && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_EXTENSION) continue;
     for (const field of definition.fields ?? []) {
@@ -59,6 +65,7 @@ export function readCostDirectives(supergraphSdl: string | DocumentNode, linkedD
     typeWeight: (typeName) => weights.get(typeName),
     fieldWeight: (typeName, fieldName) => weights.get(`${typeName}.${fieldName}`),
     argumentWeight: (typeName, fieldName, argumentName) => weights.get(`${typeName}.${fieldName}(${argumentName}:)`),
+    inputFieldWeight: (typeName, fieldName) => weights.get(`${typeName}.${fieldName}`),
     listSize: (typeName, fieldName) => listSizes.get(`${typeName}.${fieldName}`),
   };
 }

@@ -67,7 +67,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     const rateLimit = splitRateLimitFields(args.document, args.operationName);
     if (rateLimit && !rateLimit.document) {
       const status = await budget.peek(principal);
-      return void stop({ data: rateLimitData(rateLimit.fields, 0, status), extensions: { cost: extensionOf(0, 0, status) } });
+      return void stop({ data: rateLimitData(rateLimit, 0, status, variables), extensions: { cost: extensionOf(0, 0, status) } });
     }
     if (rateLimit?.document) args.document = rateLimit.document;
     const priced = analysis.analyse(args.schema, args.document, args.operationName);
@@ -96,17 +96,17 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       return void stop({ errors: [error], extensions: { cost: extensionOf(cost, null, decision.status) } });
     }
     const withCost = (result: ExecutionResult, spent: number, status: ThrottleStatus): ExecutionResult => {
-      const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit.fields, cost, status) } : result.data;
+      const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit, cost, status, variables) } : result.data;
       return { ...result, ...(data === undefined ? {} : { data }), extensions: { ...result.extensions, cost: extensionOf(cost, spent, status) } };
     };
     return {
       /** After a query or mutation: the actual cost, the refund, and both on the result. */
-      async settle(result: ExecutionResult): Promise<ExecutionResult> {
+      settle(result: ExecutionResult): ExecutionResult {
         const spent = priced.actual(result.data, variables);
         actual.observe({ operation_type: operationType }, spent);
-        // A refund the budget cannot take (its Redis down, fail-closed) is lost, not an error on
-        // a result that already has its data.
-        const status = spent < cost ? await budget.refund(principal, cost - spent).catch(() => decision.status) : decision.status;
+        // No round trip of its own: the refund rides with the caller's next take (or goes out
+        // shortly after); the status shown is the take's answer plus the refund.
+        const status = budget.refundLater(principal, cost - spent, decision.status);
         if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: spent });
         return withCost(result, spent, status);
       },
@@ -118,9 +118,8 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       const charged = await charge(args, setResultAndStopExecution);
       if (!charged) return;
       return {
-        async onExecuteDone({ result, setResult }) {
-          if (!isAsyncIterable(result)) return setResult(await charged.settle(result));
-          return undefined;
+        onExecuteDone({ result, setResult }) {
+          if (!isAsyncIterable(result)) setResult(charged.settle(result));
         },
       };
     },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../../lib/redis.js';
 import { testEnv } from '../../test/env.js';
+import { loadGatewayConfig } from '../config.js';
 import { manifestOf, sha256Hex, type TrustedDocuments } from './manifest.js';
 import { createPersistedQueryResolver } from './resolver.js';
 import { type PersistedQueriesPolicy, usePersistedQueries } from './use-persisted-queries.js';
@@ -92,5 +93,10 @@ describe('usePersistedQueries: who may run documents outside the manifest, by mo
     expect(logged[0]).not.toContain('hello');
     expect((await ask(gateway({ mode: 'off' }), 'apiKey', { query: '{ hello }' })).data).toEqual({ hello: 'hi' });
     expect(logged).toHaveLength(1);
+  });
+
+  it('PERSISTED_QUERIES_MODE defaults to enforce in every environment: log-only is only ever chosen', () => {
+    for (const NODE_ENV of ['development', 'test', 'production']) expect(loadGatewayConfig({ NODE_ENV, REDIS_URL: testEnv.redisUrl }).PERSISTED_QUERIES_MODE).toBe('enforce');
+    expect(loadGatewayConfig({ PERSISTED_QUERIES_MODE: 'log-only' }).PERSISTED_QUERIES_MODE).toBe('log-only');
   });
 });

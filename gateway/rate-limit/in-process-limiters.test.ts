@@ -27,6 +27,13 @@ describe('in-process token bucket (the stand-in while Redis is down), on a fake 
     expect(await bucket.peek('ip:203.0.113.7', plan, T0)).toMatchObject({ available: 100 });
   });
 
+  it('a take first gives back the credit (refunds held back), capped at the bucket size', async () => {
+    const bucket = inProcessTokenBucket();
+    await bucket.take('user:a', plan, 90, T0);
+    expect(await bucket.take('user:a', plan, 50, T0, 60)).toMatchObject({ allowed: true, available: 20 });
+    expect(await bucket.take('user:a', plan, 100, T0, 500)).toMatchObject({ allowed: true, available: 0 });
+  });
+
   it('a cost larger than the bucket is refused with the time until the bucket is full', async () => {
     const bucket = inProcessTokenBucket();
     await bucket.take('user:a', plan, 50, T0);

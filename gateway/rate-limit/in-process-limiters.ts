@@ -26,7 +26,7 @@ function boundedMap<V>(): Map<string, V> {
  */
 export function inProcessTokenBucket(): Limiter {
   const buckets = boundedMap<{ tokens: number; at: number }>();
-  const step = (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number) => {
+  const step = (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0) => {
     const size = plan.bucketSize;
     const state = buckets.get(key) ?? { tokens: size, at: nowMs };
     let { tokens, at } = state;
@@ -36,6 +36,7 @@ export function inProcessTokenBucket(): Limiter {
     }
     let allowed = true;
     if (op === 'take') {
+      tokens = Math.min(size, tokens + credit);
       allowed = tokens >= amount;
       if (allowed) tokens -= amount;
     } else if (op === 'refund') {
@@ -49,8 +50,8 @@ export function inProcessTokenBucket(): Limiter {
   };
   return {
     algorithm: 'token-bucket',
-    take: async (key, plan, amount, nowMs) => {
-      const { allowed, tokens } = step(key, plan, 'take', amount, nowMs);
+    take: async (key, plan, amount, nowMs, credit) => {
+      const { allowed, tokens } = step(key, plan, 'take', amount, nowMs, credit);
       return tokenBucketOutcome(plan, tokens, allowed, amount);
     },
     refund: async (key, plan, amount, nowMs) => tokenBucketOutcome(plan, step(key, plan, 'refund', amount, nowMs).tokens, true, amount),

@@ -21,7 +21,11 @@ export interface LimiterOutcome {
  */
 export interface Limiter {
   readonly algorithm: RateLimitAlgorithm;
-  take(key: string, plan: RateLimitPlan, amount: number, nowMs: number): Promise<LimiterOutcome>;
+  /**
+   * Takes `amount` when it fits; `credit` (refunds held back by this process, see
+   * redis-budget.ts) is given back first, in the same atomic step. A request-count limiter ignores it.
+   */
+  take(key: string, plan: RateLimitPlan, amount: number, nowMs: number, credit?: number): Promise<LimiterOutcome>;
   refund(key: string, plan: RateLimitPlan, amount: number, nowMs: number): Promise<LimiterOutcome>;
   peek(key: string, plan: RateLimitPlan, nowMs: number): Promise<LimiterOutcome>;
 }
@@ -59,6 +63,16 @@ export function slidingWindowOutcome(plan: RateLimitPlan, allowed: boolean, coun
     available: Math.max(0, plan.requestsPerWindow - count),
     retryAfterMs: allowed || oldestMs === null ? 0 : Math.max(1, oldestMs + windowMs - nowMs),
     resetAfterMs: newestMs === null ? 0 : Math.max(0, newestMs + windowMs - nowMs),
+  };
+}
+
+/** A token bucket's status once `amount` is given back: capped at its size, full that much sooner. */
+export function throttleStatusAfterRefund(status: ThrottleStatus, amount: number, nowMs: number): ThrottleStatus {
+  const refilledSoonerMs = (amount * 1_000) / status.restoreRate;
+  return {
+    ...status,
+    currentlyAvailable: Math.min(status.maximumAvailable, status.currentlyAvailable + amount),
+    resetAt: new Date(Math.max(nowMs, Date.parse(status.resetAt) - refilledSoonerMs)).toISOString(),
   };
 }
 

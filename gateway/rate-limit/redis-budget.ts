@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
 
 import type { Principal } from '../../lib/auth/principal.js';
@@ -9,7 +10,7 @@ import { isRedisUnavailable, type Redis } from '../../lib/redis.js';
 import { throttledWarning } from '../../lib/throttled-warning.js';
 import type { BudgetDecision, CostBudget, ThrottleStatus } from '../cost/budget.js';
 import { inProcessSlidingWindow, inProcessTokenBucket } from './in-process-limiters.js';
-import { type Limiter, type LimiterOutcome, type RateLimitAlgorithm, throttleStatusOf } from './limiter.js';
+import { type Limiter, type LimiterOutcome, type RateLimitAlgorithm, throttleStatusAfterRefund, throttleStatusOf } from './limiter.js';
 import { type RateLimitPlans, subjectOf, tierOf } from './plans.js';
 import { redisSlidingWindow, redisTokenBucket } from './redis-limiters.js';
 
@@ -25,10 +26,19 @@ export interface RedisCostBudgetOptions {
   failurePolicy: RateLimitFailurePolicy;
   logger: Logger;
   registry: Registry;
+  /** @default REFUND_HOLD_MS */
+  refundHoldMs?: number;
 }
 
 /** Key prefix of every bucket, per algorithm, before the caller (`user:<id>`, `apiKey:<id>`, `ip:<addr>`). */
 const KEY_PREFIX: Record<RateLimitAlgorithm, string> = { 'token-bucket': 'ratelimit:cost:', 'sliding-window': 'ratelimit:requests:' };
+
+/**
+ * @default 1_000 // 1 s: how long `refundLater` holds a refund for the caller's next take
+ * (which then carries it in its own script run) before sending it alone. Until then other
+ * gateway processes see the bucket without it: at most a second's wait for that caller.
+ */
+const REFUND_HOLD_MS = 1_000;
 
 /** Nothing ran, and retrying later will work: HTTP 503 with Retry-After. */
 const unavailable = () =>
@@ -41,6 +51,8 @@ const unavailable = () =>
  * one bucket per caller: each step is one Lua script run with EVALSHA, one round trip, atomic.
  * The caller's plan tier (unknown tiers: `free`) sets the bucket; the injected clock sets the
  * time. With the sliding-window algorithm each request costs one and refunds change nothing.
+ * Refunds after execution (`refundLater`) cost no round trip of their own: held per caller,
+ * they ride with that caller's next take (one script run for both) or go out within REFUND_HOLD_MS.
  *
  * When Redis does not answer (`isRedisUnavailable`), `failurePolicy` decides: `open` answers
  * from an in-process limiter of the same algorithm (each process then enforces the limit
@@ -75,11 +87,19 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
   const keyOf = (principal: Principal) => KEY_PREFIX[algorithm] + subjectOf(principal);
   const planOf = (principal: Principal) => plans[tierOf(plans, principal)]!;
 
-  return {
+  /** Refunds not sent yet, by bucket key. */
+  const held = new Map<string, { principal: Principal; amount: number }>();
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  const budget: CostBudget = {
     async take(principal, cost): Promise<BudgetDecision> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
-      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(keyOf(principal), plan, amountOf(cost), nowMs));
+      const key = keyOf(principal);
+      // A refund held for this caller goes with this take; should the take fail, it is lost like any write to a Redis that is down.
+      const credit = held.get(key)?.amount ?? 0;
+      held.delete(key);
+      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amountOf(cost), nowMs, credit));
       const status = throttleStatusOf(algorithm, plan, outcome, nowMs);
       metrics.decisions.inc({ outcome: `${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}` });
       if (outcome.allowed) return { allowed: true, status };
@@ -92,6 +112,30 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       const { outcome } = await run(principal, (limiter) => limiter.refund(keyOf(principal), plan, amountOf(amount), nowMs));
       return throttleStatusOf(algorithm, plan, outcome, nowMs);
     },
+    refundLater(principal, amount, taken): ThrottleStatus {
+      const credit = amountOf(amount);
+      if (credit === 0 || algorithm !== 'token-bucket') return taken;
+      const key = keyOf(principal);
+      const entry = held.get(key);
+      if (entry) entry.amount += credit;
+      else held.set(key, { principal, amount: credit });
+      flushTimer ??= setTimeout(() => void budget.flushRefunds(), options.refundHoldMs ?? REFUND_HOLD_MS).unref();
+      return throttleStatusAfterRefund(taken, credit, clock.now().getTime());
+    },
+    async flushRefunds() {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      const refunds = [...held.values()];
+      held.clear();
+      await Promise.all(
+        refunds.map(({ principal, amount }) =>
+          budget.refund(principal, amount).catch((error: unknown) => {
+            // SERVICE_UNAVAILABLE (fail-closed, Redis down) was logged by `run`: the refund is lost with the outage.
+            if (!(error instanceof GraphQLError)) options.logger.error({ err: error }, 'rate limits: a held refund could not be sent');
+          }),
+        ),
+      );
+    },
     async peek(principal): Promise<ThrottleStatus> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
@@ -99,6 +143,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       return throttleStatusOf(algorithm, plan, outcome, nowMs);
     },
   };
+  return budget;
 }
 
 /** A cost as the scripts may take it: a negative or non-finite one would fill the bucket, so it counts as 0. */

@@ -6,8 +6,8 @@ import type { RateLimitPlan } from './plans.js';
 
 /**
  * Token bucket, one hash per caller: `tokens` left and `at`, the time they were counted.
- * ARGV: now (ms), size, restore rate (tokens per ms), op (take | refund | peek), amount.
- * Refills by the time elapsed since `at`, capped at the size; a `now` behind `at` (another
+ * ARGV: now (ms), size, restore rate (tokens per ms), op (take | refund | peek), amount, and
+ * for take a credit (refunds held back) given back first. Refills by the time elapsed since `at`, capped at the size; a `now` behind `at` (another
  * gateway's clock runs ahead) refills nothing rather than twice. A full bucket is deleted
  * (an absent key reads as full) and any other expires when it would be full again, so idle
  * callers cost no memory. Returns {allowed (1|0), tokens (a string: Lua numbers become integers)}.
@@ -27,6 +27,7 @@ if now > at then
 end
 local allowed = 1
 if op == 'take' then
+  tokens = math.min(size, tokens + (tonumber(ARGV[6]) or 0))
   if tokens >= amount then tokens = tokens - amount else allowed = 0 end
 elseif op == 'refund' then
   tokens = math.min(size, tokens + amount)
@@ -80,13 +81,13 @@ function defineScript(redis: Redis, name: string, lua: string): Script {
 
 export function redisTokenBucket(redis: Redis): Limiter {
   const script = defineScript(redis, 'rateLimitTokenBucket', TOKEN_BUCKET);
-  const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number): Promise<LimiterOutcome> => {
-    const [allowed, tokens] = await script(key, nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount);
+  const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0): Promise<LimiterOutcome> => {
+    const [allowed, tokens] = await script(key, nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount, credit);
     return tokenBucketOutcome(plan, Number(tokens), allowed === 1, amount);
   };
   return {
     algorithm: 'token-bucket',
-    take: (key, plan, amount, nowMs) => step(key, plan, 'take', amount, nowMs),
+    take: (key, plan, amount, nowMs, credit) => step(key, plan, 'take', amount, nowMs, credit),
     refund: (key, plan, amount, nowMs) => step(key, plan, 'refund', amount, nowMs),
     peek: (key, plan, nowMs) => step(key, plan, 'peek', 0, nowMs),
   };
