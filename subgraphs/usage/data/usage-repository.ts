@@ -11,16 +11,20 @@ export function createUsageRepository(prisma: UsagePrisma) {
       const account = await prisma.account.findUnique({ where: { userId }, include: { plan: true } });
       return account?.plan ?? prisma.plan.findUniqueOrThrow({ where: { id: DEFAULT_PLAN_ID } });
     },
-    /** Totals over [start, end) days. */
+    /** A user's metered totals over [start, end), whole hours (UTC). */
     async totalsOfUser(userId: string, start: Date, end: Date) {
-      const totals = await prisma.usageDaily.aggregate({
-        where: { userId, day: { gte: start, lt: end } },
-        _sum: { requests: true, tokensIn: true, tokensOut: true },
+      const { _sum: sums } = await prisma.usageHourly.aggregate({
+        where: { userId, hour: { gte: start, lt: end } },
+        _sum: { requests: true, errors: true, tokensIn: true, tokensOut: true, estimatedCost: true, actualCost: true },
       });
       return {
-        requests: totals._sum.requests ?? 0,
-        tokensIn: totals._sum.tokensIn ?? 0,
-        tokensOut: totals._sum.tokensOut ?? 0,
+        userId,
+        requests: Number(sums.requests ?? 0),
+        errors: Number(sums.errors ?? 0),
+        tokensIn: Number(sums.tokensIn ?? 0),
+        tokensOut: Number(sums.tokensOut ?? 0),
+        estimatedCost: Number(sums.estimatedCost ?? 0),
+        actualCost: Number(sums.actualCost ?? 0),
       };
     },
   };
