@@ -5,7 +5,7 @@ import { prefixedChannel } from '../../../lib/live/pubsub.js';
 import { type LiveUsageUpdate, parseUsageEventFields } from '../../../lib/live/usage-events.js';
 import type { Logger } from '../../../lib/logger.js';
 import { METRIC_NAMESPACE } from '../../../lib/metrics.js';
-import type { Redis } from '../../../lib/redis.js';
+import { isInProcessStandIn, type Redis } from '../../../lib/redis.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
 import type { AggregatesRepository, MeteredEvent, PeriodTotals } from '../data/aggregates-repository.js';
 import { monthOf, periodStartOf } from './billing-period.js';
@@ -197,8 +197,7 @@ export function createMeteringConsumer(options: MeteringOptions) {
   return {
     start(): void {
       if (running) return;
-      const hasConsumerGroups = typeof (redis as Partial<Redis>).xreadgroup === 'function';
-      running = hasConsumerGroups ? consumeGroup() : pollStandIn();
+      running = isInProcessStandIn(redis) ? pollStandIn() : consumeGroup();
     },
     /** Stops reading; a batch being aggregated finishes (commits and acknowledges) first. */
     async stop(): Promise<void> {
