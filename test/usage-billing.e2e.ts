@@ -217,6 +217,9 @@ describe('usage reports, invoices and billing export', () => {
       expect(response.body.data).toEqual({ invoice: null });
       expect(codesOf(response)).toEqual(['NOT_FOUND']);
     }
+    for (const first of [-1, 101]) {
+      expect(codesOf(await platform.query('query ($first: Int!) { invoices(first: $first) { id } }', { first }, asPro)), `first ${first}`).toEqual(['BAD_USER_INPUT']);
+    }
     const othersList = await platform.query(INVOICES, { userId: pro }, asFree);
     expect(othersList.body.data?.invoices ?? null).toBeNull();
     expect(codesOf(othersList)).toEqual(['NOT_FOUND']);
