@@ -397,6 +397,7 @@ function eventPayload(userId: string, operationName: string): string {
     requests: 1,
     tokensIn: 0,
     tokensOut: 0,
+    periodTotals: { periodStart: '2026-11-01T00:00:00.000Z', periodEnd: '2026-12-01T00:00:00.000Z', requests: 1, tokensIn: 0, tokensOut: 0 },
   } satisfies LiveUsageUpdate);
 }
 

@@ -19,6 +19,7 @@ import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
+import { type UsageConfig, usageEnvSchema } from '../subgraphs/usage/config.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
 import { type UsersConfig, usersEnvSchema } from '../subgraphs/users/config.js';
 import { createUsersSubgraph } from '../subgraphs/users/server.js';
@@ -47,6 +48,8 @@ export interface PlatformOptions {
   gatewayEnv?: Record<string, string>;
   /** Users subgraph settings that differ from its defaults (tests loosen brute-force limits). */
   users?: Partial<UsersConfig>;
+  /** Usage subgraph settings that differ from its defaults (metering, billing schedule and export). */
+  usage?: Partial<UsageConfig>;
   /** Worker settings over its defaults (its port, host and log level are the platform's). */
   worker?: Partial<WorkerConfig>;
   /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
@@ -107,7 +110,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
       inference: createInferenceSubgraph,
-      usage: createUsageSubgraph,
+      usage: (d) => createUsageSubgraph(d, { ...usageEnvSchema.parse({}), ...options.usage }),
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
@@ -120,6 +123,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       cleanup.push(() => servers[name].close(1_000));
       const webSockets = subgraph.attachWebSockets(servers[name].server);
       cleanup.push(() => webSockets.close());
+      subgraph.start?.();
     }
     const subgraphUrls = Object.fromEntries(
       Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),

@@ -50,6 +50,9 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
   return redis;
 }
 
+/** Whether `redis` is the in-process stand-in (no URL): it lacks some commands, consumer groups among them. */
+export const isInProcessStandIn = (redis: Redis): boolean => redis instanceof RedisMock;
+
 /**
  * The messages ioredis rejects a command with when it got no answer: not connected (and no
  * offline queue), connection lost mid-command, retries used up, or `commandTimeout`.

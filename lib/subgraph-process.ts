@@ -36,6 +36,7 @@ export async function startSubgraphProcess(
   });
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = subgraph.attachWebSockets(server.server);
+  subgraph.start?.();
   const metrics = await listenMetrics({ '/metrics': subgraph.registry }, { host: config.HOST, port: config.METRICS_PORT });
   infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql (HTTP, SSE and WebSocket), metrics on ${metrics.url}/metrics`);
   return {

@@ -57,6 +57,8 @@ export interface Subgraph {
   attachWebSockets(server: Server): { close(): Promise<void> };
   /** Makes `/ready` answer 503 so load balancers stop routing here before shutdown. */
   startDraining(): void;
+  /** Starts background work of the subgraph's own (stream consumers, schedules) once it serves; `close()` stops it. */
+  start?(): void;
   /** Releases what the factory created (not the deps it was given). */
   close(): Promise<void>;
 }

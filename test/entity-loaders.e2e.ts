@@ -14,7 +14,7 @@ import { createJobsRepository } from '../subgraphs/inference/data/jobs-repositor
 import { createUsageLoaders } from '../subgraphs/usage/context.js';
 import { createUsagePrisma } from '../subgraphs/usage/data/database.js';
 import { createUsageRepository } from '../subgraphs/usage/data/usage-repository.js';
-import { monthOf } from '../subgraphs/usage/resolvers/index.js';
+import { monthOf } from '../subgraphs/usage/domain/billing-period.js';
 import { createUsersLoaders } from '../subgraphs/users/context.js';
 import { createUsersPrisma } from '../subgraphs/users/data/database.js';
 import { createUsersRepository } from '../subgraphs/users/data/users-repository.js';
@@ -52,8 +52,8 @@ describe('entity loaders: N keys, one statement per table', () => {
     );
     await db.query(`INSERT INTO usage."Account" ("userId", "planId", "updatedAt") VALUES ($1, 'pro', now())`, [ada]);
     await db.query(
-      `INSERT INTO usage."UsageDaily" ("userId", day, requests, "tokensIn", "tokensOut") VALUES ($1, $3, 2, 20, 200), ($1, $3::date + 1, 3, 30, 300), ($2, $3::date - 1, 7, 70, 700)`,
-      [ada, bob, start.toISOString().slice(0, 10)],
+      `INSERT INTO usage."UsageHourly" ("userId", hour, requests, "tokensIn", "tokensOut") VALUES ($1, $3, 2, 20, 200), ($1, $3::timestamptz + interval '1 day', 3, 30, 300), ($2, $3::timestamptz - interval '1 hour', 7, 70, 700)`,
+      [ada, bob, start.toISOString()],
     );
     await db.query(
       `INSERT INTO autonomy."AutonomySetting" ("userId", context, level, "updatedAt") VALUES ($1, '', 'EXPERT', now()), ($1, 'code', 'AGENT', now()), ($2, '', 'NO_AI', now())`,
@@ -116,10 +116,10 @@ describe('entity loaders: N keys, one statement per table', () => {
     const loaders = createUsageLoaders(createUsageRepository(connect(createUsagePrisma(db))));
     const totals = await Promise.all([ada, bob, cy].map((userId) => loaders.totals({ userId, start, end })));
     expect(totals).toEqual([
-      { requests: 5, tokensIn: 50, tokensOut: 500 },
+      { requests: 5, errors: 0, tokensIn: 50, tokensOut: 500, estimatedCost: 0, actualCost: 0 },
       // Bob's usage is from the month before.
-      { requests: 0, tokensIn: 0, tokensOut: 0 },
-      { requests: 0, tokensIn: 0, tokensOut: 0 },
+      { requests: 0, errors: 0, tokensIn: 0, tokensOut: 0, estimatedCost: 0, actualCost: 0 },
+      { requests: 0, errors: 0, tokensIn: 0, tokensOut: 0, estimatedCost: 0, actualCost: 0 },
     ]);
     expect(sql.on('usage')).toHaveLength(1);
   });

@@ -39,12 +39,13 @@ interface Victim {
   apiKeyId: string;
   /** A model's action held for the first user's decision. */
   actionId: string;
+  invoiceId: string;
 }
 
 /** Fields of entity types that anyone may see: the key the caller supplied itself. */
 const PUBLIC_FIELDS = new Set(['User.id']);
 /** Types that hold no one's data (catalogues, platform-wide figures); every other object type is someone's. */
-const PUBLIC_TYPES = new Set(['Model', 'Plan', 'AutonomyLevelInfo', 'PlatformMetrics']);
+const PUBLIC_TYPES = new Set(['Model', 'Plan', 'AutonomyLevelInfo', 'PlatformMetrics', 'BillingPeriodClosing']);
 /** How to reference the victim's instance of each entity type (its key fields). */
 const VICTIM_ENTITY: Record<string, (victim: Victim) => Record<string, unknown>> = {
   User: (victim) => ({ id: victim.userId }),
@@ -76,6 +77,10 @@ const ROOT_FIELDS: Record<string, RootAccess> = {
   'Mutation.clearAutonomy': { args: (victim) => ({ userId: victim.userId }), ownerMaySee: true },
   'Mutation.approveAction': { args: (victim) => ({ id: victim.actionId }), ownerMaySee: true },
   'Mutation.rejectAction': { args: (victim) => ({ id: victim.actionId }), ownerMaySee: true },
+  'Query.usage': { args: (victim) => ({ userId: victim.userId, period: { start: '2026-01-01T00:00:00Z', end: '2026-02-01T00:00:00Z' } }), ownerMaySee: true },
+  // One invoice: the walker selects every field three levels deep, which would price twelve over the cost ceiling.
+  'Query.invoices': { args: (victim) => ({ userId: victim.userId, first: 1 }), ownerMaySee: true },
+  'Query.invoice': { args: (victim) => ({ id: victim.invoiceId }), ownerMaySee: true },
 };
 
 const ENTITY_TYPES = new Set(
@@ -216,8 +221,15 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
     );
     await platform.db.query(`INSERT INTO usage."Account" ("userId", "planId", "updatedAt") VALUES ($1, 'pro', now())`, [ada.user.id]);
     await platform.db.query(
-      `INSERT INTO usage."UsageDaily" ("userId", day, requests, "tokensIn", "tokensOut") VALUES ($1, $2, 7, 120, 340)`,
-      [ada.user.id, new Date().toISOString().slice(0, 10)],
+      // Added to what metering records of her operations so far (they fall in the same hour).
+      `INSERT INTO usage."UsageHourly" ("userId", hour, requests, "tokensIn", "tokensOut") VALUES ($1, date_trunc('hour', now()), 7, 120, 340)
+       ON CONFLICT ("userId", "apiKeyId", hour) DO UPDATE SET requests = "UsageHourly".requests + 7`,
+      [ada.user.id],
+    );
+    const [invoice] = await platform.db.query<{ id: string }>(
+      `INSERT INTO usage."Invoice" (id, "userId", "periodStart", "periodEnd", "amountCents", status, lines, "planId")
+       VALUES (gen_random_uuid(), $1, '2026-01-01', '2026-02-01', 4900, 'CLOSED', '[{"kind":"BASE","description":"Pro plan","quantity":1,"unitPriceCents":4900,"amountCents":4900}]', 'pro') RETURNING id`,
+      [ada.user.id],
     );
     asVictim = { authorization: `Bearer ${ada.accessToken}` };
     // Through the gateway, so the change is in the audit too.
@@ -228,8 +240,8 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
        VALUES (gen_random_uuid(), $1, $2, '', 'ada-secret-tool', '{}', now()) RETURNING id`,
       [ada.user.id, job!.id],
     );
-    victim = { userId: ada.user.id, jobId: job!.id, apiKeyId: adaKey.apiKey.id, actionId: action!.id };
-    victimSecrets = [ada.user.id, job!.id, adaKey.apiKey.id, adaKey.apiKey.prefix, action!.id, 'ada-owner', 'ada-secret-prompt', 'ada-secret-output', 'ada-secret-tool'];
+    victim = { userId: ada.user.id, jobId: job!.id, apiKeyId: adaKey.apiKey.id, actionId: action!.id, invoiceId: invoice!.id };
+    victimSecrets = [ada.user.id, job!.id, adaKey.apiKey.id, adaKey.apiKey.prefix, action!.id, invoice!.id, 'ada-owner', 'ada-secret-prompt', 'ada-secret-output', 'ada-secret-tool'];
     asOther = { authorization: `Bearer ${bob.accessToken}` };
     asOtherKey = { 'x-api-key': bobKey.key };
     asAdmin = { authorization: `Bearer ${await platform.tokenFor(otherUserId, { roles: ['admin'] })}` };
@@ -277,9 +289,11 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
         inferenceJob: {
           prompt: 'ada-secret-prompt',
           output: 'ada-secret-output',
-          user: { email: 'ada-owner@example.com', inferenceJobs: [{ prompt: 'ada-secret-prompt', output: 'ada-secret-output' }], usage: { requests: 7 } },
+          // Her own operations are metered too: at least the 7 written above.
+          user: { email: 'ada-owner@example.com', inferenceJobs: [{ prompt: 'ada-secret-prompt', output: 'ada-secret-output' }], usage: { requests: expect.any(Number) } },
         },
       });
+      expect(response.body.data!.inferenceJob.user.usage.requests).toBeGreaterThanOrEqual(7);
     }
   });
 

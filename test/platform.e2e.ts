@@ -32,11 +32,11 @@ describe('the gateway over the four subgraphs', () => {
     asUser = { authorization: `Bearer ${await platform.tokenFor(userId)}` };
     asAdmin = { authorization: `Bearer ${await platform.tokenFor(userId, { roles: ['admin'] })}` };
     // Rows the other subgraphs own, written straight to their own tables.
-    const today = new Date().toISOString().slice(0, 10);
     await platform.db.query(`INSERT INTO usage."Account" ("userId", "planId", "updatedAt") VALUES ($1, 'pro', now())`, [userId]);
     await platform.db.query(
-      `INSERT INTO usage."UsageDaily" ("userId", day, requests, "tokensIn", "tokensOut") VALUES ($1, $2, 7, 120, 340)`,
-      [userId, today],
+      // The first hour of this month (UTC): metering writes the current hour, never this one.
+      `INSERT INTO usage."UsageHourly" ("userId", hour, requests, "tokensIn", "tokensOut") VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 7, 120, 340)`,
+      [userId],
     );
     await platform.db.query(
       `INSERT INTO autonomy."AutonomySetting" ("userId", context, level, "updatedAt") VALUES ($1, 'code-review', 'EXPERT', now()), ($1, '', 'ASSISTED', now())`,

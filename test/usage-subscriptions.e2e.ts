@@ -21,7 +21,7 @@ import { within } from './within.js';
 type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 type Stream = AsyncIterableIterator<Result>;
 
-const USAGE_LIVE = 'subscription Live { usageLive { user { id } at operationName requests tokensIn tokensOut } }';
+const USAGE_LIVE = 'subscription Live { usageLive { user { id } at operationName requests tokensIn tokensOut periodTotals { periodStart periodEnd requests } } }';
 const PLATFORM_METRICS = /* GraphQL */ `
   subscription Dashboard($intervalSeconds: Int!) {
     platformMetrics(intervalSeconds: $intervalSeconds) {
@@ -133,12 +133,26 @@ describe('usage subscriptions at the usage subgraph', () => {
       expect(results.map((r) => r.data?.usageLive.operationName)).toEqual(['AliceFirst', 'AliceSecond', 'AliceThird', 'AliceLast']);
       for (const { data, errors } of results) {
         expect(errors).toBeUndefined();
-        expect(data.usageLive).toEqual({ user: { id: alice }, at: expect.any(String), operationName: expect.any(String), requests: 1, tokensIn: 0, tokensOut: 0 });
+        expect(data.usageLive).toEqual({
+          user: { id: alice },
+          at: expect.any(String),
+          operationName: expect.any(String),
+          requests: 1,
+          tokensIn: 0,
+          tokensOut: 0,
+          periodTotals: { periodStart: expect.any(String), periodEnd: expect.any(String), requests: expect.any(Number) },
+        });
         expect(Date.now() - new Date(data.usageLive.at).getTime()).toBeLessThan(30_000);
       }
+      // Published after aggregation: each update carries the month's totals so far, this operation included.
+      const totals = results.map((r) => r.data.usageLive.periodTotals.requests as number);
+      expect(totals[0]).toBeGreaterThanOrEqual(1);
+      for (let i = 1; i < totals.length; i++) expect(totals[i]).toBeGreaterThan(totals[i - 1]!);
     }
     const bobs = await collect(bobWs, 2, 1);
-    expect(bobs.map((r) => r.data?.usageLive)).toEqual([{ user: { id: bob }, at: expect.any(String), operationName: 'BobOnly', requests: 1, tokensIn: 0, tokensOut: 0 }]);
+    expect(bobs.map((r) => r.data?.usageLive)).toEqual([
+      { user: { id: bob }, at: expect.any(String), operationName: 'BobOnly', requests: 1, tokensIn: 0, tokensOut: 0, periodTotals: expect.objectContaining({ requests: 1 }) },
+    ]);
 
     // Each transport's cancellation releases its listener; the channel's Redis subscription
     // goes with the last one.

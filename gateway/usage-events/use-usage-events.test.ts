@@ -1,14 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import { createSchema, createYoga, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Redis as IORedis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
-import { USAGE_EVENTS_STREAM, usageLiveChannel } from '../../lib/live/keys.js';
-import { createLiveHub } from '../../lib/live/pubsub.js';
-import { parseLiveUsageUpdate } from '../../lib/live/usage-events.js';
+import { USAGE_EVENTS_STREAM } from '../../lib/live/keys.js';
+import { parseUsageEventFields } from '../../lib/live/usage-events.js';
 import { createLogger } from '../../lib/logger.js';
 import { connectRedis, type Redis } from '../../lib/redis.js';
 import { useUsageEvents } from './use-usage-events.js';
@@ -17,14 +16,24 @@ const logger = createLogger({ name: 'test', level: 'silent' });
 const at = new Date('2026-11-23T10:00:00.000Z');
 const userId = randomUUID();
 const user: Principal = { ...anonymousPrincipal(null), kind: 'user', userId, subject: `user:${userId}`, roles: ['user'] };
+const partner: Principal = { ...user, kind: 'apiKey', apiKeyId: randomUUID(), subject: `apiKey:${userId}` };
+
+/** Stands in for useCostLimits: leaves extensions.cost on each executed result, as it does. */
+const fixedCost: Plugin = {
+  onExecute: () => ({
+    onExecuteDone: ({ result, setResult }) => {
+      if (!isAsyncIterable(result)) setResult({ ...result, extensions: { ...result.extensions, cost: { requestedQueryCost: 7, actualQueryCost: 5 } } });
+    },
+  }),
+};
 
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
-    type Query { hello: String }
+    type Query { hello: String failing: String }
     type Subscription { ticks: Int }
   `,
   resolvers: {
-    Query: { hello: () => 'hi' },
+    Query: { hello: () => 'hi', failing: () => { throw new Error('no'); } },
     Subscription: {
       ticks: {
         subscribe: async function* () {
@@ -52,7 +61,7 @@ function gatewayWith(redis: Redis, registry = new Registry()) {
   return createYoga({
     schema,
     logging: false,
-    plugins: [principalFrom({ user }), useUsageEvents({ redis, clock: { now: () => at }, logger, registry })],
+    plugins: [principalFrom({ user, partner }), fixedCost, useUsageEvents({ redis, clock: { now: () => at }, logger, registry })],
   });
 }
 
@@ -68,35 +77,34 @@ const waitFor = async (condition: () => Promise<boolean> | boolean) => {
 };
 
 describe('useUsageEvents', () => {
-  it("publishes each operation of a user on the user's live channel and appends it to the usage stream", async () => {
+  it('appends each operation of a user to the usage stream with its API key, status, latency and cost', async () => {
     const redis = await connectRedis({ keyPrefix: `t${randomBytes(4).toString('hex')}:` });
     clients.push(redis);
-    const hub = createLiveHub(redis, logger);
-    const live = await hub.iterate(usageLiveChannel(userId), parseLiveUsageUpdate);
     const yoga = gatewayWith(redis);
 
-    expect(await (await post(yoga, 'query Greeting { hello }', 'user')).json()).toEqual({ data: { hello: 'hi' } });
-    expect(await (await post(yoga, '{ hello }', 'user')).json()).toEqual({ data: { hello: 'hi' } });
+    expect(await (await post(yoga, 'query Greeting { hello }', 'user')).json()).toMatchObject({ data: { hello: 'hi' } });
+    expect(await (await post(yoga, '{ hello }', 'partner')).json()).toMatchObject({ data: { hello: 'hi' } });
+    expect((await (await post(yoga, '{ hello broken }', 'user')).json()).errors).toBeDefined(); // invalid: never executed, not metered
+    expect(await (await post(yoga, 'query Failing { failing }', 'user')).json()).toMatchObject({ data: { failing: null }, errors: [{ path: ['failing'] }] });
     const subscription = await yoga.fetch('http://gateway/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-test-principal': 'user' },
       body: JSON.stringify({ query: 'subscription Ticks { ticks }' }),
     });
     await subscription.text();
+    await waitFor(async () => (await redis.xlen(USAGE_EVENTS_STREAM)) === 4);
 
-    const expected = (operationName: string | null) => ({ userId, at: at.toISOString(), operationName, requests: 1, tokensIn: 0, tokensOut: 0 });
-    expect((await live.next()).value).toEqual(expected('Greeting'));
-    expect((await live.next()).value).toEqual(expected(null));
-    expect((await live.next()).value).toEqual(expected('Ticks'));
-    await live.return!();
-    await hub.close();
-
-    const entries = await redis.xrange(USAGE_EVENTS_STREAM, '-', '+');
-    expect(entries).toHaveLength(3);
-    const fields = Object.fromEntries(chunk(entries[0]![1]));
-    expect(fields).toEqual({ eventId: expect.stringMatching(/^[0-9a-f-]{36}$/), userId, at: at.toISOString(), operationName: 'Greeting', requests: '1', tokensIn: '0', tokensOut: '0' });
-    const ids = entries.map(([, values]) => Object.fromEntries(chunk(values)).eventId);
-    expect(new Set(ids).size).toBe(3);
+    const entries = (await redis.xrange(USAGE_EVENTS_STREAM, '-', '+')).map(([, values]) => Object.fromEntries(chunk(values)));
+    const common = { eventId: expect.stringMatching(/^[0-9a-f-]{36}$/), userId, at: at.toISOString(), latencyMs: expect.stringMatching(/^\d+$/), requests: '1', tokensIn: '0', tokensOut: '0' };
+    expect(entries).toEqual([
+      // The cost plugin's figures, as it leaves them in extensions.cost.
+      { ...common, operationName: 'Greeting', status: 'ok', estimatedCost: '7', actualCost: '5' },
+      { ...common, apiKeyId: partner.apiKeyId, status: 'ok', estimatedCost: '7', actualCost: '5' },
+      { ...common, operationName: 'Failing', status: 'error', estimatedCost: '7', actualCost: '5' },
+      { ...common, operationName: 'Ticks', status: 'ok' },
+    ]);
+    expect(new Set(entries.map((entry) => entry.eventId)).size).toBe(4);
+    for (const entry of entries) expect(parseUsageEventFields(chunk(Object.entries(entry).flat()).flat())).not.toBeNull();
   });
 
   it('meters nothing for callers without a user', async () => {
@@ -117,7 +125,7 @@ describe('useUsageEvents', () => {
     const yoga = gatewayWith(down, registry);
     const response = await post(yoga, '{ hello }', 'user');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { hello: 'hi' } });
+    expect(await response.json()).toMatchObject({ data: { hello: 'hi' } });
     await waitFor(async () => (await registry.getSingleMetricAsString('lotabots_usage_events_total')).includes('outcome="failed"} 1'));
     expect(await registry.getSingleMetricAsString('lotabots_usage_events_total')).toContain('outcome="failed"} 1');
   });

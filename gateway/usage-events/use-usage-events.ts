@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
-import { type DocumentNode, getOperationAST } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
 
 import type { Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
-import { recordUsageEvent } from '../../lib/live/usage-events.js';
+import { recordUsageEvent, type UsageEvent } from '../../lib/live/usage-events.js';
 import type { Logger } from '../../lib/logger.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { Redis } from '../../lib/redis.js';
@@ -22,10 +23,11 @@ export interface UsageEventsOptions {
 
 /**
  * Meters every operation of a caller with a LotaBots user (signed in, or an API key's owner):
- * after each query or mutation has executed, and once when a subscription starts, it
- * publishes `{ userId, at, operationName, requests: 1, tokensIn: 0, tokensOut: 0 }` on
- * `usage:live:<userId>` (for `usageLive`) and appends it with a unique `eventId` to the
- * `usage:events` stream (for the aggregator), in one Redis round trip.
+ * after each query or mutation has executed, and once when a subscription starts, it appends
+ * a usage event with a unique `eventId` to the `usage:events` stream: `requests: 1`, the API
+ * key, operation name, estimated and actual cost (the cost plugin's `extensions.cost`, so
+ * register after `useCostLimits`), status (`error` when the result has errors) and latency.
+ * The usage subgraph aggregates the stream and publishes `usageLive` updates.
  * Fire and forget: the response never waits for Redis, and a failure is counted and logged,
  * never seen by the client. Operations that do not reach execution (unparseable, invalid,
  * rejected before execution) are not metered. Register after `useAuth`, which puts the
@@ -46,14 +48,25 @@ export function useUsageEvents(options: UsageEventsOptions): Plugin<{ principal?
     notRecorded(error);
   };
 
-  const record = (principal: Principal | undefined, document: DocumentNode, operationName: string | null | undefined) => {
+  const record = (
+    principal: Principal | undefined,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    outcome: { result: ExecutionResult | null; startedAt: number },
+  ) => {
     const userId = principal?.userId;
     if (!userId) return;
-    const event = {
+    const cost = costOf(outcome.result);
+    const event: UsageEvent = {
       eventId: randomUUID(),
       userId,
       at: clock.now().toISOString(),
+      apiKeyId: principal.apiKeyId,
       operationName: operationName ?? getOperationAST(document, operationName)?.name?.value ?? null,
+      status: outcome.result?.errors?.length ? 'error' : 'ok',
+      latencyMs: Math.round(performance.now() - outcome.startedAt),
+      estimatedCost: cost.estimated,
+      actualCost: cost.actual,
       requests: 1,
       tokensIn: 0,
       tokensOut: 0,
@@ -63,18 +76,29 @@ export function useUsageEvents(options: UsageEventsOptions): Plugin<{ principal?
 
   return {
     onExecute({ args }) {
+      const startedAt = performance.now();
       return {
-        onExecuteDone() {
-          record(args.contextValue.principal, args.document, args.operationName);
+        onExecuteDone({ result }) {
+          // An incremental (streamed) result has no single final shape: metered without its figures.
+          const final = isAsyncIterable(result) ? null : result;
+          record(args.contextValue.principal, args.document, args.operationName, { result: final, startedAt });
         },
       };
     },
     onSubscribe({ args }) {
+      const startedAt = performance.now();
       return {
-        onSubscribeResult() {
-          record(args.contextValue.principal, args.document, args.operationName);
+        onSubscribeResult({ result }) {
+          record(args.contextValue.principal, args.document, args.operationName, { result: isAsyncIterable(result) ? null : result, startedAt });
         },
       };
     },
   };
+}
+
+/** `extensions.cost` as the cost plugin left it on the result; nulls where it has none. */
+function costOf(result: ExecutionResult | null): { estimated: number | null; actual: number | null } {
+  const cost = result?.extensions?.cost as { requestedQueryCost?: unknown; actualQueryCost?: unknown } | undefined;
+  const count = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null);
+  return { estimated: count(cost?.requestedQueryCost), actual: count(cost?.actualQueryCost) };
 }

@@ -4,7 +4,7 @@
  * prefixes channel names), so `lib/live/pubsub.ts` prefixes them itself.
  */
 
-/** Channel with one message per metered operation of one user (a `LiveUsageUpdate` as JSON). */
+/** Channel with one message per aggregated usage event of one user (a `LiveUsageUpdate` as JSON), published by the usage subgraph after the commit. */
 export const usageLiveChannel = (userId: string) => `usage:live:${userId}`;
 
 /** Stream of every usage event (with a unique `eventId`), for the usage aggregator. */

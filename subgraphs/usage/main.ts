@@ -3,4 +3,7 @@ import { startSubgraphProcess } from '../../lib/subgraph-process.js';
 import { loadUsageConfig } from './config.js';
 import { createUsageSubgraph } from './server.js';
 
-runMain(() => startSubgraphProcess('usage', loadUsageConfig(process.env), createUsageSubgraph));
+runMain(() => {
+  const config = loadUsageConfig(process.env);
+  return startSubgraphProcess('usage', config, (deps) => createUsageSubgraph(deps, config));
+});

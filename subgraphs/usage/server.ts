@@ -1,32 +1,105 @@
 import { createLiveHub } from '../../lib/live/pubsub.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
+import type { UsageConfig } from './config.js';
 import { createUsageLoaders, type UsageContext } from './context.js';
+import { createAggregatesRepository } from './data/aggregates-repository.js';
+import { createBillingOutboxRepository } from './data/billing-outbox-repository.js';
 import { createUsagePrisma } from './data/database.js';
-import { createUsageRepository } from './data/usage-repository.js';
+import { createInvoicesRepository } from './data/invoices-repository.js';
+import { createUsageRepository, DEFAULT_PLAN_ID } from './data/usage-repository.js';
+import { createBillingExporter, exportBodyOf } from './domain/billing-export.js';
+import { BILLING_BUCKETING } from './domain/billing-period.js';
+import { createBillingSchedule, createPeriodCloser } from './domain/invoices.js';
+import { createMeteringConsumer } from './domain/metering.js';
 import { createPlatformMetricsFeed } from './domain/platform-metrics.js';
 import { createUsageResolvers } from './resolvers/index.js';
 
+/** What the usage subgraph needs of its configuration (the process's settings; defaults in config.ts). */
+export type UsageSettings = Pick<
+  UsageConfig,
+  | 'USAGE_CONSUMER_NAME'
+  | 'USAGE_METERING_BATCH_SIZE'
+  | 'USAGE_METERING_BLOCK_MS'
+  | 'USAGE_METERING_CLAIM_IDLE_MS'
+  | 'BILLING_CLOSE_INTERVAL_MS'
+  | 'BILLING_WEBHOOK_URL'
+  | 'BILLING_WEBHOOK_SECRET'
+  | 'BILLING_EXPORT_POLL_MS'
+  | 'BILLING_EXPORT_BACKOFF_MS'
+  | 'BILLING_EXPORT_MAX_BACKOFF_MS'
+  | 'BILLING_EXPORT_TIMEOUT_MS'
+>;
+
 /**
  * The usage subgraph: plans, metering, billing and live usage. Builds everything, listens
- * nowhere. Its Redis subscriber connection (for `usageLive`) opens with the first live
- * subscription; `close()` ends every open subscription and closes it.
+ * nowhere. `start()` starts its background work: the metering consumer of `usage:events`,
+ * the billing-period schedule and (with BILLING_WEBHOOK_URL) the billing export; `close()`
+ * stops them (a batch being aggregated commits first), ends every open subscription and
+ * closes its connections.
  */
-export function createUsageSubgraph(deps: SubgraphDeps): Subgraph {
+export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings): Subgraph {
   const prisma = createUsagePrisma(deps.db);
   const usage = createUsageRepository(prisma);
   const logger = deps.logger.child({ subgraph: 'usage' });
   const hub = createLiveHub(deps.redis, logger);
   const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger });
-  return createSubgraph<UsageContext>({
+  const aggregates = createAggregatesRepository(prisma, BILLING_BUCKETING);
+  const invoices = createInvoicesRepository(prisma);
+  const webhook = settings.BILLING_WEBHOOK_URL && settings.BILLING_WEBHOOK_SECRET ? { url: settings.BILLING_WEBHOOK_URL, secret: settings.BILLING_WEBHOOK_SECRET } : null;
+  const exporter = webhook
+    ? createBillingExporter({
+        outbox: createBillingOutboxRepository(prisma),
+        clock: deps.clock,
+        logger: logger.child({ component: 'billing-export' }),
+        webhookUrl: webhook.url,
+        secret: webhook.secret,
+        pollMs: settings.BILLING_EXPORT_POLL_MS,
+        backoffMs: settings.BILLING_EXPORT_BACKOFF_MS,
+        maxBackoffMs: settings.BILLING_EXPORT_MAX_BACKOFF_MS,
+        timeoutMs: settings.BILLING_EXPORT_TIMEOUT_MS,
+      })
+    : null;
+  const closePeriod = createPeriodCloser({
+    aggregates,
+    invoices,
+    defaultPlanId: DEFAULT_PLAN_ID,
+    exportBody: exporter ? exportBodyOf : null,
+    exported: () => exporter?.wake(),
+  });
+  const schedule = createBillingSchedule({ intervalMs: settings.BILLING_CLOSE_INTERVAL_MS, clock: deps.clock, logger, closePeriod });
+  let stopMetering: () => Promise<void> = async () => {};
+  const subgraph = createSubgraph<UsageContext>({
     name: 'usage',
     schemaFile: new URL('./schema.graphql', import.meta.url),
-    resolvers: createUsageResolvers({ usage, clock: deps.clock, hub, platformMetrics }),
+    resolvers: createUsageResolvers({ usage, aggregates, invoices, clock: deps.clock, hub, platformMetrics, closePeriod }),
     deps,
     context: (principal) => ({ principal, loaders: createUsageLoaders(usage) }),
     close: async () => {
+      await stopMetering();
+      await schedule.stop();
+      await exporter?.stop();
       platformMetrics.close();
       await hub.close();
       await prisma.$disconnect();
     },
   });
+  return {
+    ...subgraph,
+    start() {
+      const metering = createMeteringConsumer({
+        redis: deps.redis,
+        aggregates,
+        logger: logger.child({ component: 'metering' }),
+        registry: subgraph.registry,
+        consumerName: settings.USAGE_CONSUMER_NAME,
+        batchSize: settings.USAGE_METERING_BATCH_SIZE,
+        blockMs: settings.USAGE_METERING_BLOCK_MS,
+        claimIdleMs: settings.USAGE_METERING_CLAIM_IDLE_MS,
+      });
+      metering.start();
+      stopMetering = () => metering.stop();
+      schedule.start();
+      exporter?.start();
+    },
+  };
 }

@@ -6,11 +6,14 @@ export const DEFAULT_PLAN_ID = 'free';
 
 export interface UsageTotals {
   requests: number;
+  errors: number;
   tokensIn: number;
   tokensOut: number;
+  estimatedCost: number;
+  actualCost: number;
 }
 
-export const NO_USAGE: UsageTotals = { requests: 0, tokensIn: 0, tokensOut: 0 };
+export const NO_USAGE: UsageTotals = { requests: 0, errors: 0, tokensIn: 0, tokensOut: 0, estimatedCost: 0, actualCost: 0 };
 
 export function createUsageRepository(prisma: UsagePrisma) {
   return {
@@ -29,15 +32,25 @@ export function createUsageRepository(prisma: UsagePrisma) {
         }),
       );
     },
-    /** Each user's totals over [start, end) days by user id (users without usage are left out): one statement. */
+    /** Each user's metered totals over [start, end), whole hours (UTC), by user id (users without usage are left out): one statement. */
     async totalsOfUsers(userIds: string[], start: Date, end: Date): Promise<Map<string, UsageTotals>> {
-      const groups = await prisma.usageDaily.groupBy({
+      const groups = await prisma.usageHourly.groupBy({
         by: ['userId'],
-        where: { userId: { in: userIds }, day: { gte: start, lt: end } },
-        _sum: { requests: true, tokensIn: true, tokensOut: true },
+        where: { userId: { in: userIds }, hour: { gte: start, lt: end } },
+        _sum: { requests: true, errors: true, tokensIn: true, tokensOut: true, estimatedCost: true, actualCost: true },
       });
       return new Map(
-        groups.map(({ userId, _sum }) => [userId, { requests: _sum.requests ?? 0, tokensIn: _sum.tokensIn ?? 0, tokensOut: _sum.tokensOut ?? 0 }]),
+        groups.map(({ userId, _sum: sums }) => [
+          userId,
+          {
+            requests: Number(sums.requests ?? 0),
+            errors: Number(sums.errors ?? 0),
+            tokensIn: Number(sums.tokensIn ?? 0),
+            tokensOut: Number(sums.tokensOut ?? 0),
+            estimatedCost: Number(sums.estimatedCost ?? 0),
+            actualCost: Number(sums.actualCost ?? 0),
+          },
+        ]),
       );
     },
   };

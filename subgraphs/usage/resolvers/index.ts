@@ -5,29 +5,39 @@ import { isUuid } from '../../../lib/ids.js';
 import type { LiveHub } from '../../../lib/live/pubsub.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
+import type { AggregatesRepository } from '../data/aggregates-repository.js';
+import type { InvoicesRepository } from '../data/invoices-repository.js';
 import { DEFAULT_PLAN_ID, NO_USAGE, type UsageRepository } from '../data/usage-repository.js';
+import { monthOf } from '../domain/billing-period.js';
+import type { PeriodClosing } from '../domain/invoices.js';
 import type { PlatformMetricsFeed } from '../domain/platform-metrics.js';
+import { createInvoiceResolvers } from './invoices.js';
 import { createSubscriptionResolvers } from './subscriptions.js';
-
-/** The calendar month (UTC) that contains `now`, as [start, end). */
-export function monthOf(now: Date): { start: Date; end: Date } {
-  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  return { start, end };
-}
+import { createUsageReportResolvers } from './usage.js';
 
 export function createUsageResolvers(deps: {
   usage: UsageRepository;
+  aggregates: AggregatesRepository;
+  invoices: InvoicesRepository;
   clock: Clock;
   hub: LiveHub;
   platformMetrics: PlatformMetricsFeed;
+  closePeriod: (period: { start: Date; end: Date }) => Promise<PeriodClosing>;
 }): Resolvers {
   const { usage, clock } = deps;
+  const reports = createUsageReportResolvers(deps);
+  const billing = createInvoiceResolvers(deps);
   return {
     DateTime: DateTimeScalar,
     Query: {
       plans: () => usage.listPlans(),
+      ...reports.Query,
+      ...billing.Query,
     },
+    Mutation: billing.Mutation,
+    UsageSummary: reports.UsageSummary,
+    Invoice: billing.Invoice,
+    BillingPeriodClosing: billing.BillingPeriodClosing,
     Subscription: createSubscriptionResolvers(deps),
     // A User reaches these fields through its reference (owner-checked) or usageLive (the caller's own).
     User: {
@@ -41,7 +51,7 @@ export function createUsageResolvers(deps: {
       async usage(user, _args, { loaders }) {
         const { start, end } = monthOf(clock.now());
         const totals = isUuid(user.id) ? await loaders.totals({ userId: user.id, start, end }) : NO_USAGE;
-        return { periodStart: start, periodEnd: end, ...totals };
+        return { periodStart: start, periodEnd: end, userId: user.id, ...totals };
       },
     },
   };

@@ -34,6 +34,7 @@ export function createSubscriptionResolvers(deps: { hub: LiveHub; platformMetric
         requests: update.requests,
         tokensIn: update.tokensIn,
         tokensOut: update.tokensOut,
+        periodTotals: update.periodTotals,
       }),
     },
     platformMetrics: {

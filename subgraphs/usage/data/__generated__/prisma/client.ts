@@ -57,12 +57,22 @@ export type Account = Prisma.AccountModel
  */
 export type ProcessedEvent = Prisma.ProcessedEventModel
 /**
- * Model UsageDaily
+ * Model UsageHourly
  * 
  */
-export type UsageDaily = Prisma.UsageDailyModel
+export type UsageHourly = Prisma.UsageHourlyModel
+/**
+ * Model UsagePeriod
+ * 
+ */
+export type UsagePeriod = Prisma.UsagePeriodModel
 /**
  * Model Invoice
  * 
  */
 export type Invoice = Prisma.InvoiceModel
+/**
+ * Model BillingExportOutbox
+ * 
+ */
+export type BillingExportOutbox = Prisma.BillingExportOutboxModel

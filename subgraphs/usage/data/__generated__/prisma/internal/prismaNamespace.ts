@@ -400,8 +400,10 @@ export const ModelName = {
   Plan: 'Plan',
   Account: 'Account',
   ProcessedEvent: 'ProcessedEvent',
-  UsageDaily: 'UsageDaily',
-  Invoice: 'Invoice'
+  UsageHourly: 'UsageHourly',
+  UsagePeriod: 'UsagePeriod',
+  Invoice: 'Invoice',
+  BillingExportOutbox: 'BillingExportOutbox'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -417,7 +419,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "plan" | "account" | "processedEvent" | "usageDaily" | "invoice"
+    modelProps: "plan" | "account" | "processedEvent" | "usageHourly" | "usagePeriod" | "invoice" | "billingExportOutbox"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -643,77 +645,151 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
-    UsageDaily: {
-      payload: Prisma.$UsageDailyPayload<ExtArgs>
-      fields: Prisma.UsageDailyFieldRefs
+    UsageHourly: {
+      payload: Prisma.$UsageHourlyPayload<ExtArgs>
+      fields: Prisma.UsageHourlyFieldRefs
       operations: {
         findUnique: {
-          args: Prisma.UsageDailyFindUniqueArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload> | null
+          args: Prisma.UsageHourlyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload> | null
         }
         findUniqueOrThrow: {
-          args: Prisma.UsageDailyFindUniqueOrThrowArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>
+          args: Prisma.UsageHourlyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>
         }
         findFirst: {
-          args: Prisma.UsageDailyFindFirstArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload> | null
+          args: Prisma.UsageHourlyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload> | null
         }
         findFirstOrThrow: {
-          args: Prisma.UsageDailyFindFirstOrThrowArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>
+          args: Prisma.UsageHourlyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>
         }
         findMany: {
-          args: Prisma.UsageDailyFindManyArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>[]
+          args: Prisma.UsageHourlyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>[]
         }
         create: {
-          args: Prisma.UsageDailyCreateArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>
+          args: Prisma.UsageHourlyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>
         }
         createMany: {
-          args: Prisma.UsageDailyCreateManyArgs<ExtArgs>
+          args: Prisma.UsageHourlyCreateManyArgs<ExtArgs>
           result: BatchPayload
         }
         createManyAndReturn: {
-          args: Prisma.UsageDailyCreateManyAndReturnArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>[]
+          args: Prisma.UsageHourlyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>[]
         }
         delete: {
-          args: Prisma.UsageDailyDeleteArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>
+          args: Prisma.UsageHourlyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>
         }
         update: {
-          args: Prisma.UsageDailyUpdateArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>
+          args: Prisma.UsageHourlyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>
         }
         deleteMany: {
-          args: Prisma.UsageDailyDeleteManyArgs<ExtArgs>
+          args: Prisma.UsageHourlyDeleteManyArgs<ExtArgs>
           result: BatchPayload
         }
         updateMany: {
-          args: Prisma.UsageDailyUpdateManyArgs<ExtArgs>
+          args: Prisma.UsageHourlyUpdateManyArgs<ExtArgs>
           result: BatchPayload
         }
         updateManyAndReturn: {
-          args: Prisma.UsageDailyUpdateManyAndReturnArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>[]
+          args: Prisma.UsageHourlyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>[]
         }
         upsert: {
-          args: Prisma.UsageDailyUpsertArgs<ExtArgs>
-          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageDailyPayload>
+          args: Prisma.UsageHourlyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsageHourlyPayload>
         }
         aggregate: {
-          args: Prisma.UsageDailyAggregateArgs<ExtArgs>
-          result: runtime.Types.Utils.Optional<Prisma.AggregateUsageDaily>
+          args: Prisma.UsageHourlyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateUsageHourly>
         }
         groupBy: {
-          args: Prisma.UsageDailyGroupByArgs<ExtArgs>
-          result: runtime.Types.Utils.Optional<Prisma.UsageDailyGroupByOutputType>[]
+          args: Prisma.UsageHourlyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UsageHourlyGroupByOutputType>[]
         }
         count: {
-          args: Prisma.UsageDailyCountArgs<ExtArgs>
-          result: runtime.Types.Utils.Optional<Prisma.UsageDailyCountAggregateOutputType> | number
+          args: Prisma.UsageHourlyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UsageHourlyCountAggregateOutputType> | number
+        }
+      }
+    }
+    UsagePeriod: {
+      payload: Prisma.$UsagePeriodPayload<ExtArgs>
+      fields: Prisma.UsagePeriodFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.UsagePeriodFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.UsagePeriodFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>
+        }
+        findFirst: {
+          args: Prisma.UsagePeriodFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.UsagePeriodFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>
+        }
+        findMany: {
+          args: Prisma.UsagePeriodFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>[]
+        }
+        create: {
+          args: Prisma.UsagePeriodCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>
+        }
+        createMany: {
+          args: Prisma.UsagePeriodCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.UsagePeriodCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>[]
+        }
+        delete: {
+          args: Prisma.UsagePeriodDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>
+        }
+        update: {
+          args: Prisma.UsagePeriodUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>
+        }
+        deleteMany: {
+          args: Prisma.UsagePeriodDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.UsagePeriodUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.UsagePeriodUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>[]
+        }
+        upsert: {
+          args: Prisma.UsagePeriodUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$UsagePeriodPayload>
+        }
+        aggregate: {
+          args: Prisma.UsagePeriodAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateUsagePeriod>
+        }
+        groupBy: {
+          args: Prisma.UsagePeriodGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UsagePeriodGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.UsagePeriodCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.UsagePeriodCountAggregateOutputType> | number
         }
       }
     }
@@ -791,6 +867,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    BillingExportOutbox: {
+      payload: Prisma.$BillingExportOutboxPayload<ExtArgs>
+      fields: Prisma.BillingExportOutboxFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingExportOutboxFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingExportOutboxFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingExportOutboxFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingExportOutboxFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>
+        }
+        findMany: {
+          args: Prisma.BillingExportOutboxFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>[]
+        }
+        create: {
+          args: Prisma.BillingExportOutboxCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>
+        }
+        createMany: {
+          args: Prisma.BillingExportOutboxCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingExportOutboxCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingExportOutboxDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>
+        }
+        update: {
+          args: Prisma.BillingExportOutboxUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingExportOutboxDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingExportOutboxUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingExportOutboxUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingExportOutboxUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingExportOutboxPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingExportOutboxAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingExportOutbox>
+        }
+        groupBy: {
+          args: Prisma.BillingExportOutboxGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingExportOutboxGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingExportOutboxCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingExportOutboxCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -836,6 +986,7 @@ export const PlanScalarFieldEnum = {
   monthlyTokenQuota: 'monthlyTokenQuota',
   costBudgetPerMinute: 'costBudgetPerMinute',
   priceCentsPerMonth: 'priceCentsPerMonth',
+  overageCentsPerThousandTokens: 'overageCentsPerThousandTokens',
   createdAt: 'createdAt'
 } as const
 
@@ -860,16 +1011,36 @@ export const ProcessedEventScalarFieldEnum = {
 export type ProcessedEventScalarFieldEnum = (typeof ProcessedEventScalarFieldEnum)[keyof typeof ProcessedEventScalarFieldEnum]
 
 
-export const UsageDailyScalarFieldEnum = {
+export const UsageHourlyScalarFieldEnum = {
   userId: 'userId',
-  day: 'day',
+  apiKeyId: 'apiKeyId',
+  hour: 'hour',
   requests: 'requests',
+  errors: 'errors',
   tokensIn: 'tokensIn',
   tokensOut: 'tokensOut',
-  cost: 'cost'
+  estimatedCost: 'estimatedCost',
+  actualCost: 'actualCost',
+  latencyMsTotal: 'latencyMsTotal'
 } as const
 
-export type UsageDailyScalarFieldEnum = (typeof UsageDailyScalarFieldEnum)[keyof typeof UsageDailyScalarFieldEnum]
+export type UsageHourlyScalarFieldEnum = (typeof UsageHourlyScalarFieldEnum)[keyof typeof UsageHourlyScalarFieldEnum]
+
+
+export const UsagePeriodScalarFieldEnum = {
+  userId: 'userId',
+  apiKeyId: 'apiKeyId',
+  periodStart: 'periodStart',
+  requests: 'requests',
+  errors: 'errors',
+  tokensIn: 'tokensIn',
+  tokensOut: 'tokensOut',
+  estimatedCost: 'estimatedCost',
+  actualCost: 'actualCost',
+  latencyMsTotal: 'latencyMsTotal'
+} as const
+
+export type UsagePeriodScalarFieldEnum = (typeof UsagePeriodScalarFieldEnum)[keyof typeof UsagePeriodScalarFieldEnum]
 
 
 export const InvoiceScalarFieldEnum = {
@@ -880,10 +1051,25 @@ export const InvoiceScalarFieldEnum = {
   amountCents: 'amountCents',
   status: 'status',
   lines: 'lines',
-  createdAt: 'createdAt'
+  createdAt: 'createdAt',
+  planId: 'planId',
+  currency: 'currency'
 } as const
 
 export type InvoiceScalarFieldEnum = (typeof InvoiceScalarFieldEnum)[keyof typeof InvoiceScalarFieldEnum]
+
+
+export const BillingExportOutboxScalarFieldEnum = {
+  invoiceId: 'invoiceId',
+  body: 'body',
+  attempts: 'attempts',
+  nextAttemptAt: 'nextAttemptAt',
+  deliveredAt: 'deliveredAt',
+  lastError: 'lastError',
+  createdAt: 'createdAt'
+} as const
+
+export type BillingExportOutboxScalarFieldEnum = (typeof BillingExportOutboxScalarFieldEnum)[keyof typeof BillingExportOutboxScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -916,6 +1102,14 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
 
 
@@ -963,6 +1157,20 @@ export type DateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel
  * Reference to a field of type 'DateTime[]'
  */
 export type ListDateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'DateTime[]'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt'
+ */
+export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt[]'
+ */
+export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
     
 
 
@@ -1147,8 +1355,10 @@ export type GlobalOmitConfig = {
   plan?: Prisma.PlanOmit
   account?: Prisma.AccountOmit
   processedEvent?: Prisma.ProcessedEventOmit
-  usageDaily?: Prisma.UsageDailyOmit
+  usageHourly?: Prisma.UsageHourlyOmit
+  usagePeriod?: Prisma.UsagePeriodOmit
   invoice?: Prisma.InvoiceOmit
+  billingExportOutbox?: Prisma.BillingExportOutboxOmit
 }
 
 /* Types for Logging */

@@ -54,8 +54,10 @@ export const ModelName = {
   Plan: 'Plan',
   Account: 'Account',
   ProcessedEvent: 'ProcessedEvent',
-  UsageDaily: 'UsageDaily',
-  Invoice: 'Invoice'
+  UsageHourly: 'UsageHourly',
+  UsagePeriod: 'UsagePeriod',
+  Invoice: 'Invoice',
+  BillingExportOutbox: 'BillingExportOutbox'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -80,6 +82,7 @@ export const PlanScalarFieldEnum = {
   monthlyTokenQuota: 'monthlyTokenQuota',
   costBudgetPerMinute: 'costBudgetPerMinute',
   priceCentsPerMonth: 'priceCentsPerMonth',
+  overageCentsPerThousandTokens: 'overageCentsPerThousandTokens',
   createdAt: 'createdAt'
 } as const
 
@@ -104,16 +107,36 @@ export const ProcessedEventScalarFieldEnum = {
 export type ProcessedEventScalarFieldEnum = (typeof ProcessedEventScalarFieldEnum)[keyof typeof ProcessedEventScalarFieldEnum]
 
 
-export const UsageDailyScalarFieldEnum = {
+export const UsageHourlyScalarFieldEnum = {
   userId: 'userId',
-  day: 'day',
+  apiKeyId: 'apiKeyId',
+  hour: 'hour',
   requests: 'requests',
+  errors: 'errors',
   tokensIn: 'tokensIn',
   tokensOut: 'tokensOut',
-  cost: 'cost'
+  estimatedCost: 'estimatedCost',
+  actualCost: 'actualCost',
+  latencyMsTotal: 'latencyMsTotal'
 } as const
 
-export type UsageDailyScalarFieldEnum = (typeof UsageDailyScalarFieldEnum)[keyof typeof UsageDailyScalarFieldEnum]
+export type UsageHourlyScalarFieldEnum = (typeof UsageHourlyScalarFieldEnum)[keyof typeof UsageHourlyScalarFieldEnum]
+
+
+export const UsagePeriodScalarFieldEnum = {
+  userId: 'userId',
+  apiKeyId: 'apiKeyId',
+  periodStart: 'periodStart',
+  requests: 'requests',
+  errors: 'errors',
+  tokensIn: 'tokensIn',
+  tokensOut: 'tokensOut',
+  estimatedCost: 'estimatedCost',
+  actualCost: 'actualCost',
+  latencyMsTotal: 'latencyMsTotal'
+} as const
+
+export type UsagePeriodScalarFieldEnum = (typeof UsagePeriodScalarFieldEnum)[keyof typeof UsagePeriodScalarFieldEnum]
 
 
 export const InvoiceScalarFieldEnum = {
@@ -124,10 +147,25 @@ export const InvoiceScalarFieldEnum = {
   amountCents: 'amountCents',
   status: 'status',
   lines: 'lines',
-  createdAt: 'createdAt'
+  createdAt: 'createdAt',
+  planId: 'planId',
+  currency: 'currency'
 } as const
 
 export type InvoiceScalarFieldEnum = (typeof InvoiceScalarFieldEnum)[keyof typeof InvoiceScalarFieldEnum]
+
+
+export const BillingExportOutboxScalarFieldEnum = {
+  invoiceId: 'invoiceId',
+  body: 'body',
+  attempts: 'attempts',
+  nextAttemptAt: 'nextAttemptAt',
+  deliveredAt: 'deliveredAt',
+  lastError: 'lastError',
+  createdAt: 'createdAt'
+} as const
+
+export type BillingExportOutboxScalarFieldEnum = (typeof BillingExportOutboxScalarFieldEnum)[keyof typeof BillingExportOutboxScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -160,4 +198,12 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 

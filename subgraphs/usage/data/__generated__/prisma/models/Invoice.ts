@@ -42,6 +42,8 @@ export type InvoiceMinAggregateOutputType = {
   amountCents: number | null
   status: string | null
   createdAt: Date | null
+  planId: string | null
+  currency: string | null
 }
 
 export type InvoiceMaxAggregateOutputType = {
@@ -52,6 +54,8 @@ export type InvoiceMaxAggregateOutputType = {
   amountCents: number | null
   status: string | null
   createdAt: Date | null
+  planId: string | null
+  currency: string | null
 }
 
 export type InvoiceCountAggregateOutputType = {
@@ -63,6 +67,8 @@ export type InvoiceCountAggregateOutputType = {
   status: number
   lines: number
   createdAt: number
+  planId: number
+  currency: number
   _all: number
 }
 
@@ -83,6 +89,8 @@ export type InvoiceMinAggregateInputType = {
   amountCents?: true
   status?: true
   createdAt?: true
+  planId?: true
+  currency?: true
 }
 
 export type InvoiceMaxAggregateInputType = {
@@ -93,6 +101,8 @@ export type InvoiceMaxAggregateInputType = {
   amountCents?: true
   status?: true
   createdAt?: true
+  planId?: true
+  currency?: true
 }
 
 export type InvoiceCountAggregateInputType = {
@@ -104,6 +114,8 @@ export type InvoiceCountAggregateInputType = {
   status?: true
   lines?: true
   createdAt?: true
+  planId?: true
+  currency?: true
   _all?: true
 }
 
@@ -202,6 +214,8 @@ export type InvoiceGroupByOutputType = {
   status: string
   lines: runtime.JsonValue
   createdAt: Date
+  planId: string
+  currency: string
   _count: InvoiceCountAggregateOutputType | null
   _avg: InvoiceAvgAggregateOutputType | null
   _sum: InvoiceSumAggregateOutputType | null
@@ -236,6 +250,9 @@ export type InvoiceWhereInput = {
   status?: Prisma.StringFilter<"Invoice"> | string
   lines?: Prisma.JsonFilter<"Invoice">
   createdAt?: Prisma.DateTimeFilter<"Invoice"> | Date | string
+  planId?: Prisma.StringFilter<"Invoice"> | string
+  currency?: Prisma.StringFilter<"Invoice"> | string
+  outbox?: Prisma.XOR<Prisma.BillingExportOutboxNullableScalarRelationFilter, Prisma.BillingExportOutboxWhereInput> | null
 }
 
 export type InvoiceOrderByWithRelationInput = {
@@ -247,6 +264,9 @@ export type InvoiceOrderByWithRelationInput = {
   status?: Prisma.SortOrder
   lines?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  planId?: Prisma.SortOrder
+  currency?: Prisma.SortOrder
+  outbox?: Prisma.BillingExportOutboxOrderByWithRelationInput
 }
 
 export type InvoiceWhereUniqueInput = Prisma.AtLeast<{
@@ -262,6 +282,9 @@ export type InvoiceWhereUniqueInput = Prisma.AtLeast<{
   status?: Prisma.StringFilter<"Invoice"> | string
   lines?: Prisma.JsonFilter<"Invoice">
   createdAt?: Prisma.DateTimeFilter<"Invoice"> | Date | string
+  planId?: Prisma.StringFilter<"Invoice"> | string
+  currency?: Prisma.StringFilter<"Invoice"> | string
+  outbox?: Prisma.XOR<Prisma.BillingExportOutboxNullableScalarRelationFilter, Prisma.BillingExportOutboxWhereInput> | null
 }, "id" | "userId_periodStart">
 
 export type InvoiceOrderByWithAggregationInput = {
@@ -273,6 +296,8 @@ export type InvoiceOrderByWithAggregationInput = {
   status?: Prisma.SortOrder
   lines?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  planId?: Prisma.SortOrder
+  currency?: Prisma.SortOrder
   _count?: Prisma.InvoiceCountOrderByAggregateInput
   _avg?: Prisma.InvoiceAvgOrderByAggregateInput
   _max?: Prisma.InvoiceMaxOrderByAggregateInput
@@ -292,6 +317,8 @@ export type InvoiceScalarWhereWithAggregatesInput = {
   status?: Prisma.StringWithAggregatesFilter<"Invoice"> | string
   lines?: Prisma.JsonWithAggregatesFilter<"Invoice">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Invoice"> | Date | string
+  planId?: Prisma.StringWithAggregatesFilter<"Invoice"> | string
+  currency?: Prisma.StringWithAggregatesFilter<"Invoice"> | string
 }
 
 export type InvoiceCreateInput = {
@@ -303,6 +330,9 @@ export type InvoiceCreateInput = {
   status?: string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
+  planId: string
+  currency?: string
+  outbox?: Prisma.BillingExportOutboxCreateNestedOneWithoutInvoiceInput
 }
 
 export type InvoiceUncheckedCreateInput = {
@@ -314,6 +344,9 @@ export type InvoiceUncheckedCreateInput = {
   status?: string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
+  planId: string
+  currency?: string
+  outbox?: Prisma.BillingExportOutboxUncheckedCreateNestedOneWithoutInvoiceInput
 }
 
 export type InvoiceUpdateInput = {
@@ -325,6 +358,9 @@ export type InvoiceUpdateInput = {
   status?: Prisma.StringFieldUpdateOperationsInput | string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  planId?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  outbox?: Prisma.BillingExportOutboxUpdateOneWithoutInvoiceNestedInput
 }
 
 export type InvoiceUncheckedUpdateInput = {
@@ -336,6 +372,9 @@ export type InvoiceUncheckedUpdateInput = {
   status?: Prisma.StringFieldUpdateOperationsInput | string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  planId?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+  outbox?: Prisma.BillingExportOutboxUncheckedUpdateOneWithoutInvoiceNestedInput
 }
 
 export type InvoiceCreateManyInput = {
@@ -347,6 +386,8 @@ export type InvoiceCreateManyInput = {
   status?: string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
+  planId: string
+  currency?: string
 }
 
 export type InvoiceUpdateManyMutationInput = {
@@ -358,6 +399,8 @@ export type InvoiceUpdateManyMutationInput = {
   status?: Prisma.StringFieldUpdateOperationsInput | string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  planId?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 export type InvoiceUncheckedUpdateManyInput = {
@@ -369,6 +412,8 @@ export type InvoiceUncheckedUpdateManyInput = {
   status?: Prisma.StringFieldUpdateOperationsInput | string
   lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  planId?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 export type InvoiceUserIdPeriodStartCompoundUniqueInput = {
@@ -385,6 +430,8 @@ export type InvoiceCountOrderByAggregateInput = {
   status?: Prisma.SortOrder
   lines?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  planId?: Prisma.SortOrder
+  currency?: Prisma.SortOrder
 }
 
 export type InvoiceAvgOrderByAggregateInput = {
@@ -399,6 +446,8 @@ export type InvoiceMaxOrderByAggregateInput = {
   amountCents?: Prisma.SortOrder
   status?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  planId?: Prisma.SortOrder
+  currency?: Prisma.SortOrder
 }
 
 export type InvoiceMinOrderByAggregateInput = {
@@ -409,10 +458,99 @@ export type InvoiceMinOrderByAggregateInput = {
   amountCents?: Prisma.SortOrder
   status?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  planId?: Prisma.SortOrder
+  currency?: Prisma.SortOrder
 }
 
 export type InvoiceSumOrderByAggregateInput = {
   amountCents?: Prisma.SortOrder
+}
+
+export type InvoiceScalarRelationFilter = {
+  is?: Prisma.InvoiceWhereInput
+  isNot?: Prisma.InvoiceWhereInput
+}
+
+export type InvoiceCreateNestedOneWithoutOutboxInput = {
+  create?: Prisma.XOR<Prisma.InvoiceCreateWithoutOutboxInput, Prisma.InvoiceUncheckedCreateWithoutOutboxInput>
+  connectOrCreate?: Prisma.InvoiceCreateOrConnectWithoutOutboxInput
+  connect?: Prisma.InvoiceWhereUniqueInput
+}
+
+export type InvoiceUpdateOneRequiredWithoutOutboxNestedInput = {
+  create?: Prisma.XOR<Prisma.InvoiceCreateWithoutOutboxInput, Prisma.InvoiceUncheckedCreateWithoutOutboxInput>
+  connectOrCreate?: Prisma.InvoiceCreateOrConnectWithoutOutboxInput
+  upsert?: Prisma.InvoiceUpsertWithoutOutboxInput
+  connect?: Prisma.InvoiceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.InvoiceUpdateToOneWithWhereWithoutOutboxInput, Prisma.InvoiceUpdateWithoutOutboxInput>, Prisma.InvoiceUncheckedUpdateWithoutOutboxInput>
+}
+
+export type InvoiceCreateWithoutOutboxInput = {
+  id?: string
+  userId: string
+  periodStart: Date | string
+  periodEnd: Date | string
+  amountCents: number
+  status?: string
+  lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  createdAt?: Date | string
+  planId: string
+  currency?: string
+}
+
+export type InvoiceUncheckedCreateWithoutOutboxInput = {
+  id?: string
+  userId: string
+  periodStart: Date | string
+  periodEnd: Date | string
+  amountCents: number
+  status?: string
+  lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  createdAt?: Date | string
+  planId: string
+  currency?: string
+}
+
+export type InvoiceCreateOrConnectWithoutOutboxInput = {
+  where: Prisma.InvoiceWhereUniqueInput
+  create: Prisma.XOR<Prisma.InvoiceCreateWithoutOutboxInput, Prisma.InvoiceUncheckedCreateWithoutOutboxInput>
+}
+
+export type InvoiceUpsertWithoutOutboxInput = {
+  update: Prisma.XOR<Prisma.InvoiceUpdateWithoutOutboxInput, Prisma.InvoiceUncheckedUpdateWithoutOutboxInput>
+  create: Prisma.XOR<Prisma.InvoiceCreateWithoutOutboxInput, Prisma.InvoiceUncheckedCreateWithoutOutboxInput>
+  where?: Prisma.InvoiceWhereInput
+}
+
+export type InvoiceUpdateToOneWithWhereWithoutOutboxInput = {
+  where?: Prisma.InvoiceWhereInput
+  data: Prisma.XOR<Prisma.InvoiceUpdateWithoutOutboxInput, Prisma.InvoiceUncheckedUpdateWithoutOutboxInput>
+}
+
+export type InvoiceUpdateWithoutOutboxInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  userId?: Prisma.StringFieldUpdateOperationsInput | string
+  periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  amountCents?: Prisma.IntFieldUpdateOperationsInput | number
+  status?: Prisma.StringFieldUpdateOperationsInput | string
+  lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  planId?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
+}
+
+export type InvoiceUncheckedUpdateWithoutOutboxInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  userId?: Prisma.StringFieldUpdateOperationsInput | string
+  periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  amountCents?: Prisma.IntFieldUpdateOperationsInput | number
+  status?: Prisma.StringFieldUpdateOperationsInput | string
+  lines?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  planId?: Prisma.StringFieldUpdateOperationsInput | string
+  currency?: Prisma.StringFieldUpdateOperationsInput | string
 }
 
 
@@ -426,6 +564,9 @@ export type InvoiceSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   status?: boolean
   lines?: boolean
   createdAt?: boolean
+  planId?: boolean
+  currency?: boolean
+  outbox?: boolean | Prisma.Invoice$outboxArgs<ExtArgs>
 }, ExtArgs["result"]["invoice"]>
 
 export type InvoiceSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -437,6 +578,8 @@ export type InvoiceSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
   status?: boolean
   lines?: boolean
   createdAt?: boolean
+  planId?: boolean
+  currency?: boolean
 }, ExtArgs["result"]["invoice"]>
 
 export type InvoiceSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -448,6 +591,8 @@ export type InvoiceSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
   status?: boolean
   lines?: boolean
   createdAt?: boolean
+  planId?: boolean
+  currency?: boolean
 }, ExtArgs["result"]["invoice"]>
 
 export type InvoiceSelectScalar = {
@@ -459,13 +604,22 @@ export type InvoiceSelectScalar = {
   status?: boolean
   lines?: boolean
   createdAt?: boolean
+  planId?: boolean
+  currency?: boolean
 }
 
-export type InvoiceOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "userId" | "periodStart" | "periodEnd" | "amountCents" | "status" | "lines" | "createdAt", ExtArgs["result"]["invoice"]>
+export type InvoiceOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "userId" | "periodStart" | "periodEnd" | "amountCents" | "status" | "lines" | "createdAt" | "planId" | "currency", ExtArgs["result"]["invoice"]>
+export type InvoiceInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  outbox?: boolean | Prisma.Invoice$outboxArgs<ExtArgs>
+}
+export type InvoiceIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
+export type InvoiceIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
 
 export type $InvoicePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Invoice"
-  objects: {}
+  objects: {
+    outbox: Prisma.$BillingExportOutboxPayload<ExtArgs> | null
+  }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
     userId: string
@@ -475,6 +629,8 @@ export type $InvoicePayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     status: string
     lines: runtime.JsonValue
     createdAt: Date
+    planId: string
+    currency: string
   }, ExtArgs["result"]["invoice"]>
   composites: {}
 }
@@ -869,6 +1025,7 @@ readonly fields: InvoiceFieldRefs;
  */
 export interface Prisma__InvoiceClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
+  outbox<T extends Prisma.Invoice$outboxArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Invoice$outboxArgs<ExtArgs>>): Prisma.Prisma__BillingExportOutboxClient<runtime.Types.Result.GetResult<Prisma.$BillingExportOutboxPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -906,6 +1063,8 @@ export interface InvoiceFieldRefs {
   readonly status: Prisma.FieldRef<"Invoice", 'String'>
   readonly lines: Prisma.FieldRef<"Invoice", 'Json'>
   readonly createdAt: Prisma.FieldRef<"Invoice", 'DateTime'>
+  readonly planId: Prisma.FieldRef<"Invoice", 'String'>
+  readonly currency: Prisma.FieldRef<"Invoice", 'String'>
 }
     
 
@@ -922,6 +1081,10 @@ export type InvoiceFindUniqueArgs<ExtArgs extends runtime.Types.Extensions.Inter
    * Omit specific fields from the Invoice
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
   /**
    * Filter, which Invoice to fetch.
    */
@@ -941,6 +1104,10 @@ export type InvoiceFindUniqueOrThrowArgs<ExtArgs extends runtime.Types.Extension
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
+  /**
    * Filter, which Invoice to fetch.
    */
   where: Prisma.InvoiceWhereUniqueInput
@@ -958,6 +1125,10 @@ export type InvoiceFindFirstArgs<ExtArgs extends runtime.Types.Extensions.Intern
    * Omit specific fields from the Invoice
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
   /**
    * Filter, which Invoice to fetch.
    */
@@ -1007,6 +1178,10 @@ export type InvoiceFindFirstOrThrowArgs<ExtArgs extends runtime.Types.Extensions
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
+  /**
    * Filter, which Invoice to fetch.
    */
   where?: Prisma.InvoiceWhereInput
@@ -1054,6 +1229,10 @@ export type InvoiceFindManyArgs<ExtArgs extends runtime.Types.Extensions.Interna
    * Omit specific fields from the Invoice
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
   /**
    * Filter, which Invoices to fetch.
    */
@@ -1103,6 +1282,10 @@ export type InvoiceCreateArgs<ExtArgs extends runtime.Types.Extensions.InternalA
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
+  /**
    * The data needed to create a Invoice.
    */
   data: Prisma.XOR<Prisma.InvoiceCreateInput, Prisma.InvoiceUncheckedCreateInput>
@@ -1150,6 +1333,10 @@ export type InvoiceUpdateArgs<ExtArgs extends runtime.Types.Extensions.InternalA
    * Omit specific fields from the Invoice
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
   /**
    * The data needed to update a Invoice.
    */
@@ -1217,6 +1404,10 @@ export type InvoiceUpsertArgs<ExtArgs extends runtime.Types.Extensions.InternalA
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
+  /**
    * The filter to search for the Invoice to update in case it exists.
    */
   where: Prisma.InvoiceWhereUniqueInput
@@ -1243,6 +1434,10 @@ export type InvoiceDeleteArgs<ExtArgs extends runtime.Types.Extensions.InternalA
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
   /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
+  /**
    * Filter which Invoice to delete.
    */
   where: Prisma.InvoiceWhereUniqueInput
@@ -1263,6 +1458,25 @@ export type InvoiceDeleteManyArgs<ExtArgs extends runtime.Types.Extensions.Inter
 }
 
 /**
+ * Invoice.outbox
+ */
+export type Invoice$outboxArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the BillingExportOutbox
+   */
+  select?: Prisma.BillingExportOutboxSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the BillingExportOutbox
+   */
+  omit?: Prisma.BillingExportOutboxOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.BillingExportOutboxInclude<ExtArgs> | null
+  where?: Prisma.BillingExportOutboxWhereInput
+}
+
+/**
  * Invoice without action
  */
 export type InvoiceDefaultArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1274,4 +1488,8 @@ export type InvoiceDefaultArgs<ExtArgs extends runtime.Types.Extensions.Internal
    * Omit specific fields from the Invoice
    */
   omit?: Prisma.InvoiceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.InvoiceInclude<ExtArgs> | null
 }

@@ -30,12 +30,14 @@ export type PlanAvgAggregateOutputType = {
   monthlyTokenQuota: number | null
   costBudgetPerMinute: number | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandTokens: number | null
 }
 
 export type PlanSumAggregateOutputType = {
   monthlyTokenQuota: number | null
   costBudgetPerMinute: number | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandTokens: number | null
 }
 
 export type PlanMinAggregateOutputType = {
@@ -44,6 +46,7 @@ export type PlanMinAggregateOutputType = {
   monthlyTokenQuota: number | null
   costBudgetPerMinute: number | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandTokens: number | null
   createdAt: Date | null
 }
 
@@ -53,6 +56,7 @@ export type PlanMaxAggregateOutputType = {
   monthlyTokenQuota: number | null
   costBudgetPerMinute: number | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandTokens: number | null
   createdAt: Date | null
 }
 
@@ -62,6 +66,7 @@ export type PlanCountAggregateOutputType = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens: number
   createdAt: number
   _all: number
 }
@@ -71,12 +76,14 @@ export type PlanAvgAggregateInputType = {
   monthlyTokenQuota?: true
   costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandTokens?: true
 }
 
 export type PlanSumAggregateInputType = {
   monthlyTokenQuota?: true
   costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandTokens?: true
 }
 
 export type PlanMinAggregateInputType = {
@@ -85,6 +92,7 @@ export type PlanMinAggregateInputType = {
   monthlyTokenQuota?: true
   costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandTokens?: true
   createdAt?: true
 }
 
@@ -94,6 +102,7 @@ export type PlanMaxAggregateInputType = {
   monthlyTokenQuota?: true
   costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandTokens?: true
   createdAt?: true
 }
 
@@ -103,6 +112,7 @@ export type PlanCountAggregateInputType = {
   monthlyTokenQuota?: true
   costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandTokens?: true
   createdAt?: true
   _all?: true
 }
@@ -199,6 +209,7 @@ export type PlanGroupByOutputType = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens: number
   createdAt: Date
   _count: PlanCountAggregateOutputType | null
   _avg: PlanAvgAggregateOutputType | null
@@ -231,6 +242,7 @@ export type PlanWhereInput = {
   monthlyTokenQuota?: Prisma.IntFilter<"Plan"> | number
   costBudgetPerMinute?: Prisma.IntFilter<"Plan"> | number
   priceCentsPerMonth?: Prisma.IntFilter<"Plan"> | number
+  overageCentsPerThousandTokens?: Prisma.IntFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeFilter<"Plan"> | Date | string
   accounts?: Prisma.AccountListRelationFilter
 }
@@ -241,6 +253,7 @@ export type PlanOrderByWithRelationInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   accounts?: Prisma.AccountOrderByRelationAggregateInput
 }
@@ -254,6 +267,7 @@ export type PlanWhereUniqueInput = Prisma.AtLeast<{
   monthlyTokenQuota?: Prisma.IntFilter<"Plan"> | number
   costBudgetPerMinute?: Prisma.IntFilter<"Plan"> | number
   priceCentsPerMonth?: Prisma.IntFilter<"Plan"> | number
+  overageCentsPerThousandTokens?: Prisma.IntFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeFilter<"Plan"> | Date | string
   accounts?: Prisma.AccountListRelationFilter
 }, "id">
@@ -264,6 +278,7 @@ export type PlanOrderByWithAggregationInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.PlanCountOrderByAggregateInput
   _avg?: Prisma.PlanAvgOrderByAggregateInput
@@ -281,6 +296,7 @@ export type PlanScalarWhereWithAggregatesInput = {
   monthlyTokenQuota?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   costBudgetPerMinute?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   priceCentsPerMonth?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  overageCentsPerThousandTokens?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Plan"> | Date | string
 }
 
@@ -290,6 +306,7 @@ export type PlanCreateInput = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   accounts?: Prisma.AccountCreateNestedManyWithoutPlanInput
 }
@@ -300,6 +317,7 @@ export type PlanUncheckedCreateInput = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   accounts?: Prisma.AccountUncheckedCreateNestedManyWithoutPlanInput
 }
@@ -310,6 +328,7 @@ export type PlanUpdateInput = {
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
   costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   accounts?: Prisma.AccountUpdateManyWithoutPlanNestedInput
 }
@@ -320,6 +339,7 @@ export type PlanUncheckedUpdateInput = {
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
   costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   accounts?: Prisma.AccountUncheckedUpdateManyWithoutPlanNestedInput
 }
@@ -330,6 +350,7 @@ export type PlanCreateManyInput = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
 }
 
@@ -339,6 +360,7 @@ export type PlanUpdateManyMutationInput = {
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
   costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -348,6 +370,7 @@ export type PlanUncheckedUpdateManyInput = {
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
   costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -357,6 +380,7 @@ export type PlanCountOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -364,6 +388,7 @@ export type PlanAvgOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
 }
 
 export type PlanMaxOrderByAggregateInput = {
@@ -372,6 +397,7 @@ export type PlanMaxOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -381,6 +407,7 @@ export type PlanMinOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -388,6 +415,7 @@ export type PlanSumOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
 }
 
 export type PlanScalarRelationFilter = {
@@ -431,6 +459,7 @@ export type PlanCreateWithoutAccountsInput = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
 }
 
@@ -440,6 +469,7 @@ export type PlanUncheckedCreateWithoutAccountsInput = {
   monthlyTokenQuota: number
   costBudgetPerMinute: number
   priceCentsPerMonth: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
 }
 
@@ -465,6 +495,7 @@ export type PlanUpdateWithoutAccountsInput = {
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
   costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -474,6 +505,7 @@ export type PlanUncheckedUpdateWithoutAccountsInput = {
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
   costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -514,6 +546,7 @@ export type PlanSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   monthlyTokenQuota?: boolean
   costBudgetPerMinute?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
   accounts?: boolean | Prisma.Plan$accountsArgs<ExtArgs>
   _count?: boolean | Prisma.PlanCountOutputTypeDefaultArgs<ExtArgs>
@@ -525,6 +558,7 @@ export type PlanSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   monthlyTokenQuota?: boolean
   costBudgetPerMinute?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["plan"]>
 
@@ -534,6 +568,7 @@ export type PlanSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   monthlyTokenQuota?: boolean
   costBudgetPerMinute?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["plan"]>
 
@@ -543,10 +578,11 @@ export type PlanSelectScalar = {
   monthlyTokenQuota?: boolean
   costBudgetPerMinute?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
 }
 
-export type PlanOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "displayName" | "monthlyTokenQuota" | "costBudgetPerMinute" | "priceCentsPerMonth" | "createdAt", ExtArgs["result"]["plan"]>
+export type PlanOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "displayName" | "monthlyTokenQuota" | "costBudgetPerMinute" | "priceCentsPerMonth" | "overageCentsPerThousandTokens" | "createdAt", ExtArgs["result"]["plan"]>
 export type PlanInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   accounts?: boolean | Prisma.Plan$accountsArgs<ExtArgs>
   _count?: boolean | Prisma.PlanCountOutputTypeDefaultArgs<ExtArgs>
@@ -565,6 +601,7 @@ export type $PlanPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     monthlyTokenQuota: number
     costBudgetPerMinute: number
     priceCentsPerMonth: number
+    overageCentsPerThousandTokens: number
     createdAt: Date
   }, ExtArgs["result"]["plan"]>
   composites: {}
@@ -995,6 +1032,7 @@ export interface PlanFieldRefs {
   readonly monthlyTokenQuota: Prisma.FieldRef<"Plan", 'Int'>
   readonly costBudgetPerMinute: Prisma.FieldRef<"Plan", 'Int'>
   readonly priceCentsPerMonth: Prisma.FieldRef<"Plan", 'Int'>
+  readonly overageCentsPerThousandTokens: Prisma.FieldRef<"Plan", 'Int'>
   readonly createdAt: Prisma.FieldRef<"Plan", 'DateTime'>
 }
     
