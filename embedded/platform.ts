@@ -11,6 +11,7 @@ import { applyMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
 import { documentLimitsOf } from '../lib/graphql-limits.js';
 import { listen, type RunningServer } from '../lib/http.js';
+import { createInferenceBus } from '../lib/inference/index.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
@@ -18,6 +19,7 @@ import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
+import { type InferenceConfig, inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
 import { type UsersConfig, usersEnvSchema } from '../subgraphs/users/config.js';
@@ -47,6 +49,8 @@ export interface PlatformOptions {
   gatewayEnv?: Record<string, string>;
   /** Users subgraph settings that differ from its defaults (tests loosen brute-force limits). */
   users?: Partial<UsersConfig>;
+  /** Inference subgraph settings over its defaults (limits, cache; its autonomy URL is the platform's own). */
+  inference?: Partial<InferenceConfig>;
   /** Worker settings over its defaults (its port, host and log level are the platform's). */
   worker?: Partial<WorkerConfig>;
   /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
@@ -104,13 +108,18 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       metricsMaxOperationNames: subgraphSettings.METRICS_MAX_OPERATION_NAMES,
     };
     const usersSettings = { ...usersEnvSchema.parse({}), ...options.users, keys: options.secrets.signingKeys };
+    const inferenceSettings = { ...inferenceEnvSchema.parse({}), ...options.inference };
+    // One bus for the inference subgraph and the worker: in memory when there is no Redis server.
+    const bus = createInferenceBus(redis, { inProcess: !options.redisUrl, streamTtlSeconds: inferenceSettings.INFERENCE_STREAM_TTL_SECONDS });
+    cleanup.push(() => bus.close());
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
-      inference: createInferenceSubgraph,
+      inference: (d) => createInferenceSubgraph(d, { config: inferenceSettings, bus, autonomyUrl: () => subgraphUrlOf('autonomy') }),
       usage: createUsageSubgraph,
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
+    const subgraphUrlOf = (name: SubgraphName) => `${servers[name].url}/graphql`;
     const registries: Record<string, Registry> = {};
     for (const name of SUBGRAPH_NAMES) {
       const subgraph = factories[name](deps);
@@ -120,6 +129,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       cleanup.push(() => servers[name].close(1_000));
       const webSockets = subgraph.attachWebSockets(servers[name].server);
       cleanup.push(() => webSockets.close());
+      await subgraph.start();
     }
     const subgraphUrls = Object.fromEntries(
       Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),

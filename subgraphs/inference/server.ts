@@ -1,4 +1,4 @@
-import type { InferenceBus } from '../../lib/inference/contract.js';
+import { createInferenceBus, type InferenceBus } from '../../lib/inference/index.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
 import { createWorkerRegistry } from '../../worker/registry.js';
 import type { InferenceConfig } from './config.js';
@@ -16,8 +16,12 @@ import { createInferenceResolvers } from './resolvers/index.js';
 
 export interface InferenceSubgraphOptions {
   config: InferenceConfig;
-  /** The job queue, event logs and lifecycle feed; owned by the caller, who closes it. */
-  bus: InferenceBus;
+  /**
+   * The job queue, event logs and lifecycle feed, owned by the caller (the all-in-one platform
+   * shares one with its worker). @default a bus of the subgraph's own over `deps.redis`, in
+   * memory when REDIS_URL is unset, closed with the subgraph.
+   */
+  bus?: InferenceBus;
   /**
    * Where the autonomy subgraph answers, when it is known only once it listens (the all-in-one
    * platform's ephemeral ports). @default config.AUTONOMY_SUBGRAPH_URL
@@ -30,7 +34,11 @@ export interface InferenceSubgraphOptions {
  * everything, listens nowhere; `start()` starts its lifecycle consumer, `close()` stops it.
  */
 export function createInferenceSubgraph(deps: SubgraphDeps, options: InferenceSubgraphOptions): Subgraph {
-  const { config, bus } = options;
+  const { config } = options;
+  const ownBus = options.bus
+    ? null
+    : createInferenceBus(deps.redis, { inProcess: config.REDIS_URL === undefined, streamTtlSeconds: config.INFERENCE_STREAM_TTL_SECONDS });
+  const bus = options.bus ?? ownBus!;
   const logger = deps.logger.child({ subgraph: 'inference' });
   const prisma = createInferencePrisma(deps.db);
   const jobs = createJobsRepository(prisma);
@@ -59,6 +67,7 @@ export function createInferenceSubgraph(deps: SubgraphDeps, options: InferenceSu
     start: async () => lifecycle.start(),
     close: async () => {
       await lifecycle.stop();
+      await ownBus?.close();
       await prisma.$disconnect();
     },
   });

@@ -6,8 +6,8 @@ import { type InferenceBus, isTerminal, type NumberedJobEvent } from '../../../l
 import { createEventQueue, type EventQueue } from '../../../lib/live/event-queue.js';
 import type { Logger } from '../../../lib/logger.js';
 import { isRedisUnavailable } from '../../../lib/redis.js';
-import type { JobsRepository } from '../data/jobs-repository.js';
 import { ACTIVE_STATUSES } from '../data/job-store.js';
+import type { JobsRepository } from '../data/jobs-repository.js';
 
 /** @default 100 // events per read: a burst of tokens arrives in a few round trips. */
 const READ_COUNT = 100;

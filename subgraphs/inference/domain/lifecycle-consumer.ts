@@ -5,8 +5,8 @@ import type { InferenceBus, LifecycleEntry } from '../../../lib/inference/contra
 import { recordUsageEvent } from '../../../lib/live/usage-events.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
-import type { JobsRepository } from '../data/jobs-repository.js';
 import type { JobStore } from '../data/job-store.js';
+import type { JobsRepository } from '../data/jobs-repository.js';
 import type { ResponseCache } from '../data/response-cache.js';
 import { STATE_AFTER } from './events.js';
 import type { InferenceMetrics } from './metrics.js';

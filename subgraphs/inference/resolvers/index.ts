@@ -3,8 +3,8 @@ import { badUserInput, graphqlError, unauthenticated } from '../../../lib/errors
 import { isUuid } from '../../../lib/ids.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import type { JobsRepository } from '../data/jobs-repository.js';
 import { decodeJobCursor, encodeJobCursor, type JobStore } from '../data/job-store.js';
+import type { JobsRepository } from '../data/jobs-repository.js';
 import type { EventStreams } from '../domain/event-stream.js';
 import { toEventObject } from '../domain/events.js';
 import type { Submissions } from '../domain/submission.js';
