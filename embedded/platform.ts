@@ -115,7 +115,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
       inference: (d) => createInferenceSubgraph(d, { config: inferenceSettings, bus, autonomyUrl: () => subgraphUrlOf('autonomy') }),
-      usage: createUsageSubgraph,
+      usage: (d) => createUsageSubgraph(d, { queueDepth: () => bus.queue.depth() }),
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
