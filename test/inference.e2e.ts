@@ -243,6 +243,22 @@ describe('inference through the gateway', () => {
     expect(await drain(await overWs(ada, { jobId: job.id, after: 8 }))).toEqual([]);
   });
 
+  it('regression: a second identical subscription of the same caller gets the whole stream, not only what follows its arrival', async () => {
+    const job = await submitOk(ada, { prompt: 'Two tabs', maxTokens: 8 });
+    const run = await worker.start(await worker.take());
+    const firstTab = await overWs(ada, { jobId: job.id });
+    expect((await nextEvent(firstTab)).seq).toBe(1);
+    expect((await nextEvent(firstTab)).seq).toBe(2);
+    await run.token('a');
+    expect(await nextEvent(firstTab)).toMatchObject({ seq: 3, text: 'a' });
+    const secondTab = await overWs(ada, { jobId: job.id });
+    expect((await nextEvent(secondTab)).seq).toBe(1);
+    await run.token('b');
+    await run.complete();
+    expect((await drain(secondTab)).map((event) => event.seq)).toEqual([2, 3, 4, 5]);
+    expect((await drain(firstTab)).map((event) => event.seq)).toEqual([4, 5]);
+  });
+
   it('cancels a running job: the stream ends with cancelled, the worker is fenced out, a second cancel is CONFLICT', async () => {
     const job = await submitOk(ada, { prompt: 'A long story', maxTokens: 64 });
     const run = await worker.start(await worker.take());
