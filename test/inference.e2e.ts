@@ -5,11 +5,13 @@ import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
+import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
+import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
 import { createInferenceBus, type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
 import { USAGE_EVENTS_STREAM } from '../lib/live/keys.js';
 import { createAutonomyPrisma } from '../subgraphs/autonomy/data/database.js';
 import { SYSTEM_PROMPTS } from '../subgraphs/inference/domain/system-prompts.js';
-import { type GraphQLResponse, startTestPlatform, type TestPlatform } from './kit.js';
+import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 import { within } from './within.js';
 
 // Inference through the gateway: submission, the job's event stream over graphql-ws and SSE,
@@ -338,9 +340,28 @@ describe('inference through the gateway', () => {
     expect(await bus.queue.depth()).toBe(0);
   });
 
-  it('refuses an anonymous caller with UNAUTHENTICATED, before anything is stored', async () => {
-    const response = await platform.query(SUBMIT, { input: { model: MODEL, prompt: 'hi' } });
-    expect(codesOf(response)).toEqual(['UNAUTHENTICATED']);
+  it('takes jobs from an API key for its owner; refuses anonymous callers (UNAUTHENTICATED) and callers without a user (FORBIDDEN)', async () => {
+    const registered = await platform.query(
+      'mutation ($input: RegisterInput!) { register(input: $input) { user { id } accessToken } }',
+      { input: { email: 'partner@example.com', password: 'correct horse battery staple', displayName: 'Partner' } },
+    );
+    const { user, accessToken } = registered.body.data!.register;
+    const created = await platform.query('mutation { createApiKey(input: { name: "jobs" }) { key } }', undefined, { authorization: `Bearer ${accessToken}` });
+    const viaKey = await platform.query(SUBMIT, { input: { model: MODEL, prompt: 'From a partner' } }, { 'x-api-key': created.body.data!.createApiKey.key });
+    expect(viaKey.body.errors).toBeUndefined();
+    const jobId = viaKey.body.data!.submitInference.id;
+    expect((await jobAs(user.id, jobId)).body.data!.inferenceJob).toMatchObject({ id: jobId, status: 'QUEUED' });
+
+    const anonymous = await platform.query(SUBMIT, { input: { model: MODEL, prompt: 'hi' } });
+    expect(codesOf(anonymous)).toEqual(['UNAUTHENTICATED']);
+    // Past the gateway's directives, the subgraph itself refuses a caller that owns nothing.
+    const oidc: Principal = { ...anonymousPrincipal(null), kind: 'oidc', subject: 'oidc:https://idp.example#x', roles: ['user'], scopes: scopesOfRoles(['user']) };
+    for (const [principal, code] of [[oidc, 'FORBIDDEN'], [anonymousPrincipal(null), 'UNAUTHENTICATED']] as const) {
+      const identity = await createIdentitySigner(platform.secrets.identitySecret).sign(principal);
+      const direct = await postGraphQL<Record<string, unknown>>(platform.subgraphUrls.inference, SUBMIT, { input: { model: MODEL, prompt: 'hi' } }, { [IDENTITY_HEADER]: identity });
+      expect(codesOf(direct), principal.kind).toEqual([code]);
+    }
+    await drainQueue();
   });
 
   it("refuses a job with AUTONOMY_FORBIDS where the caller's level for its context is NO_AI, and runs another context's under its level", async () => {
@@ -467,5 +488,19 @@ describe('inference limits through the gateway', () => {
     const metrics = await (await fetch(platform.metricsUrls.inference)).text();
     expect(metrics).toMatch(/^lotabots_inference_queue_depth\{service="inference"\} 3$/m);
     expect(metrics).toMatch(/^lotabots_inference_submissions_refused_total\{code="RATE_LIMITED",service="inference"\} 2$/m);
+  });
+
+  it('refuses with SERVICE_UNAVAILABLE when the autonomy level cannot be learned (fail closed), and queues nothing', async () => {
+    const depth = createInferenceBus(platform.redis, { inProcess: false, streamTtlSeconds: 3_600 });
+    try {
+      const before = await depth.queue.depth();
+      await platform.stopSubgraph('autonomy');
+      const response = await submit(randomUUID());
+      expect(codesOf(response)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(response.body.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
+      expect(await depth.queue.depth()).toBe(before);
+    } finally {
+      await depth.close();
+    }
   });
 });
