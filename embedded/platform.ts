@@ -11,7 +11,7 @@ import { applyMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
 import { documentLimitsOf } from '../lib/graphql-limits.js';
 import { listen, type RunningServer } from '../lib/http.js';
-import { createInferenceBus } from '../lib/inference/index.js';
+import { createInferenceBus, type InferenceBus } from '../lib/inference/index.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
@@ -65,6 +65,8 @@ export interface RunningPlatform {
   metricsUrls: Record<SubgraphName | 'gateway' | 'worker', string>;
   db: Database;
   redis: Redis;
+  /** The inference bus the inference subgraph and the worker share (in memory without a Redis URL). */
+  inferenceBus: InferenceBus;
   logger: Logger;
   /** Stops one subgraph's server (to see how the gateway copes without it). */
   stopSubgraph(name: SubgraphName): Promise<void>;
@@ -94,6 +96,12 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     for (const owner of TABLE_OWNERS) await applyMigrations(db, migrationSetOf(owner));
     const redis = await connectRedis({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix });
     cleanup.push(async () => void redis.disconnect());
+    // The worker's settings over its defaults; where and how loudly it runs is the platform's.
+    const workerPlacement = workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel });
+    const workerConfig = { ...workerPlacement, ...options.worker, HOST: workerPlacement.HOST, PORT: workerPlacement.PORT, LOG_LEVEL: workerPlacement.LOG_LEVEL };
+    // One bus for the whole process: without a Redis server it lives in memory, where only a shared object connects producer and worker.
+    const inferenceBus = createInferenceBus(redis, { inProcess: !options.redisUrl, streamTtlSeconds: workerConfig.INFERENCE_STREAM_TTL_SECONDS });
+    cleanup.push(() => inferenceBus.close());
 
     const identity = createIdentitySigner(options.secrets.identitySecret, () => clock.now());
     const deps: SubgraphDeps = {
@@ -109,13 +117,10 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     };
     const usersSettings = { ...usersEnvSchema.parse({}), ...options.users, keys: options.secrets.signingKeys };
     const inferenceSettings = { ...inferenceEnvSchema.parse({}), ...options.inference };
-    // One bus for the inference subgraph and the worker: in memory when there is no Redis server.
-    const bus = createInferenceBus(redis, { inProcess: !options.redisUrl, streamTtlSeconds: inferenceSettings.INFERENCE_STREAM_TTL_SECONDS });
-    cleanup.push(() => bus.close());
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
-      inference: (d) => createInferenceSubgraph(d, { config: inferenceSettings, bus, autonomyUrl: () => subgraphUrlOf('autonomy') }),
-      usage: (d) => createUsageSubgraph(d, { queueDepth: () => bus.queue.depth() }),
+      inference: (d) => createInferenceSubgraph(d, { config: inferenceSettings, bus: inferenceBus, autonomyUrl: () => subgraphUrlOf('autonomy') }),
+      usage: (d) => createUsageSubgraph(d, { queueDepth: () => inferenceBus.queue.depth() }),
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
@@ -161,12 +166,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const webSockets = gateway.attachWebSockets(gatewayServer.server);
     cleanup.push(() => webSockets.close());
 
-    // The worker's own settings over its defaults; where and how loudly it runs is the platform's.
-    const workerPlacement = workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel });
-    const worker = createWorker(
-      { ...workerPlacement, ...options.worker, HOST: workerPlacement.HOST, PORT: workerPlacement.PORT, LOG_LEVEL: workerPlacement.LOG_LEVEL },
-      { redis, logger: logger.child({ service: 'worker' }), clock },
-    );
+    const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
     await worker.start();
     cleanup.push(() => worker.stop());
     registries.worker = worker.registry;
@@ -184,6 +184,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       metricsUrls: Object.fromEntries(Object.keys(registries).map((service) => [service, `${metricsServer.url}/metrics/${service}`])) as RunningPlatform['metricsUrls'],
       db,
       redis,
+      inferenceBus,
       logger,
       stopSubgraph: (name) => servers[name].close(0),
       stop,
