@@ -51,6 +51,8 @@ export interface PlatformOptions {
   users?: Partial<UsersConfig>;
   /** Inference subgraph settings over its defaults (limits, cache; its autonomy URL is the platform's own). */
   inference?: Partial<InferenceConfig>;
+  /** @default true // false: no worker runs (tests that drive jobs themselves, or start workers of their own). */
+  startWorker?: boolean;
   /** Worker settings over its defaults (its port, host and log level are the platform's). */
   worker?: Partial<WorkerConfig>;
   /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
@@ -166,12 +168,14 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const webSockets = gateway.attachWebSockets(gatewayServer.server);
     cleanup.push(() => webSockets.close());
 
-    const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
-    await worker.start();
-    cleanup.push(() => worker.stop());
-    registries.worker = worker.registry;
-    const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
-    cleanup.push(() => workerServer.close(1_000));
+    if (options.startWorker ?? true) {
+      const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
+      await worker.start();
+      cleanup.push(() => worker.stop());
+      registries.worker = worker.registry;
+      const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
+      cleanup.push(() => workerServer.close(1_000));
+    }
     const metricsServer = await listenMetrics(
       Object.fromEntries(Object.entries(registries).map(([service, registry]) => [`/metrics/${service}`, registry])),
       { host: options.host, port: options.ports.metrics },

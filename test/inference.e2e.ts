@@ -107,7 +107,7 @@ describe('inference through the gateway', () => {
   const bearer = async (userId: string, roles?: string[]) => ({ authorization: `Bearer ${await platform.tokenFor(userId, { roles })}` });
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    platform = await startTestPlatform({ startWorker: false });
     bus = createInferenceBus(platform.redis, { inProcess: false, streamTtlSeconds: 3_600 });
     worker = scriptedWorker(bus);
   });
@@ -465,7 +465,10 @@ describe('inference limits through the gateway', () => {
   let platform: TestPlatform;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ inference: { INFERENCE_MAX_ACTIVE_JOBS_PER_USER: 2, INFERENCE_MAX_QUEUE_DEPTH: 3, INFERENCE_RETRY_AFTER_SECONDS: 7 } });
+    platform = await startTestPlatform({
+      startWorker: false,
+      inference: { INFERENCE_MAX_ACTIVE_JOBS_PER_USER: 2, INFERENCE_MAX_QUEUE_DEPTH: 3, INFERENCE_RETRY_AFTER_SECONDS: 7 },
+    });
   });
   afterAll(() => platform?.stop());
 

@@ -83,6 +83,8 @@ export async function startTestPlatform(
   options: {
     users?: Partial<UsersConfig>;
     inference?: Partial<InferenceConfig>;
+    /** @default true // false: no worker; the test drives jobs itself or starts its own. */
+    startWorker?: boolean;
     gatewayEnv?: Record<string, string>;
     /** A Redis of the test's own (one it stops and restarts); the shared one by default. */
     redisUrl?: string;
@@ -105,6 +107,7 @@ export async function startTestPlatform(
       secrets,
       users: options.users,
       inference: options.inference,
+      startWorker: options.startWorker,
       gatewayEnv: { RATE_LIMIT_PLANS: UNMETERED_RATE_LIMIT_PLANS, ...options.gatewayEnv },
     });
   } catch (error) {

@@ -59,7 +59,8 @@ describe('usage subscriptions at the usage subgraph', () => {
   const bob = randomUUID();
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // No worker: the queued jobs of the dashboard test must stay waiting.
+    platform = await startTestPlatform({ startWorker: false });
     raw = new Redis(testEnv.redisUrl);
   });
   afterAll(async () => {
