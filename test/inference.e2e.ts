@@ -7,10 +7,14 @@ import { WebSocket } from 'ws';
 
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
+import { systemClock } from '../lib/clock.js';
 import { createInferenceBus, type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
 import { USAGE_EVENTS_STREAM } from '../lib/live/keys.js';
 import { createAutonomyPrisma } from '../subgraphs/autonomy/data/database.js';
 import { SYSTEM_PROMPTS } from '../subgraphs/inference/domain/system-prompts.js';
+import { workerEnvSchema } from '../worker/config.js';
+import { createWorker, type Worker } from '../worker/worker.js';
+import { type FakeOpenAi, fakeToken, startFakeOpenAi } from './fake-openai.js';
 import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 import { within } from './within.js';
 
@@ -505,5 +509,149 @@ describe('inference limits through the gateway', () => {
     } finally {
       await depth.close();
     }
+  });
+});
+
+describe('inference with the real worker (openai backend against a local OpenAI-compatible server)', () => {
+  let platform: TestPlatform;
+  let upstream: FakeOpenAi;
+  let worker: Worker;
+  const disposers: Array<() => unknown> = [];
+  const user = randomUUID();
+  const MODEL_MAP = { 'fake-fast': 'fast', 'fake-slow': 'slow' };
+
+  beforeAll(async () => {
+    platform = await startTestPlatform({ startWorker: false });
+    for (const id of Object.keys(MODEL_MAP)) {
+      await platform.db.query(`INSERT INTO inference."Model" (id, "displayName", backend, "contextWindow") VALUES ($1, $1, 'openai', 8192)`, [id]);
+    }
+    upstream = await startFakeOpenAi({ tokenCount: 12, slowTokenMs: 40 });
+    const config = workerEnvSchema.parse({
+      NODE_ENV: 'test',
+      WORKER_ID: `inference-e2e-${randomUUID().slice(0, 8)}`,
+      WORKER_BACKEND: 'openai',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      OPENAI_MODEL_MAP: JSON.stringify(MODEL_MAP),
+      WORKER_SHUTDOWN_GRACE_MS: '0',
+    });
+    worker = createWorker(config, { redis: platform.redis, bus: platform.inferenceBus, logger: platform.logger, clock: systemClock });
+    await worker.start();
+  });
+  afterAll(async () => {
+    for (const dispose of disposers) await dispose();
+    await worker?.stop();
+    await upstream?.close();
+    await platform?.stop();
+  });
+
+  const headers = async () => ({ authorization: `Bearer ${await platform.tokenFor(user)}` });
+  const submitOk = async (input: Record<string, unknown>) => {
+    const { body } = await platform.query(SUBMIT, { input }, await headers());
+    expect(body.errors).toBeUndefined();
+    return body.data!.submitInference as { id: string; status: string; cached: boolean; output: string };
+  };
+  const subscribe = async (transport: 'graphql-ws' | 'SSE', variables: Record<string, unknown>, sockets: WebSocket[] = []): Promise<Stream> => {
+    if (transport === 'SSE') {
+      const client = createSseClient({ url: platform.gatewayUrl, headers: await headers(), singleConnection: false, retryAttempts: 0 });
+      disposers.push(() => client.dispose());
+      return client.iterate({ query: EVENTS, variables }) as Stream;
+    }
+    class TrackedWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+      }
+    }
+    const client = createWsClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: TrackedWebSocket, connectionParams: await headers(), retryAttempts: 0, lazy: true });
+    disposers.push(() => client.dispose());
+    return client.iterate({ query: EVENTS, variables }) as Stream;
+  };
+  const take = async (stream: Stream, count: number) => {
+    const events = [];
+    while (events.length < count) {
+      const { done, value } = await within(stream.next(), 30_000, 'no inference event');
+      if (done) break;
+      expect(value.errors).toBeUndefined();
+      events.push(value.data!.inferenceEvents);
+    }
+    return events;
+  };
+  const tokensOf = (events: Array<{ __typename: string; index?: number; text?: string }>) => events.filter((event) => event.__typename === 'InferenceTokenEvent');
+
+  for (const transport of ['graphql-ws', 'SSE'] as const) {
+    it(`submit → stream → complete over ${transport}, the job row filled by the lifecycle consumer`, async () => {
+      const job = await submitOk({ model: 'fake-fast', prompt: 'Tell me about the lighthouse', maxTokens: 5 });
+      const events = await take(await subscribe(transport, { jobId: job.id }), Number.POSITIVE_INFINITY);
+      expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(events[0]).toMatchObject({ __typename: 'InferenceQueuedEvent' });
+      expect(events[1]).toMatchObject({ __typename: 'InferenceStartedEvent', attempt: 1 });
+      expect(tokensOf(events).map((event) => event.text)).toEqual([0, 1, 2, 3, 4].map(fakeToken));
+      expect(events.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', promptTokens: 7, completionTokens: 5, cached: false });
+      const upstreamRequest = upstream.requests.at(-1)!;
+      expect(upstreamRequest.body).toMatchObject({ model: 'fast', max_tokens: 5, stream: true });
+      expect((upstreamRequest.body.messages as unknown[])[0]).toEqual({ role: 'system', content: SYSTEM_PROMPTS.ASSISTED });
+      const deadline = Date.now() + 30_000;
+      let row: Record<string, unknown> | undefined;
+      while (Date.now() < deadline) {
+        row = (await platform.query(JOB, { id: job.id }, await headers())).body.data?.inferenceJob;
+        if (row?.status === 'SUCCEEDED') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(row).toMatchObject({ status: 'SUCCEEDED', output: [0, 1, 2, 3, 4].map(fakeToken).join(''), tokensIn: 7, tokensOut: 5, cached: false });
+    });
+  }
+
+  it('a WebSocket cut mid-generation: resubscribing with the last seq gives every token exactly once, in order', async () => {
+    const job = await submitOk({ model: 'fake-slow', prompt: 'Count slowly', maxTokens: 12 });
+    const sockets: WebSocket[] = [];
+    const first = await take(await subscribe('graphql-ws', { jobId: job.id }, sockets), 5);
+    expect(tokensOf(first).length).toBeGreaterThan(0);
+    for (const socket of sockets) socket.terminate();
+    const rest = await take(await subscribe('graphql-ws', { jobId: job.id, after: first.at(-1)!.seq }), Number.POSITIVE_INFINITY);
+    const all = [...first, ...rest];
+    expect(all.map((event) => event.seq)).toEqual(all.map((_, i) => i + 1));
+    expect(tokensOf(all).map((event) => event.index)).toEqual([...Array(12).keys()]);
+    expect(tokensOf(all).map((event) => event.text)).toEqual([...Array(12).keys()].map(fakeToken));
+    expect(all.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', completionTokens: 12 });
+  });
+
+  it('cancelling a generating job ends the stream with cancelled and stops the model server request', async () => {
+    const job = await submitOk({ model: 'fake-slow', prompt: 'A long story', maxTokens: 12 });
+    const stream = await subscribe('graphql-ws', { jobId: job.id });
+    const seen = await take(stream, 3); // queued, started, the first token
+    expect(seen.at(-1)).toMatchObject({ __typename: 'InferenceTokenEvent', index: 0 });
+    const { body } = await platform.query('mutation ($id: ID!) { cancelInference(id: $id) { status } }', { id: job.id }, await headers());
+    expect(body.data!.cancelInference).toEqual({ status: 'CANCELLED' });
+    const rest = await take(stream, Number.POSITIVE_INFINITY);
+    expect(rest.at(-1)).toMatchObject({ __typename: 'InferenceCancelledEvent' });
+    expect(tokensOf(rest).length).toBeLessThan(11);
+    await within(upstream.requests.at(-1)!.aborted, 30_000, 'the model server request was not aborted');
+  });
+
+  it('answers the same deterministic request a second time from the cache, without asking the model server', async () => {
+    const request = { model: 'fake-fast', prompt: 'Deterministic please', maxTokens: 4, seed: 42 };
+    const first = await submitOk(request);
+    await take(await subscribe('SSE', { jobId: first.id }), Number.POSITIVE_INFINITY);
+    const asked = upstream.requests.length;
+    // The consumer fills the cache before it records the usage event.
+    await within(
+      (async () => {
+        for (;;) {
+          const entries = await platform.redis.xrange(USAGE_EVENTS_STREAM, '-', '+');
+          if (entries.some(([, fields]) => fields.includes(`inference:${first.id}`))) return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })(),
+      30_000,
+      'no usage event',
+    );
+    const second = await submitOk(request);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', cached: true, output: [0, 1, 2, 3].map(fakeToken).join('') });
+    const events = await take(await subscribe('graphql-ws', { jobId: second.id }), Number.POSITIVE_INFINITY);
+    expect(tokensOf(events).map((event) => event.text)).toEqual([0, 1, 2, 3].map(fakeToken));
+    expect(events.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', cached: true, completionTokens: 4 });
+    expect(upstream.requests.length).toBe(asked);
+    const metrics = await (await fetch(platform.metricsUrls.inference)).text();
+    expect(metrics).toMatch(/^lotabots_inference_live_workers\{service="inference"\} 1$/m);
   });
 });
