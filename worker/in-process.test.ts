@@ -1,12 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { systemClock } from '../lib/clock.js';
-import { createInferenceBus, type InferenceBus, type JobEvent, type JobRequest, type NumberedJobEvent } from '../lib/inference/index.js';
+import { createInferenceBus, type InferenceBus, type JobEvent, type JobRequest } from '../lib/inference/index.js';
 import { TOKENS_OUT_COUNTER } from '../lib/live/keys.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis } from '../lib/redis.js';
+import { eventsUntil, hasEnded, submitJob } from '../test/inference-kit.js';
 import { waitUntil } from '../test/own-redis.js';
 import { BUILTIN_MODEL } from './backends/builtin/builtin-backend.js';
 import { workerEnvSchema } from './config.js';
@@ -33,38 +34,9 @@ async function setUp(tokenDelayMs: number): Promise<{ bus: InferenceBus; worker:
   return { bus, worker, counter: () => redis.get(TOKENS_OUT_COUNTER) };
 }
 
-async function submit(bus: InferenceBus, overrides: Partial<JobRequest> = {}): Promise<JobRequest> {
-  const job: JobRequest = {
-    jobId: randomUUID(),
-    userId: randomUUID(),
-    model: BUILTIN_MODEL,
-    messages: [{ role: 'user', content: 'What did the keeper say?' }],
-    maxTokens: 30,
-    temperature: 0.8,
-    topP: 0.95,
-    stop: [],
-    seed: 5,
-    autonomyLevel: 'ASSISTED',
-    priority: 'low',
-    enqueuedAt: new Date().toISOString(),
-    ...overrides,
-  };
-  await bus.log.append(job.jobId, { type: 'queued', at: job.enqueuedAt });
-  await bus.queue.enqueue(job);
-  return job;
-}
-
-async function eventsUntil(bus: InferenceBus, jobId: string, until: (events: NumberedJobEvent[]) => boolean): Promise<NumberedJobEvent[]> {
-  const events: NumberedJobEvent[] = [];
-  const deadline = Date.now() + 30_000;
-  while (!until(events)) {
-    if (Date.now() > deadline) throw new Error(`timed out; events so far: ${events.map((e) => e.event.type).join(', ')}`);
-    events.push(...(await bus.log.read(jobId, events.at(-1)?.seq ?? 0, { count: 100, blockMs: 1_000 })));
-  }
-  return events;
-}
-
-const ended = (events: NumberedJobEvent[]) => ['completed', 'failed', 'cancelled'].includes(events.at(-1)?.event.type ?? '');
+const submit = (bus: InferenceBus, overrides: Partial<JobRequest> = {}) =>
+  submitJob(bus, { model: BUILTIN_MODEL, maxTokens: 30, temperature: 0.8, topP: 0.95, seed: 5, priority: 'low', ...overrides });
+const ended = hasEnded;
 
 describe('worker on the in-process bus', () => {
   it('streams a built-in completion and counts its tokens in metrics:tokens:out', async () => {
