@@ -4,6 +4,7 @@ import { gatewayEnvSchema } from '../gateway/config.js';
 import { env, parseEnv } from '../lib/config.js';
 import { serviceEnvSchema } from '../lib/service.js';
 import { SUBGRAPH_NAMES, type SubgraphName, SUBGRAPHS } from '../lib/subgraph-list.js';
+import { inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { usersEnvSchema } from '../subgraphs/users/config.js';
 import { workerEnvSchema } from '../worker/config.js';
 
@@ -63,6 +64,7 @@ export function loadEmbeddedConfig(environment: Record<string, string | undefine
     subgraphPorts: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, embedded[portVariableOf(name)]])) as Record<SubgraphName, number>,
     gatewayEnv: given,
     users: parseEnv(usersEnvSchema, given),
+    inference: parseEnv(inferenceEnvSchema, given),
     worker: parseEnv(workerEnvSchema, given),
     subgraphs: parseEnv(serviceEnvSchema(0), given),
   };

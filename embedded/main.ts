@@ -26,6 +26,7 @@ runMain(async () => {
     logLevel: config.LOG_LEVEL,
     gatewayEnv: config.gatewayEnv,
     users: config.users,
+    inference: config.inference,
     worker: config.worker,
     subgraphs: config.subgraphs,
     secrets: {

@@ -19,6 +19,7 @@ import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
+import { type InferenceConfig, inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
 import { type UsersConfig, usersEnvSchema } from '../subgraphs/users/config.js';
@@ -48,6 +49,10 @@ export interface PlatformOptions {
   gatewayEnv?: Record<string, string>;
   /** Users subgraph settings that differ from its defaults (tests loosen brute-force limits). */
   users?: Partial<UsersConfig>;
+  /** Inference subgraph settings over its defaults (limits, cache; its autonomy URL is the platform's own). */
+  inference?: Partial<InferenceConfig>;
+  /** @default true // false: no worker runs (tests that drive jobs themselves, or start workers of their own). */
+  startWorker?: boolean;
   /** Worker settings over its defaults (its port, host and log level are the platform's). */
   worker?: Partial<WorkerConfig>;
   /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
@@ -113,13 +118,15 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       metricsMaxOperationNames: subgraphSettings.METRICS_MAX_OPERATION_NAMES,
     };
     const usersSettings = { ...usersEnvSchema.parse({}), ...options.users, keys: options.secrets.signingKeys };
+    const inferenceSettings = { ...inferenceEnvSchema.parse({}), ...options.inference };
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
-      inference: createInferenceSubgraph,
-      usage: createUsageSubgraph,
+      inference: (d) => createInferenceSubgraph(d, { config: inferenceSettings, bus: inferenceBus, autonomyUrl: () => subgraphUrlOf('autonomy') }),
+      usage: (d) => createUsageSubgraph(d, { queueDepth: () => inferenceBus.queue.depth() }),
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
+    const subgraphUrlOf = (name: SubgraphName) => `${servers[name].url}/graphql`;
     const registries: Record<string, Registry> = {};
     for (const name of SUBGRAPH_NAMES) {
       const subgraph = factories[name](deps);
@@ -129,6 +136,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       cleanup.push(() => servers[name].close(1_000));
       const webSockets = subgraph.attachWebSockets(servers[name].server);
       cleanup.push(() => webSockets.close());
+      await subgraph.start();
     }
     const subgraphUrls = Object.fromEntries(
       Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),
@@ -160,12 +168,14 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const webSockets = gateway.attachWebSockets(gatewayServer.server);
     cleanup.push(() => webSockets.close());
 
-    const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
-    await worker.start();
-    cleanup.push(() => worker.stop());
-    registries.worker = worker.registry;
-    const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
-    cleanup.push(() => workerServer.close(1_000));
+    if (options.startWorker ?? true) {
+      const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
+      await worker.start();
+      cleanup.push(() => worker.stop());
+      registries.worker = worker.registry;
+      const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
+      cleanup.push(() => workerServer.close(1_000));
+    }
     const metricsServer = await listenMetrics(
       Object.fromEntries(Object.entries(registries).map(([service, registry]) => [`/metrics/${service}`, registry])),
       { host: options.host, port: options.ports.metrics },

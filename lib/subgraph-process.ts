@@ -34,6 +34,7 @@ export async function startSubgraphProcess(
     documentLimits: documentLimitsOf(config),
     metricsMaxOperationNames: config.METRICS_MAX_OPERATION_NAMES,
   });
+  await subgraph.start();
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = subgraph.attachWebSockets(server.server);
   const metrics = await listenMetrics({ '/metrics': subgraph.registry }, { host: config.HOST, port: config.METRICS_PORT });

@@ -10,6 +10,7 @@ import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
+import type { InferenceConfig } from '../subgraphs/inference/config.js';
 import type { UsersConfig } from '../subgraphs/users/config.js';
 import { testEnv, UNMETERED_RATE_LIMIT_PLANS } from './env.js';
 
@@ -81,6 +82,9 @@ export interface TestPlatform extends RunningPlatform {
 export async function startTestPlatform(
   options: {
     users?: Partial<UsersConfig>;
+    inference?: Partial<InferenceConfig>;
+    /** @default true // false: no worker; the test drives jobs itself or starts its own. */
+    startWorker?: boolean;
     gatewayEnv?: Record<string, string>;
     /** A Redis of the test's own (one it stops and restarts); the shared one by default. */
     redisUrl?: string;
@@ -102,6 +106,8 @@ export async function startTestPlatform(
       logLevel: testEnv.logLevel,
       secrets,
       users: options.users,
+      inference: options.inference,
+      startWorker: options.startWorker,
       gatewayEnv: { RATE_LIMIT_PLANS: UNMETERED_RATE_LIMIT_PLANS, ...options.gatewayEnv },
     });
   } catch (error) {

@@ -9,7 +9,8 @@ import { WebSocket } from 'ws';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
-import { INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
+import { createInferenceBus } from '../lib/inference/index.js';
+import { TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 import { within } from './within.js';
@@ -58,7 +59,8 @@ describe('usage subscriptions at the usage subgraph', () => {
   const bob = randomUUID();
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // No worker: the queued jobs of the dashboard test must stay waiting.
+    platform = await startTestPlatform({ startWorker: false });
     raw = new Redis(testEnv.redisUrl);
   });
   afterAll(async () => {
@@ -178,7 +180,24 @@ describe('usage subscriptions at the usage subgraph', () => {
     // 300 tokens generated.
     for (let i = 0; i < 20; i++) await platform.query('{ plans { id } }');
     for (let i = 0; i < 5; i++) await platform.query('{ plans { nope } }');
-    for (let i = 0; i < 3; i++) await platform.redis.xadd(INFERENCE_QUEUE_STREAM, '*', 'jobId', randomUUID());
+    const bus = createInferenceBus(platform.redis, { inProcess: false, streamTtlSeconds: 3_600 });
+    disposers.push(() => bus.close());
+    for (let i = 0; i < 3; i++) {
+      await bus.queue.enqueue({
+        jobId: randomUUID(),
+        userId: randomUUID(),
+        model: 'lotabots-tiny-cpu',
+        messages: [{ role: 'user', content: 'hi' }],
+        maxTokens: 8,
+        temperature: 1,
+        topP: 1,
+        stop: [],
+        seed: null,
+        autonomyLevel: 'ASSISTED',
+        priority: 'low',
+        enqueuedAt: new Date().toISOString(),
+      });
+    }
     await platform.redis.incrby(TOKENS_OUT_COUNTER, 300);
 
     const later: Array<Record<string, number | string>> = [];

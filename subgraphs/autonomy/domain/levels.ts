@@ -1,3 +1,4 @@
+import { AUTONOMY_CONTEXT_PATTERN } from '../../../lib/autonomy-context.js';
 import type { AutonomyLevel } from '../data/__generated__/prisma/client.js';
 
 /** The levels in order of AI independence; a level allows everything the ones before it do. */
@@ -12,5 +13,5 @@ export const AUTONOMY_LEVELS: ReadonlyArray<{ level: AutonomyLevel; description:
 /** A user who never chose a level gets suggestions only: the least AI that is still useful. */
 export const DEFAULT_LEVEL: AutonomyLevel = 'ASSISTED';
 
-/** Task contexts are short identifiers such as "code-review" or "email.drafts". */
-export const CONTEXT_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Task contexts are short identifiers such as "code-review" or "email.drafts" (shared with inference). */
+export const CONTEXT_PATTERN = AUTONOMY_CONTEXT_PATTERN;

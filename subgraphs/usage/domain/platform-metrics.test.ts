@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { createInferenceBus, type JobRequest } from '../../../lib/inference/index.js';
 import { readGatewayMetrics, writeGatewayMetrics } from '../../../lib/live/gateway-metrics.js';
-import { GATEWAY_METRICS_SET, INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
+import { GATEWAY_METRICS_SET, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
 import { createLogger } from '../../../lib/logger.js';
 import { connectRedis, type Redis } from '../../../lib/redis.js';
 import { combineGateways, createPlatformMetricsFeed, createPlatformSampler } from './platform-metrics.js';
@@ -22,6 +23,21 @@ afterEach(() => {
 const snapshot = (figures: { requestsPerSecond: number; errorRate: number; p95LatencyMs: number; openSubscriptions: number }) => ({
   at: new Date('2026-11-23T10:00:00Z'),
   ...figures,
+});
+
+const queuedJob = (jobId: string): JobRequest => ({
+  jobId,
+  userId: 'u1',
+  model: 'lotabots-tiny-cpu',
+  messages: [{ role: 'user', content: 'hi' }],
+  maxTokens: 8,
+  temperature: 1,
+  topP: 1,
+  stop: [],
+  seed: null,
+  autonomyLevel: 'ASSISTED',
+  priority: 'low',
+  enqueuedAt: '2026-11-23T10:00:00Z',
 });
 
 describe('platform metrics', () => {
@@ -48,7 +64,9 @@ describe('platform metrics', () => {
   it('samples queue depth and tokens per second from the counter growth between readings', async () => {
     const redis = await redisForTest();
     let now = new Date('2026-11-23T10:00:00Z');
-    const sample = createPlatformSampler({ redis, clock: { now: () => now } });
+    // The in-memory bus over the in-process Redis stand-in, as `npm start` runs it.
+    const bus = createInferenceBus(redis, { inProcess: true, streamTtlSeconds: 3_600 });
+    const sample = createPlatformSampler({ redis, clock: { now: () => now }, queueDepth: () => bus.queue.depth() });
     expect(await sample()).toEqual({
       at: now,
       requestsPerSecond: 0,
@@ -58,8 +76,7 @@ describe('platform metrics', () => {
       queueDepth: 0,
       tokensPerSecond: 0,
     });
-    await redis.xadd(INFERENCE_QUEUE_STREAM, '*', 'jobId', 'j1');
-    await redis.xadd(INFERENCE_QUEUE_STREAM, '*', 'jobId', 'j2');
+    for (const jobId of ['j1', 'j2']) await bus.queue.enqueue(queuedJob(jobId));
     await redis.incrby(TOKENS_OUT_COUNTER, 500);
     now = new Date(now.getTime() + 2_000);
     expect(await sample()).toMatchObject({ at: now, queueDepth: 2, tokensPerSecond: 250 });
@@ -67,11 +84,12 @@ describe('platform metrics', () => {
     await redis.set(TOKENS_OUT_COUNTER, 10);
     now = new Date(now.getTime() + 1_000);
     expect(await sample()).toMatchObject({ tokensPerSecond: 0 });
+    await bus.close();
   });
 
   it('emits at once, then every interval, and stops its timer when the subscription ends', async () => {
     const redis = await redisForTest();
-    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger });
+    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0 });
     const figures = feed.subscribe(1);
     const startedAt = Date.now();
     await figures.next();
@@ -85,7 +103,7 @@ describe('platform metrics', () => {
 
   it('ends every open feed on close', async () => {
     const redis = await redisForTest();
-    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger });
+    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0 });
     const figures = feed.subscribe(60);
     await figures.next();
     const pending = figures.next();
