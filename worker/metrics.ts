@@ -2,7 +2,6 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 import { METRIC_NAMESPACE } from '../lib/metrics.js';
 
-
 /**
  * How a job left this worker: its terminal event (completed, failed, cancelled), `requeued`
  * at shutdown, `lost` (another worker took it over meanwhile), `skipped` (already finished
@@ -10,8 +9,11 @@ import { METRIC_NAMESPACE } from '../lib/metrics.js';
  */
 export type JobOutcome = 'completed' | 'failed' | 'cancelled' | 'requeued' | 'lost' | 'skipped';
 
-/** The worker's inference metrics, on the worker's own registry. */
-export function createWorkerMetrics(registry: Registry) {
+/**
+ * The worker's inference metrics, on the worker's own registry. `queueDepth` is read from
+ * the bus at each scrape: the figure the GPU overlay's HorizontalPodAutoscaler scales on.
+ */
+export function createWorkerMetrics(registry: Registry, queueDepth: () => Promise<number>) {
   const name = (suffix: string) => `${METRIC_NAMESPACE}_worker_${suffix}`;
   return {
     registered: new Gauge({ name: name('registered'), help: '1 while this worker is registered in Redis and heartbeating.', registers: [registry] }),
@@ -33,6 +35,15 @@ export function createWorkerMetrics(registry: Registry) {
       help: 'Completion tokens per second of each completed job, from its start on this worker.',
       buckets: [1, 5, 10, 20, 50, 100, 200, 500, 1_000, 5_000],
       registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: `${METRIC_NAMESPACE}_inference_queue_depth`,
+      help: 'Inference jobs waiting in the queue, not yet taken by any worker (the same figure on every worker).',
+      registers: [registry],
+      async collect() {
+        // Redis away: the last figure stays, and the scrape still serves every other metric.
+        await queueDepth().then((depth) => this.set(depth), () => {});
+      },
     }),
     backendErrors: new Counter({
       name: name('backend_errors_total'),

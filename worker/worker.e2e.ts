@@ -1,14 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { systemClock } from '../lib/clock.js';
-import { createInferenceBus, type InferenceBus, type JobEvent, type JobRequest, type NumberedJobEvent, TERMINAL_EVENTS } from '../lib/inference/index.js';
+import { createInferenceBus, type InferenceBus, type JobEvent, type JobRequest, type NumberedJobEvent } from '../lib/inference/index.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../lib/redis.js';
 import { testEnv } from '../test/env.js';
 import { type FakeOpenAi, fakeToken, startFakeOpenAi } from '../test/fake-openai.js';
+import { eventsUntil as eventsUntilOf, jobRequest, submitJob } from '../test/inference-kit.js';
 import { waitUntil } from '../test/own-redis.js';
 import { bareEnv, spawnEntry } from '../test/spawn.js';
 import { BUILTIN_MODEL } from './backends/builtin/builtin-backend.js';
@@ -70,46 +71,8 @@ async function startWorker(overrides: Record<string, string> = {}): Promise<Work
   return worker;
 }
 
-function jobRequest(overrides: Partial<JobRequest> = {}): JobRequest {
-  return {
-    jobId: randomUUID(),
-    userId: randomUUID(),
-    model: 'fast',
-    messages: [{ role: 'user', content: 'Tell me about the lighthouse' }],
-    maxTokens: 64,
-    temperature: 0,
-    topP: 1,
-    stop: [],
-    seed: null,
-    autonomyLevel: 'ASSISTED',
-    priority: 'normal',
-    enqueuedAt: new Date().toISOString(),
-    ...overrides,
-  };
-}
-
-/** What the inference subgraph does on submit: `queued` in the log, then the job on the queue. */
-async function submit(overrides: Partial<JobRequest> = {}): Promise<JobRequest> {
-  const job = jobRequest(overrides);
-  await bus.log.append(job.jobId, { type: 'queued', at: job.enqueuedAt });
-  await bus.queue.enqueue(job);
-  return job;
-}
-
-/** The job's events from the start until `until` holds for them (default: a terminal event). */
-async function eventsUntil(
-  jobId: string,
-  until: (events: NumberedJobEvent[]) => boolean = (events) => events.some(({ event }) => (TERMINAL_EVENTS as readonly string[]).includes(event.type)),
-  timeoutMs = 30_000,
-): Promise<NumberedJobEvent[]> {
-  const events: NumberedJobEvent[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (!until(events)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting on job ${jobId}; events so far: ${JSON.stringify(events.map((e) => e.event.type))}`);
-    events.push(...(await bus.log.read(jobId, events.at(-1)?.seq ?? 0, { count: 100, blockMs: 1_000 })));
-  }
-  return events;
-}
+const submit = (overrides: Partial<JobRequest> = {}) => submitJob(bus, { model: 'fast', ...overrides });
+const eventsUntil = (jobId: string, until?: (events: NumberedJobEvent[]) => boolean) => eventsUntilOf(bus, jobId, until);
 
 /** A counter's value for one label set (0 before it was ever incremented). */
 async function counterValue(worker: Worker, name: string, labels: Record<string, string>): Promise<number> {

@@ -39,7 +39,7 @@ export interface Worker {
  */
 export function createWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
   const registry = createMetricsRegistry('worker', { processMetrics: config.NODE_ENV === 'production' });
-  const metrics = createWorkerMetrics(registry);
+  const metrics = createWorkerMetrics(registry, () => deps.bus.queue.depth());
   const backend = deps.backend ?? createBackend(config);
   const consumer = createJobConsumer(
     { bus: deps.bus, backend, metrics, logger: deps.logger, clock: deps.clock, workerId: config.WORKER_ID, maxAttempts: config.WORKER_MAX_ATTEMPTS },

@@ -3,11 +3,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { testEnv } from '../../test/env.js';
+import { jobRequest as newJobRequest } from '../../test/inference-kit.js';
 import { waitUntil } from '../../test/own-redis.js';
 import { within } from '../../test/within.js';
 import { TOKENS_OUT_COUNTER } from '../live/keys.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../redis.js';
-import type { InferenceBus, JobEvent, JobRequest, QueuePriority } from './contract.js';
+import type { InferenceBus, JobEvent, QueuePriority } from './contract.js';
 import { createInferenceBus } from './index.js';
 import { jobEventsKey } from './keys.js';
 
@@ -40,22 +41,7 @@ const token = (index: number): JobEvent => ({ type: 'token', index, text: `t${in
 const started = (attempt: number): JobEvent => ({ type: 'started', at, workerId: 'w', attempt });
 const completed: JobEvent = { type: 'completed', at, promptTokens: 1, completionTokens: 2, timeToFirstTokenMs: 3, tokensPerSecond: 4, text: 't0t1', cached: false };
 
-function jobRequest(priority: QueuePriority = 'normal'): JobRequest {
-  return {
-    jobId: randomUUID(),
-    userId: randomUUID(),
-    model: 'lotabots-tiny-cpu',
-    messages: [{ role: 'user', content: 'hello' }],
-    maxTokens: 16,
-    temperature: 0,
-    topP: 1,
-    stop: [],
-    seed: null,
-    autonomyLevel: 'ASSISTED',
-    priority,
-    enqueuedAt: at,
-  };
-}
+const jobRequest = (priority: QueuePriority = 'normal') => newJobRequest({ priority });
 
 describe.each([
   ['Redis', false],

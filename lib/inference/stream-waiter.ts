@@ -52,7 +52,6 @@ export class StreamWaiter {
       };
       this.#waiters.add(waiter);
       this.#generation++;
-      this.#loop ??= this.#run().finally(() => (this.#loop = null));
       this.#interrupt();
     });
   }
@@ -103,9 +102,20 @@ export class StreamWaiter {
     return this.#connection;
   }
 
-  /** Makes a blocked loop start over with the new waiter's stream, retrying until it has. */
+  /**
+   * Starts the loop, or makes a blocked one start over with the new waiter's stream, retrying
+   * until it has (a loop that was just ending when the waiter came is started anew).
+   */
   #interrupt(): void {
-    if (!this.#loop || this.#covered === this.#generation || this.#closed) return;
+    if (this.#closed || this.#waiters.size === 0) return;
+    if (!this.#loop) {
+      this.#loop = this.#run().finally(() => {
+        this.#loop = null;
+        this.#interrupt();
+      });
+      return;
+    }
+    if (this.#covered === this.#generation) return;
     const connection = this.#connection;
     if (!this.#blocked || !connection) {
       setImmediate(() => this.#interrupt());

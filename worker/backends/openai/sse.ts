@@ -24,7 +24,7 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
         }
       }
     }
-    if (data.length > 0) yield data.join('\n');
+    // An event the stream ended before its blank line is dropped (SSE: "pending data must be discarded").
   } finally {
     reader.releaseLock();
   }
