@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
 import { systemClock } from '../lib/clock.js';
-import { createInferenceBus, type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
+import { type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
 import { USAGE_EVENTS_STREAM } from '../lib/live/keys.js';
 import { createAutonomyPrisma } from '../subgraphs/autonomy/data/database.js';
 import { SYSTEM_PROMPTS } from '../subgraphs/inference/domain/system-prompts.js';
@@ -112,12 +112,11 @@ describe('inference through the gateway', () => {
 
   beforeAll(async () => {
     platform = await startTestPlatform({ startWorker: false });
-    bus = createInferenceBus(platform.redis, { inProcess: false, streamTtlSeconds: 3_600 });
+    bus = platform.inferenceBus;
     worker = scriptedWorker(bus);
   });
   afterAll(async () => {
     for (const dispose of disposers) await dispose();
-    await bus?.close();
     await platform?.stop();
   });
 
@@ -498,17 +497,12 @@ describe('inference limits through the gateway', () => {
   });
 
   it('refuses with SERVICE_UNAVAILABLE when the autonomy level cannot be learned (fail closed), and queues nothing', async () => {
-    const depth = createInferenceBus(platform.redis, { inProcess: false, streamTtlSeconds: 3_600 });
-    try {
-      const before = await depth.queue.depth();
-      await platform.stopSubgraph('autonomy');
-      const response = await submit(randomUUID());
-      expect(codesOf(response)).toEqual(['SERVICE_UNAVAILABLE']);
-      expect(response.body.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
-      expect(await depth.queue.depth()).toBe(before);
-    } finally {
-      await depth.close();
-    }
+    const before = await platform.inferenceBus.queue.depth();
+    await platform.stopSubgraph('autonomy');
+    const response = await submit(randomUUID());
+    expect(codesOf(response)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(response.body.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
+    expect(await platform.inferenceBus.queue.depth()).toBe(before);
   });
 });
 

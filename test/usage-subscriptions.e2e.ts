@@ -9,9 +9,9 @@ import { WebSocket } from 'ws';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
-import { createInferenceBus } from '../lib/inference/index.js';
 import { TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
+import { jobRequest } from './inference-kit.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 import { within } from './within.js';
 
@@ -180,24 +180,7 @@ describe('usage subscriptions at the usage subgraph', () => {
     // 300 tokens generated.
     for (let i = 0; i < 20; i++) await platform.query('{ plans { id } }');
     for (let i = 0; i < 5; i++) await platform.query('{ plans { nope } }');
-    const bus = createInferenceBus(platform.redis, { inProcess: false, streamTtlSeconds: 3_600 });
-    disposers.push(() => bus.close());
-    for (let i = 0; i < 3; i++) {
-      await bus.queue.enqueue({
-        jobId: randomUUID(),
-        userId: randomUUID(),
-        model: 'lotabots-tiny-cpu',
-        messages: [{ role: 'user', content: 'hi' }],
-        maxTokens: 8,
-        temperature: 1,
-        topP: 1,
-        stop: [],
-        seed: null,
-        autonomyLevel: 'ASSISTED',
-        priority: 'low',
-        enqueuedAt: new Date().toISOString(),
-      });
-    }
+    for (let i = 0; i < 3; i++) await platform.inferenceBus.queue.enqueue(jobRequest());
     await platform.redis.incrby(TOKENS_OUT_COUNTER, 300);
 
     const later: Array<Record<string, number | string>> = [];

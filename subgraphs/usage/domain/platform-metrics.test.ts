@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createInferenceBus, type JobRequest } from '../../../lib/inference/index.js';
+import { createInferenceBus } from '../../../lib/inference/index.js';
 import { readGatewayMetrics, writeGatewayMetrics } from '../../../lib/live/gateway-metrics.js';
 import { GATEWAY_METRICS_SET, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
 import { createLogger } from '../../../lib/logger.js';
 import { connectRedis, type Redis } from '../../../lib/redis.js';
+import { jobRequest } from '../../../test/inference-kit.js';
 import { combineGateways, createPlatformMetricsFeed, createPlatformSampler } from './platform-metrics.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
@@ -23,21 +24,6 @@ afterEach(() => {
 const snapshot = (figures: { requestsPerSecond: number; errorRate: number; p95LatencyMs: number; openSubscriptions: number }) => ({
   at: new Date('2026-11-23T10:00:00Z'),
   ...figures,
-});
-
-const queuedJob = (jobId: string): JobRequest => ({
-  jobId,
-  userId: 'u1',
-  model: 'lotabots-tiny-cpu',
-  messages: [{ role: 'user', content: 'hi' }],
-  maxTokens: 8,
-  temperature: 1,
-  topP: 1,
-  stop: [],
-  seed: null,
-  autonomyLevel: 'ASSISTED',
-  priority: 'low',
-  enqueuedAt: '2026-11-23T10:00:00Z',
 });
 
 describe('platform metrics', () => {
@@ -76,7 +62,7 @@ describe('platform metrics', () => {
       queueDepth: 0,
       tokensPerSecond: 0,
     });
-    for (const jobId of ['j1', 'j2']) await bus.queue.enqueue(queuedJob(jobId));
+    for (let i = 0; i < 2; i++) await bus.queue.enqueue(jobRequest());
     await redis.incrby(TOKENS_OUT_COUNTER, 500);
     now = new Date(now.getTime() + 2_000);
     expect(await sample()).toMatchObject({ at: now, queueDepth: 2, tokensPerSecond: 250 });
