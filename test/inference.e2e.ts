@@ -55,6 +55,60 @@ const MODEL = 'lotabots-tiny-cpu';
 const codesOf = (response: GraphQLResponse | Result) =>
   ('body' in response ? response.body.errors : response.errors)?.map((error) => error.extensions?.code) ?? [];
 
+type EventObject = { __typename: string; seq: number; index?: number; text?: string; cached?: boolean };
+
+/**
+ * `inferenceEvents` through the gateway over graphql-ws or SSE (graphql-sse, distinct
+ * connections) with the caller's `headers`; `sockets` collects the WebSockets so a test can cut them.
+ */
+function subscribeThrough(
+  gatewayUrl: string,
+  transport: 'graphql-ws' | 'SSE',
+  headers: Record<string, string>,
+  variables: Record<string, unknown>,
+  disposers: Array<() => unknown>,
+  sockets: WebSocket[] = [],
+): Stream {
+  if (transport === 'SSE') {
+    const client = createSseClient({ url: gatewayUrl, headers, singleConnection: false, retryAttempts: 0 });
+    disposers.push(() => client.dispose());
+    return client.iterate({ query: EVENTS, variables }) as Stream;
+  }
+  class TrackedWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  const client = createWsClient({ url: gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: TrackedWebSocket, connectionParams: headers, retryAttempts: 0, lazy: true });
+  disposers.push(() => client.dispose());
+  return client.iterate({ query: EVENTS, variables }) as Stream;
+}
+
+/** The next `count` events, fewer when the stream completes first (every event until then by default). */
+async function eventsOf(stream: Stream, count = Number.POSITIVE_INFINITY): Promise<EventObject[]> {
+  const events: EventObject[] = [];
+  while (events.length < count) {
+    const { done, value } = await within(stream.next(), 30_000, 'no inference event or end');
+    if (done) break;
+    expect(value.errors).toBeUndefined();
+    events.push(value.data!.inferenceEvents);
+  }
+  return events;
+}
+
+/** Resolves once the job's usage event is recorded: the lifecycle consumer fills the response cache before that. */
+async function usageRecorded(platform: TestPlatform, jobId: string): Promise<void> {
+  const recorded = async () => (await platform.redis.xrange(USAGE_EVENTS_STREAM, '-', '+')).some(([, fields]) => fields.includes(`inference:${jobId}`));
+  await within(
+    (async () => {
+      while (!(await recorded())) await new Promise((resolve) => setTimeout(resolve, 50));
+    })(),
+    30_000,
+    'no usage event',
+  );
+}
+
 /** Takes jobs from the real queue and writes their events, as a worker would, when told to. */
 function scriptedWorker(bus: InferenceBus) {
   const now = () => new Date().toISOString();
@@ -138,41 +192,16 @@ describe('inference through the gateway', () => {
     }
   };
 
-  /** graphql-ws through the gateway; `sockets` collects the client's WebSockets so a test can cut them. */
-  const overWs = async (userId: string, variables: Record<string, unknown>, sockets: WebSocket[] = []): Promise<Stream> => {
-    const headers = await bearer(userId);
-    class TrackedWebSocket extends WebSocket {
-      constructor(...args: ConstructorParameters<typeof WebSocket>) {
-        super(...args);
-        sockets.push(this);
-      }
-    }
-    const client = createWsClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: TrackedWebSocket, connectionParams: headers, retryAttempts: 0, lazy: true });
-    disposers.push(() => client.dispose());
-    return client.iterate({ query: EVENTS, variables }) as Stream;
-  };
-  /** GraphQL over SSE (graphql-sse, distinct connections) through the gateway. */
-  const overSse = async (userId: string, variables: Record<string, unknown>): Promise<Stream> => {
-    const client = createSseClient({ url: platform.gatewayUrl, headers: await bearer(userId), singleConnection: false, retryAttempts: 0 });
-    disposers.push(() => client.dispose());
-    return client.iterate({ query: EVENTS, variables }) as Stream;
-  };
+  const overWs = async (userId: string, variables: Record<string, unknown>, sockets: WebSocket[] = []) =>
+    subscribeThrough(platform.gatewayUrl, 'graphql-ws', await bearer(userId), variables, disposers, sockets);
+  const overSse = async (userId: string, variables: Record<string, unknown>) => subscribeThrough(platform.gatewayUrl, 'SSE', await bearer(userId), variables, disposers);
   const nextEvent = async (stream: Stream) => {
-    const { done, value } = await within(stream.next(), 30_000, 'no inference event');
-    if (done) throw new Error('the stream ended');
-    expect(value.errors).toBeUndefined();
-    return value.data!.inferenceEvents as { __typename: string; seq: number; index?: number; text?: string; cached?: boolean };
+    const [event] = await eventsOf(stream, 1);
+    if (!event) throw new Error('the stream ended');
+    return event;
   };
   /** Every event until the stream completes. */
-  const drain = async (stream: Stream) => {
-    const events = [];
-    for (;;) {
-      const { done, value } = await within(stream.next(), 30_000, 'no inference event or end');
-      if (done) return events;
-      expect(value.errors).toBeUndefined();
-      events.push(value.data!.inferenceEvents);
-    }
-  };
+  const drain = (stream: Stream) => eventsOf(stream);
 
   it('lists the models', async () => {
     const { body } = await platform.query('{ models { id backend contextWindow } }');
@@ -398,18 +427,7 @@ describe('inference through the gateway', () => {
     await run.token('.');
     await run.complete();
     await jobOnceIn(ada, original.id, 'SUCCEEDED');
-    // The cache is filled before the usage event is recorded; wait for the latter.
-    await within(
-      (async () => {
-        for (;;) {
-          const entries = await platform.redis.xrange(USAGE_EVENTS_STREAM, '-', '+');
-          if (entries.some(([, fields]) => fields.includes(`inference:${original.id}`))) return;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })(),
-      30_000,
-      'no usage event',
-    );
+    await usageRecorded(platform, original.id);
 
     const cached = await submitOk(ada, request);
     expect(cached).toMatchObject({ status: 'SUCCEEDED', cached: true, output: '4.' });
@@ -544,38 +562,15 @@ describe('inference with the real worker (openai backend against a local OpenAI-
     expect(body.errors).toBeUndefined();
     return body.data!.submitInference as { id: string; status: string; cached: boolean; output: string };
   };
-  const subscribe = async (transport: 'graphql-ws' | 'SSE', variables: Record<string, unknown>, sockets: WebSocket[] = []): Promise<Stream> => {
-    if (transport === 'SSE') {
-      const client = createSseClient({ url: platform.gatewayUrl, headers: await headers(), singleConnection: false, retryAttempts: 0 });
-      disposers.push(() => client.dispose());
-      return client.iterate({ query: EVENTS, variables }) as Stream;
-    }
-    class TrackedWebSocket extends WebSocket {
-      constructor(...args: ConstructorParameters<typeof WebSocket>) {
-        super(...args);
-        sockets.push(this);
-      }
-    }
-    const client = createWsClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: TrackedWebSocket, connectionParams: await headers(), retryAttempts: 0, lazy: true });
-    disposers.push(() => client.dispose());
-    return client.iterate({ query: EVENTS, variables }) as Stream;
-  };
-  const take = async (stream: Stream, count: number) => {
-    const events = [];
-    while (events.length < count) {
-      const { done, value } = await within(stream.next(), 30_000, 'no inference event');
-      if (done) break;
-      expect(value.errors).toBeUndefined();
-      events.push(value.data!.inferenceEvents);
-    }
-    return events;
-  };
+  const subscribe = async (transport: 'graphql-ws' | 'SSE', variables: Record<string, unknown>, sockets: WebSocket[] = []) =>
+    subscribeThrough(platform.gatewayUrl, transport, await headers(), variables, disposers, sockets);
+
   const tokensOf = (events: Array<{ __typename: string; index?: number; text?: string }>) => events.filter((event) => event.__typename === 'InferenceTokenEvent');
 
   for (const transport of ['graphql-ws', 'SSE'] as const) {
     it(`submit → stream → complete over ${transport}, the job row filled by the lifecycle consumer`, async () => {
       const job = await submitOk({ model: 'fake-fast', prompt: 'Tell me about the lighthouse', maxTokens: 5 });
-      const events = await take(await subscribe(transport, { jobId: job.id }), Number.POSITIVE_INFINITY);
+      const events = await eventsOf(await subscribe(transport, { jobId: job.id }));
       expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       expect(events[0]).toMatchObject({ __typename: 'InferenceQueuedEvent' });
       expect(events[1]).toMatchObject({ __typename: 'InferenceStartedEvent', attempt: 1 });
@@ -598,10 +593,10 @@ describe('inference with the real worker (openai backend against a local OpenAI-
   it('a WebSocket cut mid-generation: resubscribing with the last seq gives every token exactly once, in order', async () => {
     const job = await submitOk({ model: 'fake-slow', prompt: 'Count slowly', maxTokens: 12 });
     const sockets: WebSocket[] = [];
-    const first = await take(await subscribe('graphql-ws', { jobId: job.id }, sockets), 5);
+    const first = await eventsOf(await subscribe('graphql-ws', { jobId: job.id }, sockets), 5);
     expect(tokensOf(first).length).toBeGreaterThan(0);
     for (const socket of sockets) socket.terminate();
-    const rest = await take(await subscribe('graphql-ws', { jobId: job.id, after: first.at(-1)!.seq }), Number.POSITIVE_INFINITY);
+    const rest = await eventsOf(await subscribe('graphql-ws', { jobId: job.id, after: first.at(-1)!.seq }));
     const all = [...first, ...rest];
     expect(all.map((event) => event.seq)).toEqual(all.map((_, i) => i + 1));
     expect(tokensOf(all).map((event) => event.index)).toEqual([...Array(12).keys()]);
@@ -612,11 +607,11 @@ describe('inference with the real worker (openai backend against a local OpenAI-
   it('cancelling a generating job ends the stream with cancelled and stops the model server request', async () => {
     const job = await submitOk({ model: 'fake-slow', prompt: 'A long story', maxTokens: 12 });
     const stream = await subscribe('graphql-ws', { jobId: job.id });
-    const seen = await take(stream, 3); // queued, started, the first token
+    const seen = await eventsOf(stream, 3); // queued, started, the first token
     expect(seen.at(-1)).toMatchObject({ __typename: 'InferenceTokenEvent', index: 0 });
     const { body } = await platform.query('mutation ($id: ID!) { cancelInference(id: $id) { status } }', { id: job.id }, await headers());
     expect(body.data!.cancelInference).toEqual({ status: 'CANCELLED' });
-    const rest = await take(stream, Number.POSITIVE_INFINITY);
+    const rest = await eventsOf(stream);
     expect(rest.at(-1)).toMatchObject({ __typename: 'InferenceCancelledEvent' });
     expect(tokensOf(rest).length).toBeLessThan(11);
     await within(upstream.requests.at(-1)!.aborted, 30_000, 'the model server request was not aborted');
@@ -625,23 +620,12 @@ describe('inference with the real worker (openai backend against a local OpenAI-
   it('answers the same deterministic request a second time from the cache, without asking the model server', async () => {
     const request = { model: 'fake-fast', prompt: 'Deterministic please', maxTokens: 4, seed: 42 };
     const first = await submitOk(request);
-    await take(await subscribe('SSE', { jobId: first.id }), Number.POSITIVE_INFINITY);
+    await eventsOf(await subscribe('SSE', { jobId: first.id }));
     const asked = upstream.requests.length;
-    // The consumer fills the cache before it records the usage event.
-    await within(
-      (async () => {
-        for (;;) {
-          const entries = await platform.redis.xrange(USAGE_EVENTS_STREAM, '-', '+');
-          if (entries.some(([, fields]) => fields.includes(`inference:${first.id}`))) return;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })(),
-      30_000,
-      'no usage event',
-    );
+    await usageRecorded(platform, first.id);
     const second = await submitOk(request);
     expect(second).toMatchObject({ status: 'SUCCEEDED', cached: true, output: [0, 1, 2, 3].map(fakeToken).join('') });
-    const events = await take(await subscribe('graphql-ws', { jobId: second.id }), Number.POSITIVE_INFINITY);
+    const events = await eventsOf(await subscribe('graphql-ws', { jobId: second.id }));
     expect(tokensOf(events).map((event) => event.text)).toEqual([0, 1, 2, 3].map(fakeToken));
     expect(events.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', cached: true, completionTokens: 4 });
     expect(upstream.requests.length).toBe(asked);

@@ -2,6 +2,7 @@ import { IDENTITY_HEADER, type IdentitySigner } from '../../../lib/auth/identity
 import type { Principal } from '../../../lib/auth/principal.js';
 import { serviceUnavailable } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/logger.js';
+import { throttledWarning } from '../../../lib/throttled-warning.js';
 
 /** The autonomy subgraph's levels (its AutonomyLevel enum). */
 export type EffectiveAutonomyLevel = 'NO_AI' | 'ASSISTED' | 'COLLABORATOR' | 'EXPERT' | 'AGENT';
@@ -41,6 +42,8 @@ interface LevelResponse {
  * `timeoutMs`) or answers anything but a level is SERVICE_UNAVAILABLE, never a guess.
  */
 export function createAutonomyClient(deps: { url: () => string; identity: IdentitySigner; timeoutMs: number; logger: Logger }) {
+  // Every submission fails the same way while the autonomy subgraph is down: one line per 10 s.
+  const lookupFailed = throttledWarning(deps.logger, 'autonomy level lookup failed');
   return {
     async effectiveLevel(userId: string, context: string | null): Promise<EffectiveAutonomyLevel> {
       let body: LevelResponse;
@@ -58,12 +61,12 @@ export function createAutonomyClient(deps: { url: () => string; identity: Identi
         if (!response.ok) throw new Error(`autonomy subgraph answered HTTP ${response.status}`);
         body = (await response.json()) as LevelResponse;
       } catch (error) {
-        deps.logger.warn({ err: error }, 'autonomy level lookup failed');
+        lookupFailed(error);
         throw serviceUnavailable('The autonomy level cannot be checked right now; retry later');
       }
       const level = body.data?._entities?.[0]?.autonomy?.level;
       if (typeof level !== 'string' || !LEVELS.includes(level)) {
-        deps.logger.warn({ errors: body.errors }, 'autonomy subgraph answered no level');
+        lookupFailed(new Error(`autonomy subgraph answered no level: ${JSON.stringify(body.errors ?? null).slice(0, 500)}`));
         throw serviceUnavailable('The autonomy level cannot be checked right now; retry later');
       }
       return level as EffectiveAutonomyLevel;

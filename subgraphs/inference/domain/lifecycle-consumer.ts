@@ -5,6 +5,7 @@ import type { InferenceBus, LifecycleEntry } from '../../../lib/inference/contra
 import { recordUsageEvent } from '../../../lib/live/usage-events.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
+import { throttledWarning } from '../../../lib/throttled-warning.js';
 import type { JobStore } from '../data/job-store.js';
 import type { JobsRepository } from '../data/jobs-repository.js';
 import type { ResponseCache } from '../data/response-cache.js';
@@ -47,6 +48,8 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   let running = false;
   let loop: Promise<void> | null = null;
+  // While PostgreSQL or Redis is down every round fails; one line per 10 s says so.
+  const roundFailed = throttledWarning(deps.logger, 'inference lifecycle round failed; retrying');
 
   /** The completion's tokens by index, from the job's log (an index never written stays a hole). */
   async function tokensOf(jobId: string): Promise<string[]> {
@@ -118,7 +121,7 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
             await round();
           } catch (error) {
             if (!running) break;
-            deps.logger.warn({ err: error }, 'inference lifecycle round failed; retrying');
+            roundFailed(error);
             await new Promise((resolve) => setTimeout(resolve, FAILURE_PAUSE_MS).unref());
           }
         }
