@@ -590,6 +590,31 @@ describe('inference with the real worker (openai backend against a local OpenAI-
     });
   }
 
+  it("streams over Apollo's multipart HTTP subscriptions too, ending with the closing boundary", async () => {
+    const job = await submitOk({ model: 'fake-fast', prompt: 'Multipart', maxTokens: 3 });
+    const response = await fetch(platform.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed;subscriptionSpec="1.0",application/json', ...(await headers()) },
+      body: JSON.stringify({ query: EVENTS, variables: { jobId: job.id } }),
+    });
+    expect(response.status).toBe(200);
+    const body = await within(response.text(), 30_000, 'the multipart stream did not end');
+    const parts = body.split('\r\n--graphql').slice(1);
+    expect(parts.at(-1)).toBe('--\r\n');
+    const events = parts
+      .slice(0, -1)
+      .map((part) => JSON.parse(part.split('\r\n\r\n')[1]!) as { payload?: { data: { inferenceEvents: EventObject } } })
+      .flatMap((part) => (part.payload ? [part.payload.data.inferenceEvents] : []));
+    expect(events.map((event) => event.__typename)).toEqual([
+      'InferenceQueuedEvent',
+      'InferenceStartedEvent',
+      'InferenceTokenEvent',
+      'InferenceTokenEvent',
+      'InferenceTokenEvent',
+      'InferenceCompletedEvent',
+    ]);
+  });
+
   it('a WebSocket cut mid-generation: resubscribing with the last seq gives every token exactly once, in order', async () => {
     const job = await submitOk({ model: 'fake-slow', prompt: 'Count slowly', maxTokens: 12 });
     const sockets: WebSocket[] = [];

@@ -122,8 +122,11 @@ export function createSubmissions(deps: SubmissionDeps) {
       await bus.log.append(job.id, { type: 'queued', at: now() });
       await bus.queue.enqueue({ ...jobRequest, jobId: job.id, enqueuedAt: now() });
     } catch (error) {
-      // A row that no worker will ever see must not count against the caller's active jobs.
-      await store.applyEvent(job.id, { type: 'failed', at: now(), code: 'ENQUEUE_FAILED', message: 'The job could not be queued' });
+      // A job no worker will ever see: its row must not count against the caller's active jobs,
+      // and its log (when `queued` made it there) must end, or a subscriber would wait forever.
+      const failed: JobEvent = { type: 'failed', at: now(), code: 'ENQUEUE_FAILED', message: 'The job could not be queued' };
+      await store.applyEvent(job.id, failed);
+      await bus.log.append(job.id, failed).catch(() => null);
       deps.logger.warn({ err: error, jobId: job.id, model: request.model }, 'enqueueing an inference job failed');
       if (isRedisUnavailable(error)) throw serviceUnavailable('The inference queue cannot be reached right now; retry later');
       throw error;
