@@ -24,7 +24,7 @@ export const workerEnvSchema = z
     /** `builtin`: the CPU development model; `openai`: an OpenAI-compatible server (the GPU path). */
     WORKER_BACKEND: z.enum(['builtin', 'openai']).default('builtin'),
     /** @default 4 // jobs run at once; a GPU server batches concurrent requests, so more than one pays. */
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(4),
     /** @default 25_000 // 25 s after SIGTERM for running jobs, inside Kubernetes' 30 s grace; the rest are requeued. */
     WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(25_000),
     /**

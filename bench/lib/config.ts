@@ -48,6 +48,20 @@ export const benchEnvSchema = z.object({
   BENCH_HOSTILE_SECONDS: z.coerce.number().positive().max(120).default(10),
   /** @default 8 // concurrent hostile senders (each request on a connection of its own) */
   BENCH_HOSTILE_CONNECTIONS: env.positiveInt(8),
+  /** @default true // the inference benchmark: TTFT overhead, tokens/s, concurrent streams through the gateway (`0` skips it) */
+  BENCH_INFERENCE: env.bool(true),
+  /** @default 50 // jobs, one after another, whose time to first token is measured */
+  BENCH_INFERENCE_TTFT_JOBS: env.positiveInt(50),
+  /** @default 2_000 // tokens of the one full-speed stream whose tokens/s is measured */
+  BENCH_INFERENCE_THROUGHPUT_TOKENS: env.positiveInt(2_000),
+  /** @default 1_000 // jobs streamed at once through the one gateway (the issue's figure) */
+  BENCH_INFERENCE_STREAMS: z.coerce.number().int().min(1).max(5_000).default(1_000),
+  /** @default 100 // tokens per concurrent stream */
+  BENCH_INFERENCE_STREAM_TOKENS: env.positiveInt(100),
+  /** @default 50 // ms between two tokens of a concurrent stream (the model server's pace), so the streams overlap */
+  BENCH_INFERENCE_STREAM_PACE_MS: env.positiveInt(50),
+  /** @default 20 // graphql-ws connections the concurrent streams are multiplexed over */
+  BENCH_INFERENCE_SOCKETS: env.positiveInt(20),
 }).refine((config) => config.BENCH_SUBSCRIPTION_SOCKETS <= config.BENCH_SUBSCRIPTIONS_COUNT, {
   path: ['BENCH_SUBSCRIPTION_SOCKETS'],
   message: 'must not exceed BENCH_SUBSCRIPTIONS_COUNT',
