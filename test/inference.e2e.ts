@@ -293,6 +293,17 @@ describe('inference through the gateway', () => {
     expect((await drain(firstTab)).map((event) => event.seq)).toEqual([4, 5]);
   });
 
+  it('ends the stream with CONFLICT when the job was ended without its log getting a terminal event', async () => {
+    const job = await submitOk(ada, { prompt: 'Lost in the queue' });
+    // As when Redis failed while the subgraph failed the job: the row is final, the log is not.
+    await platform.db.query(`UPDATE inference."InferenceJob" SET status = 'FAILED', "errorCode" = 'ENQUEUE_FAILED' WHERE id = $1`, [job.id]);
+    const stream = await overWs(ada, { jobId: job.id });
+    expect(await nextEvent(stream)).toMatchObject({ __typename: 'InferenceQueuedEvent', seq: 1 });
+    const { value } = await within(stream.next(), 30_000, 'the stream did not end');
+    expect(codesOf(value as Result)).toEqual(['CONFLICT']);
+    await drainQueue();
+  });
+
   it('cancels a running job: the stream ends with cancelled, the worker is fenced out, a second cancel is CONFLICT', async () => {
     const job = await submitOk(ada, { prompt: 'A long story', maxTokens: 64 });
     const run = await worker.start(await worker.take());

@@ -1,3 +1,5 @@
+import type { GraphQLError } from 'graphql';
+
 import { canSeeDataOf, DATA_ADMIN_SCOPES } from '../../../lib/auth/ownership.js';
 import type { Principal } from '../../../lib/auth/principal.js';
 import { badUserInput, conflict, notFound, serviceUnavailable } from '../../../lib/errors.js';
@@ -8,6 +10,9 @@ import type { Logger } from '../../../lib/logger.js';
 import { isRedisUnavailable } from '../../../lib/redis.js';
 import { ACTIVE_STATUSES } from '../data/job-store.js';
 import type { JobsRepository } from '../data/jobs-repository.js';
+
+/** What the stream yields: the job's events, and at most one error, last. */
+export type StreamItem = NumberedJobEvent | GraphQLError;
 
 /** @default 100 // events per read: a burst of tokens arrives in a few round trips. */
 const READ_COUNT = 100;
@@ -30,8 +35,22 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
   /** The job ended at or before `after`: nothing more will come. */
   const endedBy = (last: NumberedJobEvent | null, after: number) => last !== null && isTerminal(last.event) && last.seq <= after;
 
+  /**
+   * After a wait without events: the job ended at or before `position` (nothing more will
+   * come), or its row is final while its log never got a terminal event (Redis failed while
+   * the subgraph ended it), in which case the stream ends rather than wait for the log to expire.
+   */
+  async function endState(jobId: string, position: number): Promise<'open' | 'ended' | 'incomplete'> {
+    if (endedBy(await log.lastEvent(jobId), position)) return 'ended';
+    const job = await deps.jobs.findJob(jobId);
+    if (job && ACTIVE_STATUSES.includes(job.status)) return 'open';
+    // Rows become final after their log's terminal event: one that landed since the first look is read next.
+    const last = await log.lastEvent(jobId);
+    return last !== null && isTerminal(last.event) ? 'open' : 'incomplete';
+  }
+
   return {
-    async open(principal: Principal, jobId: string, after: number): Promise<EventQueue<NumberedJobEvent>> {
+    async open(principal: Principal, jobId: string, after: number): Promise<EventQueue<StreamItem>> {
       if (!Number.isInteger(after) || after < 0) throw badUserInput('after must be 0 or the seq of an event already seen', { argument: 'after' });
       const job = isUuid(jobId) ? await deps.jobs.findJob(jobId) : null;
       // Someone else's job answers exactly like a missing one.
@@ -45,11 +64,22 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
       }
       if (after > (last?.seq ?? 0)) throw badUserInput(`after is past the job's last event (${last?.seq ?? 0})`, { argument: 'after' });
 
-      const queue = createEventQueue<NumberedJobEvent>({ maxBuffered: Number.POSITIVE_INFINITY });
+      const queue = createEventQueue<StreamItem>({ maxBuffered: Number.POSITIVE_INFINITY });
+      // An error mid-stream is the stream's last item, answered as that event's error (an
+      // iterator that threw would reach the gateway as a failed upstream instead).
+      const endWith = (error: GraphQLError) => {
+        queue.push(error);
+        queue.end();
+      };
       if (endedBy(last, after)) {
         queue.end();
         return queue;
       }
+      const checkEnded = async (position: number) => {
+        const state = await endState(jobId, position);
+        if (state === 'ended') queue.end();
+        if (state === 'incomplete') endWith(conflict('The job ended without a complete event log; read inferenceJob for its result'));
+      };
       void (async () => {
         let position = after;
         try {
@@ -64,11 +94,12 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
                 return;
               }
             }
-            if (events.length === 0 && endedBy(await log.lastEvent(jobId), position)) queue.end();
+            if (events.length === 0) await checkEnded(position);
           }
         } catch (error) {
           deps.logger.warn({ err: error, jobId }, 'reading inference events failed');
-          queue.end(isRedisUnavailable(error) ? serviceUnavailable('Inference events cannot be read right now; resubscribe with after') : error);
+          if (isRedisUnavailable(error)) endWith(serviceUnavailable('Inference events cannot be read right now; resubscribe with after'));
+          else queue.end(error);
         }
       })();
       return queue;

@@ -1,3 +1,5 @@
+import { GraphQLError } from 'graphql';
+
 import { DATA_ADMIN_SCOPES, ownedUserReference, visibleRecord } from '../../../lib/auth/ownership.js';
 import { badUserInput, graphqlError, unauthenticated } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
@@ -5,7 +7,7 @@ import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { decodeJobCursor, encodeJobCursor, type JobStore } from '../data/job-store.js';
 import type { JobsRepository } from '../data/jobs-repository.js';
-import type { EventStreams } from '../domain/event-stream.js';
+import type { EventStreams, StreamItem } from '../domain/event-stream.js';
 import { toEventObject } from '../domain/events.js';
 import type { Submissions } from '../domain/submission.js';
 
@@ -49,7 +51,10 @@ export function createInferenceResolvers(deps: InferenceResolverDeps): Resolvers
     Subscription: {
       inferenceEvents: {
         subscribe: (_parent, { jobId, after }, { principal }) => deps.events.open(principal, jobId, after ?? 0),
-        resolve: toEventObject,
+        resolve: (item: StreamItem) => {
+          if (item instanceof GraphQLError) throw item;
+          return toEventObject(item);
+        },
       },
     },
     InferenceEvent: {
