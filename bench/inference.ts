@@ -132,8 +132,14 @@ export async function measureInference(
     failures.errors++;
     failures.firstProblem ??= text;
   };
+  /** The new job's id, or null (counted as a failure) when the submission failed or took over postGraphQL's 10 s. */
   const submit = async (prompt: string, maxTokens: number): Promise<string | null> => {
-    const response = await postGraphQL(context.gatewayUrl, { query: SUBMIT, variables: { input: { model: MODEL, prompt, maxTokens, temperature: 0.7 } } }, headers);
+    const input = { model: MODEL, prompt, maxTokens, temperature: 0.7 };
+    const response = await postGraphQL(context.gatewayUrl, { query: SUBMIT, variables: { input } }, headers).catch((error: unknown) => {
+      problem(`submitInference: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    });
+    if (!response) return null;
     const id = (response.data as { submitInference?: { id: string } } | null | undefined)?.submitInference?.id;
     if (!id) problem(`submitInference: HTTP ${response.status} ${JSON.stringify(response.errors ?? null).slice(0, 300)}`);
     return id ?? null;

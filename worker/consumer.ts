@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Delivery } from '../lib/inference/index.js';
@@ -37,6 +38,8 @@ export function createJobConsumer(deps: Omit<JobRunnerDeps, 'keepAliveMs'>, sett
   const runnerDeps: JobRunnerDeps = { ...deps, keepAliveMs: Math.max(1, Math.floor(settings.reclaimIdleMs / 3)) };
   const running = new Map<string, Promise<void>>();
   const shutdown = new AbortController();
+  // Every running job listens for the shutdown: up to WORKER_CONCURRENCY listeners, not a leak.
+  setMaxListeners(0, shutdown.signal);
   let stopping = false;
   let slotFreed: (() => void) | null = null;
   let loop: Promise<void> | null = null;
