@@ -14,14 +14,16 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError } from '../lib/config.js';
+import { startFakeOpenAi } from '../test/fake-openai.js';
 import { featureBudgetSeconds, type FeatureSettings, measureFeatures } from './features.js';
 import { hostileBudgetSeconds, hostileFailureCount, type HostileSettings, measureHostile } from './hostile.js';
+import { inferenceBudgetSeconds, inferencePlatformSettings, type InferenceSettings, measureInference } from './inference.js';
 import { type BenchConfig, type BenchPart, loadBenchConfig, runsPart } from './lib/config.js';
 import { postGraphQL } from './lib/graphql.js';
 import { failureCount, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
 import { type BenchPlatform, startBenchPlatform } from './lib/platform.js';
-import { featureFailureCount, type HttpRow, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
+import { featureFailureCount, type HttpRow, inferenceFailureCount, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
 import { median } from './lib/stats.js';
 import { microBenchmarks } from './microbenchmarks.js';
 import { type BenchContext, httpNotes, type HttpScenario, httpScenarios, seedUser } from './scenarios.js';
@@ -38,6 +40,10 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 async function main(): Promise<number> {
   const config = loadBenchConfig(process.env);
   const guard = guardRun();
+  const inference = inferenceSettingsOf(config);
+  // The model server the worker streams from (the inference benchmark): a local OpenAI-compatible one, in this process.
+  const upstream = inference ? await startFakeOpenAi({ tokenCount: Math.max(inference.throughputTokens, inference.streamTokens, 8) }) : null;
+  guard.addCleanup(async () => upstream?.close());
   log('starting the platform');
   let platform: BenchPlatform;
   try {
@@ -46,8 +52,10 @@ async function main(): Promise<number> {
       redisUrl: config.BENCH_REDIS_URL,
       logLevel: config.BENCH_LOG_LEVEL,
       signal: guard.signal,
+      services: upstream && inference ? inferencePlatformSettings(upstream, inference) : undefined,
     });
   } catch (error) {
+    await upstream?.close();
     guard.release();
     throw error;
   }
@@ -55,11 +63,12 @@ async function main(): Promise<number> {
   log(`platform up (${platform.description})`);
   let report: Report;
   try {
-    report = await measure(platform, config, guard);
+    report = await measure(platform, config, guard, upstream && inference ? { upstream, settings: inference } : null);
   } finally {
     log('stopping the platform and cleaning up');
     // The guards stay until the cleanup is done: a signal meanwhile waits for the same stop.
     await platform.stop();
+    await upstream?.close();
     guard.release();
   }
   await mkdir(dirname(RESULTS_FILE), { recursive: true });
@@ -79,6 +88,10 @@ async function main(): Promise<number> {
     log('FAILED: the subscription benchmark saw errors, ended subscriptions or lost events; its numbers above are not valid');
     return 1;
   }
+  if (inferenceFailureCount(report.inference) > 0) {
+    log('FAILED: the inference benchmark saw failed submissions or streams that did not deliver every token once; its numbers above are not valid');
+    return 1;
+  }
   if (hostileFailureCount(report.hostile) > 0) {
     log('FAILED: under the hostile corpus the gateway died, went over its memory limit or gave answers it should not have');
     return 1;
@@ -86,7 +99,25 @@ async function main(): Promise<number> {
   return 0;
 }
 
-async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunGuard): Promise<Report> {
+/** The inference benchmark's settings, or null when BENCH_INFERENCE=0. */
+function inferenceSettingsOf(config: BenchConfig): InferenceSettings | null {
+  if (!config.BENCH_INFERENCE || !runsPart(config, 'inference')) return null;
+  return {
+    ttftJobs: config.BENCH_INFERENCE_TTFT_JOBS,
+    throughputTokens: config.BENCH_INFERENCE_THROUGHPUT_TOKENS,
+    streams: config.BENCH_INFERENCE_STREAMS,
+    streamTokens: config.BENCH_INFERENCE_STREAM_TOKENS,
+    streamPaceMs: config.BENCH_INFERENCE_STREAM_PACE_MS,
+    sockets: config.BENCH_INFERENCE_SOCKETS,
+  };
+}
+
+async function measure(
+  platform: BenchPlatform,
+  config: BenchConfig,
+  guard: RunGuard,
+  inference: { upstream: NonNullable<Awaited<ReturnType<typeof startFakeOpenAi>>>; settings: InferenceSettings } | null,
+): Promise<Report> {
   const seeded = await seedUser(platform.gatewayUrl);
   const context: BenchContext = {
     gatewayUrl: platform.gatewayUrl,
@@ -138,7 +169,8 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
       SETUP_BUDGET_S +
       (subscriptionsSkipped ? 0 : subscriptionBudgetSeconds(subscriptionSettings)) +
       (hostileSkipped ? 0 : hostileBudgetSeconds(hostileSettings)) +
-      (featuresSkipped ? 0 : featureBudgetSeconds(featureSettings)),
+      (featuresSkipped ? 0 : featureBudgetSeconds(featureSettings)) +
+      (inference ? inferenceBudgetSeconds(inference.settings) : 0),
   );
 
   const load = { connections: config.BENCH_CONNECTIONS, durationS: config.BENCH_DURATION };
@@ -158,6 +190,9 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
   for (const scenario of scenarios) await check(scenario, 'after measuring');
 
   const micro = await measureMicroBenchmarks(context, config, micros);
+  const inferenceResult: Report['inference'] = inference
+    ? await measureInference(context, inference.upstream, inference.settings, { log })
+    : { skipped: config.BENCH_INFERENCE ? `BENCH_ONLY=${config.BENCH_ONLY?.join(',')}` : 'BENCH_INFERENCE=0' };
   const features: Report['features'] = featuresSkipped
     ? { skipped: featuresSkipped }
     : await measureFeatures(context, featureSettings, { log, addCleanup: guard.addCleanup });
@@ -206,6 +241,7 @@ async function measure(platform: BenchPlatform, config: BenchConfig, guard: RunG
     features,
     subscriptions,
     hostile,
+    inference: inferenceResult,
   };
 }
 

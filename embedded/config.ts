@@ -4,6 +4,7 @@ import { gatewayEnvSchema } from '../gateway/config.js';
 import { env, parseEnv } from '../lib/config.js';
 import { serviceEnvSchema } from '../lib/service.js';
 import { SUBGRAPH_NAMES, type SubgraphName, SUBGRAPHS } from '../lib/subgraph-list.js';
+import { inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { usageEnvSchema } from '../subgraphs/usage/config.js';
 import { usersEnvSchema } from '../subgraphs/users/config.js';
 import { workerEnvSchema } from '../worker/config.js';
@@ -65,6 +66,7 @@ export function loadEmbeddedConfig(environment: Record<string, string | undefine
     gatewayEnv: given,
     users: parseEnv(usersEnvSchema, given),
     usage: parseEnv(usageEnvSchema, given),
+    inference: parseEnv(inferenceEnvSchema, given),
     worker: parseEnv(workerEnvSchema, given),
     subgraphs: parseEnv(serviceEnvSchema(0), given),
   };

@@ -27,6 +27,7 @@ runMain(async () => {
     gatewayEnv: config.gatewayEnv,
     users: config.users,
     usage: config.usage,
+    inference: config.inference,
     worker: config.worker,
     subgraphs: config.subgraphs,
     secrets: {

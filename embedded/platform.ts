@@ -11,6 +11,7 @@ import { applyMigrations } from '../lib/db/migrations.js';
 import { migrationSetOf, TABLE_OWNERS } from '../lib/db/owners.js';
 import { documentLimitsOf } from '../lib/graphql-limits.js';
 import { listen, type RunningServer } from '../lib/http.js';
+import { createInferenceBus, type InferenceBus } from '../lib/inference/index.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
@@ -18,6 +19,7 @@ import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
+import { type InferenceConfig, inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
 import { type UsageConfig, usageEnvSchema } from '../subgraphs/usage/config.js';
 import { createUsageSubgraph } from '../subgraphs/usage/server.js';
@@ -50,6 +52,10 @@ export interface PlatformOptions {
   users?: Partial<UsersConfig>;
   /** Usage subgraph settings that differ from its defaults (metering, billing schedule and export). */
   usage?: Partial<UsageConfig>;
+  /** Inference subgraph settings over its defaults (limits, cache; its autonomy URL is the platform's own). */
+  inference?: Partial<InferenceConfig>;
+  /** @default true // false: no worker runs (tests that drive jobs themselves, or start workers of their own). */
+  startWorker?: boolean;
   /** Worker settings over its defaults (its port, host and log level are the platform's). */
   worker?: Partial<WorkerConfig>;
   /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
@@ -64,6 +70,8 @@ export interface RunningPlatform {
   metricsUrls: Record<SubgraphName | 'gateway' | 'worker', string>;
   db: Database;
   redis: Redis;
+  /** The inference bus the inference subgraph and the worker share (in memory without a Redis URL). */
+  inferenceBus: InferenceBus;
   logger: Logger;
   /** Stops one subgraph's server (to see how the gateway copes without it). */
   stopSubgraph(name: SubgraphName): Promise<void>;
@@ -93,6 +101,12 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     for (const owner of TABLE_OWNERS) await applyMigrations(db, migrationSetOf(owner));
     const redis = await connectRedis({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix });
     cleanup.push(async () => void redis.disconnect());
+    // The worker's settings over its defaults; where and how loudly it runs is the platform's.
+    const workerPlacement = workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel });
+    const workerConfig = { ...workerPlacement, ...options.worker, HOST: workerPlacement.HOST, PORT: workerPlacement.PORT, LOG_LEVEL: workerPlacement.LOG_LEVEL };
+    // One bus for the whole process: without a Redis server it lives in memory, where only a shared object connects producer and worker.
+    const inferenceBus = createInferenceBus(redis, { inProcess: !options.redisUrl, streamTtlSeconds: workerConfig.INFERENCE_STREAM_TTL_SECONDS });
+    cleanup.push(() => inferenceBus.close());
 
     const identity = createIdentitySigner(options.secrets.identitySecret, () => clock.now());
     const deps: SubgraphDeps = {
@@ -107,13 +121,15 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       metricsMaxOperationNames: subgraphSettings.METRICS_MAX_OPERATION_NAMES,
     };
     const usersSettings = { ...usersEnvSchema.parse({}), ...options.users, keys: options.secrets.signingKeys };
+    const inferenceSettings = { ...inferenceEnvSchema.parse({}), ...options.inference };
     const factories: Record<SubgraphName, (d: SubgraphDeps) => Subgraph> = {
       users: (d) => createUsersSubgraph(d, usersSettings),
-      inference: createInferenceSubgraph,
-      usage: (d) => createUsageSubgraph(d, { ...usageEnvSchema.parse({}), ...options.usage }),
+      inference: (d) => createInferenceSubgraph(d, { config: inferenceSettings, bus: inferenceBus, autonomyUrl: () => subgraphUrlOf('autonomy') }),
+      usage: (d) => createUsageSubgraph(d, { ...usageEnvSchema.parse({}), ...options.usage }, { queueDepth: () => inferenceBus.queue.depth() }),
       autonomy: createAutonomySubgraph,
     };
     const servers = {} as Record<SubgraphName, RunningServer>;
+    const subgraphUrlOf = (name: SubgraphName) => `${servers[name].url}/graphql`;
     const registries: Record<string, Registry> = {};
     for (const name of SUBGRAPH_NAMES) {
       const subgraph = factories[name](deps);
@@ -123,7 +139,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       cleanup.push(() => servers[name].close(1_000));
       const webSockets = subgraph.attachWebSockets(servers[name].server);
       cleanup.push(() => webSockets.close());
-      subgraph.start?.();
+      await subgraph.start();
     }
     const subgraphUrls = Object.fromEntries(
       Object.entries(servers).map(([name, server]) => [name, `${server.url}/graphql`]),
@@ -155,17 +171,14 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const webSockets = gateway.attachWebSockets(gatewayServer.server);
     cleanup.push(() => webSockets.close());
 
-    // The worker's own settings over its defaults; where and how loudly it runs is the platform's.
-    const workerPlacement = workerEnvSchema.parse({ HOST: options.host, PORT: String(options.ports.worker), LOG_LEVEL: options.logLevel });
-    const worker = createWorker(
-      { ...workerPlacement, ...options.worker, HOST: workerPlacement.HOST, PORT: workerPlacement.PORT, LOG_LEVEL: workerPlacement.LOG_LEVEL },
-      { redis, logger: logger.child({ service: 'worker' }), clock },
-    );
-    await worker.start();
-    cleanup.push(() => worker.stop());
-    registries.worker = worker.registry;
-    const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
-    cleanup.push(() => workerServer.close(1_000));
+    if (options.startWorker ?? true) {
+      const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
+      await worker.start();
+      cleanup.push(() => worker.stop());
+      registries.worker = worker.registry;
+      const workerServer = await listen(worker.handler, { host: options.host, port: options.ports.worker });
+      cleanup.push(() => workerServer.close(1_000));
+    }
     const metricsServer = await listenMetrics(
       Object.fromEntries(Object.entries(registries).map(([service, registry]) => [`/metrics/${service}`, registry])),
       { host: options.host, port: options.ports.metrics },
@@ -178,6 +191,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       metricsUrls: Object.fromEntries(Object.keys(registries).map((service) => [service, `${metricsServer.url}/metrics/${service}`])) as RunningPlatform['metricsUrls'],
       db,
       redis,
+      inferenceBus,
       logger,
       stopSubgraph: (name) => servers[name].close(0),
       stop,

@@ -94,6 +94,16 @@ export const gatewayEnvSchema = z.object({
     .default('platformMetrics')
     .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((names) => names.every((name) => /^[_A-Za-z][_0-9A-Za-z]*$/.test(name)), 'expected GraphQL field names separated by commas'),
+  /**
+   * Root subscription fields whose streams resume from an argument (a log read from `after`,
+   * such as inferenceEvents): each subscription gets an upstream of its own, never a shared
+   * one, whose events before the joiner arrived it would miss.
+   */
+  SUBSCRIPTION_RESUMABLE_FIELDS: z
+    .string()
+    .default('inferenceEvents')
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((names) => names.every((name) => /^[_A-Za-z][_0-9A-Za-z]*$/.test(name)), 'expected GraphQL field names separated by commas'),
   /** @default 1_000 // events a slow client may fall behind before its subscription is ended. */
   SUBSCRIPTION_MAX_QUEUED_EVENTS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s: a subgraph slower than this counts as unavailable for the request. */

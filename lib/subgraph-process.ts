@@ -34,9 +34,9 @@ export async function startSubgraphProcess(
     documentLimits: documentLimitsOf(config),
     metricsMaxOperationNames: config.METRICS_MAX_OPERATION_NAMES,
   });
+  await subgraph.start();
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = subgraph.attachWebSockets(server.server);
-  subgraph.start?.();
   const metrics = await listenMetrics({ '/metrics': subgraph.registry }, { host: config.HOST, port: config.METRICS_PORT });
   infrastructure.logger.info(`${name} subgraph listening on ${server.url}/graphql (HTTP, SSE and WebSocket), metrics on ${metrics.url}/metrics`);
   return {

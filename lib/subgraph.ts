@@ -57,9 +57,9 @@ export interface Subgraph {
   attachWebSockets(server: Server): { close(): Promise<void> };
   /** Makes `/ready` answer 503 so load balancers stop routing here before shutdown. */
   startDraining(): void;
-  /** Starts background work of the subgraph's own (stream consumers, schedules) once it serves; `close()` stops it. */
-  start?(): void;
-  /** Releases what the factory created (not the deps it was given). */
+  /** Starts background work (queue consumers); called once by whoever runs the subgraph, after building it. */
+  start(): Promise<void>;
+  /** Stops background work and releases what the factory created (not the deps it was given). */
   close(): Promise<void>;
 }
 
@@ -71,6 +71,8 @@ export interface SubgraphDefinition<Context extends object> {
   deps: SubgraphDeps;
   /** Builds the per-request context from the caller the gateway vouched for. */
   context: (principal: Principal) => Context;
+  /** Background work the subgraph runs besides answering requests; never started by the factory itself. */
+  start?: () => Promise<void>;
   close?: () => Promise<void>;
 }
 
@@ -159,6 +161,9 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
       }),
     startDraining: () => {
       draining = true;
+    },
+    start: async () => {
+      await definition.start?.();
     },
     close: async () => {
       await definition.close?.();

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 const subgraphSchemas = (await readdir('subgraphs', { withFileTypes: true }))
   .filter((entry) => entry.isDirectory())
   .map((entry) => `subgraphs/${entry.name}/schema.graphql`);
-const RUNTIME_FILES = ['supergraph.yaml', 'prisma', 'gateway/dashboard', ...subgraphSchemas];
+const RUNTIME_FILES = ['supergraph.yaml', 'prisma', 'gateway/dashboard', 'worker/backends/builtin/corpus.txt', ...subgraphSchemas];
 
 await rm('dist', { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

@@ -84,6 +84,7 @@ describe('npm start and the settings of the processes it runs', () => {
     { variable: 'OIDC_ISSUERS', value: 'notjson', of: 'the gateway' },
     { variable: 'LOGIN_LIMIT_PER_IP', value: 'many', of: 'the users subgraph' },
     { variable: 'WORKER_HEARTBEAT_MS', value: '0', of: 'the worker' },
+    { variable: 'INFERENCE_MAX_TOKENS', value: '0', of: 'the inference subgraph' },
     { variable: 'DATABASE_POOL_SIZE', value: '0', of: 'every subgraph' },
   ])('regression: npm start refuses an invalid $variable (a setting of $of), exit 2 naming it', { timeout: 120_000 }, async ({ variable, value }) => {
     const { code, stderr } = await runEntry('embedded/main.ts', {

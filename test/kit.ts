@@ -10,6 +10,7 @@ import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
+import type { InferenceConfig } from '../subgraphs/inference/config.js';
 import type { UsageConfig } from '../subgraphs/usage/config.js';
 import type { UsersConfig } from '../subgraphs/users/config.js';
 import { testEnv, UNMETERED_RATE_LIMIT_PLANS } from './env.js';
@@ -83,6 +84,9 @@ export async function startTestPlatform(
   options: {
     users?: Partial<UsersConfig>;
     usage?: Partial<UsageConfig>;
+    inference?: Partial<InferenceConfig>;
+    /** @default true // false: no worker; the test drives jobs itself or starts its own. */
+    startWorker?: boolean;
     gatewayEnv?: Record<string, string>;
     /** A Redis of the test's own (one it stops and restarts); the shared one by default. */
     redisUrl?: string;
@@ -105,6 +109,8 @@ export async function startTestPlatform(
       secrets,
       users: options.users,
       usage: options.usage,
+      inference: options.inference,
+      startWorker: options.startWorker,
       gatewayEnv: { RATE_LIMIT_PLANS: UNMETERED_RATE_LIMIT_PLANS, ...options.gatewayEnv },
     });
   } catch (error) {

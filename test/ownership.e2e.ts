@@ -4,13 +4,16 @@ import { Supergraph } from '@apollo/federation-internals';
 import {
   getNamedType,
   type GraphQLField,
+  type GraphQLNamedType,
   type GraphQLObjectType,
+  isAbstractType,
   isLeafType,
   isNonNullType,
   isObjectType,
   Kind,
   parse,
 } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
@@ -18,6 +21,7 @@ import { anonymousPrincipal, gatewayServicePrincipal, type Principal, scopesOfRo
 import { SUBGRAPH_NAMES } from '../lib/subgraph-list.js';
 import { AD_HOC_API_KEY_DOCUMENTS } from './env.js';
 import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
+import { within } from './within.js';
 
 /**
  * Data ownership (issue 13, item 1): every field that returns one person's data answers only
@@ -63,6 +67,10 @@ const ROOT_FIELDS: Record<string, RootAccess> = {
   'Query.rateLimit': 'caller',
   'Query.user': { args: (victim) => ({ id: victim.userId }), ownerMaySee: false },
   'Query.inferenceJob': { args: (victim) => ({ id: victim.jobId }), ownerMaySee: true },
+  'Query.inferenceJobs': 'caller',
+  'Mutation.submitInference': 'caller',
+  'Mutation.cancelInference': { args: (victim) => ({ id: victim.jobId }), ownerMaySee: true },
+  'Subscription.inferenceEvents': { args: (victim) => ({ jobId: victim.jobId }), ownerMaySee: true },
   'Mutation.register': 'caller',
   'Mutation.login': 'caller',
   'Mutation.refreshToken': 'caller',
@@ -89,8 +97,10 @@ const ENTITY_TYPES = new Set(
   ),
 );
 const ROOT_TYPES = { Query: apiSchema.getQueryType(), Mutation: apiSchema.getMutationType(), Subscription: apiSchema.getSubscriptionType() };
-const isOwnerScopedType = (name: string) =>
-  isObjectType(apiSchema.getType(name)) && !PUBLIC_TYPES.has(name) && !Object.keys(ROOT_TYPES).includes(name);
+const isOwnerScopedType = (name: string) => {
+  const type = apiSchema.getType(name);
+  return (isObjectType(type) || isAbstractType(type)) && !PUBLIC_TYPES.has(name) && !Object.keys(ROOT_TYPES).includes(name);
+};
 
 /** Root fields whose result is someone's data (by their return type). */
 function ownerScopedRootFields(): Array<{ root: keyof typeof ROOT_TYPES; field: GraphQLField<unknown, unknown> }> {
@@ -132,6 +142,13 @@ function selectionOf(type: GraphQLObjectType, depth: number, only?: (field: stri
     } else throw new Error(`${type.name}.${field.name}: the ownership walker handles object types only, not ${named.name}`);
   }
   return parts.join(' ');
+}
+
+/** `selectionOf` for an object type, or for each possible type of an interface or union. */
+function selectionOfOutput(type: GraphQLNamedType, depth: number): string {
+  if (isObjectType(type)) return selectionOf(type, depth);
+  if (!isAbstractType(type)) throw new Error(`the ownership walker cannot select ${type.name}`);
+  return ['__typename', ...apiSchema.getPossibleTypes(type).map((possible) => `... on ${possible.name} { ${selectionOf(possible, depth)} }`)].join(' ');
 }
 
 /** Every object in `data` (depth first) with its `__typename`. */
@@ -315,14 +332,28 @@ describe('data ownership: one person\'s data answers only to them or an admin', 
       const declared = field.args.filter((arg) => arg.name in args);
       const variables = declared.map((arg) => `$${arg.name}: ${String(arg.type)}`).join(', ');
       const passed = declared.map((arg) => `${arg.name}: $${arg.name}`).join(', ');
-      const selection = selectionOf(getNamedType(field.type) as GraphQLObjectType, 3);
+      const selection = selectionOfOutput(getNamedType(field.type), 3);
       return `${root.toLowerCase()}${variables ? `(${variables})` : ''} { ${field.name}${passed ? `(${passed})` : ''} { ${selection} } }`;
+    };
+
+    /** A query or mutation over HTTP; a subscription over SSE (graphql-sse), its first result. */
+    const ask = async (root: string, document: string, variables: Record<string, unknown>, headers: Record<string, string>): Promise<GraphQLResponse> => {
+      if (root !== 'Subscription') return platform.query(document, variables, headers);
+      const client = createSseClient({ url: platform.gatewayUrl, headers, singleConnection: false, retryAttempts: 0 });
+      try {
+        const stream = client.iterate({ query: document, variables });
+        const { value } = await within(stream.next(), 30_000, 'no first result');
+        await stream.return?.();
+        return { status: 200, body: (value ?? {}) as GraphQLResponse['body'] };
+      } finally {
+        client.dispose();
+      }
     };
 
     it('refuses every root field aimed at the first user to a second user, their API key and an anonymous caller', async () => {
       for (const { root, field, access } of targeted()) {
         for (const [caller, headers] of Object.entries({ other: asOther, otherKey: asOtherKey, anonymous: {} })) {
-          const response = await platform.query(operationFor(root, field, access.args(victim)), access.args(victim), headers);
+          const response = await ask(root, operationFor(root, field, access.args(victim)), access.args(victim), headers);
           const where = `${root}.${field.name} as ${caller}`;
           expect(response.body.data?.[field.name] ?? null, where).toBeNull();
           const allowed = DIRECTIVE_GUARDED.has(`${root}.${field.name}`) ? ['NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN'] : ['NOT_FOUND'];

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { embeddedEnvSchema } from '../embedded/config.js';
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { serviceEnvSchema } from '../lib/service.js';
+import { inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { usageEnvSchema } from '../subgraphs/usage/config.js';
 import { usersEnvSchema } from '../subgraphs/users/config.js';
 import { workerEnvSchema } from '../worker/config.js';
@@ -15,7 +16,7 @@ describe('README', () => {
   it('documents every configuration variable of every process', async () => {
     const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
     const variables = new Set(
-      [serviceEnvSchema(0), usersEnvSchema, usageEnvSchema, gatewayEnvSchema, workerEnvSchema, embeddedEnvSchema].flatMap((schema) => Object.keys(schema.shape)),
+      [serviceEnvSchema(0), usersEnvSchema, inferenceEnvSchema, usageEnvSchema, gatewayEnvSchema, workerEnvSchema, embeddedEnvSchema].flatMap((schema) => Object.keys(schema.shape)),
     );
     const undocumented = [...variables].filter((name) => !readme.includes(`\`${name}\``));
     expect(undocumented).toEqual([]);

@@ -9,8 +9,9 @@ import { WebSocket } from 'ws';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
-import { INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
+import { TOKENS_OUT_COUNTER, usageLiveChannel } from '../lib/live/keys.js';
 import { testEnv } from './env.js';
+import { jobRequest } from './inference-kit.js';
 import { startTestPlatform, type TestPlatform } from './kit.js';
 import { within } from './within.js';
 
@@ -58,7 +59,8 @@ describe('usage subscriptions at the usage subgraph', () => {
   const bob = randomUUID();
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
+    // No worker: the queued jobs of the dashboard test must stay waiting.
+    platform = await startTestPlatform({ startWorker: false });
     raw = new Redis(testEnv.redisUrl);
   });
   afterAll(async () => {
@@ -192,7 +194,7 @@ describe('usage subscriptions at the usage subgraph', () => {
     // 300 tokens generated.
     for (let i = 0; i < 20; i++) await platform.query('{ plans { id } }');
     for (let i = 0; i < 5; i++) await platform.query('{ plans { nope } }');
-    for (let i = 0; i < 3; i++) await platform.redis.xadd(INFERENCE_QUEUE_STREAM, '*', 'jobId', randomUUID());
+    for (let i = 0; i < 3; i++) await platform.inferenceBus.queue.enqueue(jobRequest());
     await platform.redis.incrby(TOKENS_OUT_COUNTER, 300);
 
     const later: Array<Record<string, number | string>> = [];

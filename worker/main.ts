@@ -1,5 +1,6 @@
 import { systemClock } from '../lib/clock.js';
 import { listen } from '../lib/http.js';
+import { createInferenceBus } from '../lib/inference/index.js';
 import { createLogger } from '../lib/logger.js';
 import { runMain } from '../lib/main.js';
 import { listenMetrics } from '../lib/metrics-server.js';
@@ -11,7 +12,9 @@ runMain(async () => {
   const config = loadWorkerConfig(process.env);
   const logger = createLogger({ name: 'worker', level: config.LOG_LEVEL });
   const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
-  const worker = createWorker(config, { redis, logger, clock: systemClock });
+  // Without REDIS_URL (development only) the bus is this process's own: nothing else enqueues on it.
+  const bus = createInferenceBus(redis, { inProcess: !config.REDIS_URL, streamTtlSeconds: config.INFERENCE_STREAM_TTL_SECONDS });
+  const worker = createWorker(config, { redis, bus, logger, clock: systemClock });
   await worker.start();
   const server = await listen(worker.handler, { host: config.HOST, port: config.PORT });
   const metrics = await listenMetrics({ '/metrics': worker.registry }, { host: config.HOST, port: config.METRICS_PORT });
@@ -22,6 +25,7 @@ runMain(async () => {
       // Only probes reach this port (no Service routes clients here), so no drain delay.
       await server.close(1_000);
       await metrics.close(0);
+      await bus.close();
       redis.disconnect();
     },
   };

@@ -9,7 +9,7 @@ import { env, parseEnv } from '../../lib/config.js';
 const windowSeconds = (defaultValue: number) => z.coerce.number().min(0).max(50).default(defaultValue);
 
 /** The parts of a run, in the order they run; `BENCH_ONLY` picks some. */
-export const BENCH_PARTS = ['http', 'micro', 'features', 'subscriptions', 'hostile'] as const;
+export const BENCH_PARTS = ['http', 'micro', 'features', 'subscriptions', 'hostile', 'inference'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /** Every setting of `npm run bench`; the README's table lists the same. */
@@ -61,6 +61,20 @@ export const benchEnvSchema = z.object({
     .optional()
     .transform((value) => (value === undefined || value.trim() === '' ? null : value.split(',').map((part) => part.trim())))
     .pipe(z.array(z.enum(BENCH_PARTS)).min(1).nullable()),
+  /** @default true // the inference benchmark: TTFT overhead, tokens/s, concurrent streams through the gateway (`0` skips it) */
+  BENCH_INFERENCE: env.bool(true),
+  /** @default 50 // jobs, one after another, whose time to first token is measured */
+  BENCH_INFERENCE_TTFT_JOBS: env.positiveInt(50),
+  /** @default 2_000 // tokens of the one full-speed stream whose tokens/s is measured */
+  BENCH_INFERENCE_THROUGHPUT_TOKENS: env.positiveInt(2_000),
+  /** @default 1_000 // jobs streamed at once through the one gateway (the issue's figure) */
+  BENCH_INFERENCE_STREAMS: z.coerce.number().int().min(1).max(5_000).default(1_000),
+  /** @default 100 // tokens per concurrent stream */
+  BENCH_INFERENCE_STREAM_TOKENS: env.positiveInt(100),
+  /** @default 50 // ms between two tokens of a concurrent stream (the model server's pace), so the streams overlap */
+  BENCH_INFERENCE_STREAM_PACE_MS: env.positiveInt(50),
+  /** @default 20 // graphql-ws connections the concurrent streams are multiplexed over */
+  BENCH_INFERENCE_SOCKETS: env.positiveInt(20),
 }).refine((config) => config.BENCH_SUBSCRIPTION_SOCKETS <= config.BENCH_SUBSCRIPTIONS_COUNT, {
   path: ['BENCH_SUBSCRIPTION_SOCKETS'],
   message: 'must not exceed BENCH_SUBSCRIPTIONS_COUNT',

@@ -40,6 +40,8 @@ export interface BenchPlatformOptions {
   logLevel: string;
   /** Aborting it during start-up undoes what was done so far and rejects. */
   signal?: AbortSignal | undefined;
+  /** Worker and inference-subgraph settings over their defaults (the inference benchmark's backend and limits). */
+  services?: Pick<HostPlatformOptions, 'worker' | 'inference'>;
 }
 
 export interface BenchPlatform {
@@ -110,6 +112,7 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
       logLevel: options.logLevel,
       secrets,
       gatewayEnv: { RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS },
+      ...options.services,
     };
     let mode: BenchPlatform['mode'];
     let description: string;

@@ -1,5 +1,6 @@
 import type { FeatureResult, FeatureRow } from '../features.js';
 import type { HostileResult } from '../hostile.js';
+import type { InferenceResult } from '../inference.js';
 import type { SubscriptionResult } from '../subscriptions.js';
 import { failureCount, type Failures, type LoadResult } from './load.js';
 import type { MicroResult } from './micro.js';
@@ -46,6 +47,8 @@ export interface Report {
   subscriptions: SubscriptionResult | { skipped: string };
   /** The hostile corpus against the gateway as deployed, or why it did not run. */
   hostile: HostileResult | { skipped: string };
+  /** Inference through the gateway (TTFT overhead, tokens/s, concurrent streams), or why it did not run. */
+  inference: InferenceResult | { skipped: string };
 }
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -94,7 +97,9 @@ export function renderMarkdown(report: Report): string {
     if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
     lines.push('');
   }
-  lines.push(...renderFeatures(report.features));
+  if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
+  lines.push('', ...renderInference(report.inference));
+  lines.push('', ...renderFeatures(report.features));
   lines.push('', ...renderSubscriptions(report.subscriptions));
   lines.push('', ...renderHostile(report.hostile));
   return lines.join('\n');
@@ -159,6 +164,35 @@ function renderSubscriptions(result: Report['subscriptions']): string[] {
     ['errors', failureText.length === 0 ? '0' : `**${failureText.join('; ')}**`],
   ];
   return ['| subscriptions (gateway in its own process) | |', '| --- | --- |', ...rows.map(([name, value]) => `| ${name} | ${value} |`)];
+}
+
+/** TTFT overhead against its target, one stream's tokens/s, the concurrent streams. */
+function renderInference(result: Report['inference']): string[] {
+  if ('skipped' in result) return [`Inference: not measured (${result.skipped}).`];
+  const { settings, ttft, throughput, concurrent, failures } = result;
+  const pass = ttft.overheadP50Ms < ttft.targetP50Ms;
+  return [
+    'Inference through the gateway: the worker streams from a local OpenAI-compatible server (test/fake-openai.ts, in the load generator\'s process); submit over HTTP, `inferenceEvents` over graphql-ws.',
+    '',
+    '| inference | value |',
+    '| --- | ---: |',
+    `| time to first token, client (p50 of ${settings.ttftJobs} jobs, submit → first token event) | ${fixed(ttft.clientP50Ms, 2)} ms |`,
+    `| of which the submitInference answer (p50) | ${fixed(ttft.submitP50Ms, 2)} ms |`,
+    `| time to first token, model server (p50) | ${fixed(ttft.backendP50Ms, 2)} ms |`,
+    `| **platform overhead on TTFT, p50** (client − server, per job) | **${fixed(ttft.overheadP50Ms, 2)} ms** |`,
+    `| platform overhead on TTFT, p99 | ${fixed(ttft.overheadP99Ms, 2)} ms |`,
+    `| one stream at full speed (${integer.format(throughput.tokens)} tokens), tokens/s at the client | ${integer.format(throughput.tokensPerSecond)} |`,
+    `| concurrent streams on one gateway (${settings.streamTokens} tokens, one per ${settings.streamPaceMs} ms, ${settings.sockets} sockets): completed / peak open | ${integer.format(concurrent.completed)} of ${integer.format(settings.streams)} / ${integer.format(concurrent.peakOpen)} |`,
+    `| concurrent streams: tokens/s delivered, wall time (submitting took) | ${integer.format(concurrent.tokensPerSecond)}, ${fixed(concurrent.seconds, 1)} s (${fixed(concurrent.submitSeconds, 1)} s) |`,
+    `| failed submissions or errors / streams not delivering every index once | ${failures.errors} / ${failures.badStreams}${failures.firstProblem ? ` (first: ${failures.firstProblem.slice(0, 200)})` : ''} |`,
+    '',
+    `TTFT overhead p50 ${fixed(ttft.overheadP50Ms, 2)} ms (target: under ${ttft.targetP50Ms} ms) → ${pass ? '**pass**' : '**FAIL**'}.`,
+  ];
+}
+
+/** Failures of the inference benchmark that make the run invalid. */
+export function inferenceFailureCount(result: Report['inference']): number {
+  return 'skipped' in result ? 0 : result.failures.errors + result.failures.badStreams;
 }
 
 /** Failures of the subscription benchmark that make the run invalid. */

@@ -36,6 +36,7 @@ export function createGatewaySubscriptions(
       maxLifetimeMs: config.SUBSCRIPTION_MAX_LIFETIME_SECONDS * 1000,
     },
     snapshotFields: new Set(config.SUBSCRIPTION_SNAPSHOT_FIELDS),
+    resumableFields: new Set(config.SUBSCRIPTION_RESUMABLE_FIELDS),
     metrics: createSubscriptionMetrics(deps.registry),
     clock: deps.clock,
     logger: deps.logger,

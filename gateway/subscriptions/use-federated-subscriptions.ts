@@ -32,6 +32,11 @@ export interface FederatedSubscriptionsOptions {
    * shared upstream gets its latest event at once (see hub.ts).
    */
   snapshotFields: ReadonlySet<string>;
+  /**
+   * Root subscription fields that replay a log from an argument (`inferenceEvents(after)`):
+   * never shared, since a joiner would miss the events the shared upstream already delivered.
+   */
+  resumableFields: ReadonlySet<string>;
   metrics: SubscriptionMetrics;
   clock: Clock;
   logger: Logger;
@@ -40,7 +45,7 @@ export interface FederatedSubscriptionsOptions {
 /**
  * Executes subscription operations: the owning subgraph's subscription (planned by the
  * engine) is opened upstream over graphql-ws or SSE, shared by every identical subscription
- * of the same caller (see hub.ts), and the engine resolves each event's entity fields from the
+ * of the same caller (see hub.ts) unless its field is resumable, and the engine resolves each event's entity fields from the
  * other subgraphs, so errors and nulls bubble exactly as for queries. Identical documents
  * share one execution per event.
  *
@@ -60,6 +65,7 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
   };
   const documentIds = new WeakMap<object, number>();
   let nextDocumentId = 0;
+  let nextUnsharedTopic = 0;
   const documentId = (document: object) => {
     let id = documentIds.get(document);
     if (id === undefined) documentIds.set(document, (id = nextDocumentId++));
@@ -80,7 +86,8 @@ export function useFederatedSubscriptions(options: FederatedSubscriptionsOptions
     const plan = engine.planSubscription(args.document, args.operationName);
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const primaryVariables = Object.fromEntries(plan.variableNames.filter((name) => name in variables).map((name) => [name, variables[name]]));
-    const topic = JSON.stringify([plan.subgraph, plan.query, primaryVariables, principal.subject, principal.scopes, principal.roles]);
+    const unshared = plan.rootField !== null && options.resumableFields.has(plan.rootField);
+    const topic = JSON.stringify([plan.subgraph, plan.query, primaryVariables, principal.subject, principal.scopes, principal.roles, unshared ? nextUnsharedTopic++ : null]);
     const queue = hub.listen(
       topic,
       () => options.upstream.subscribe(plan.subgraph, { query: plan.query, variables: primaryVariables, operationName: plan.operationName }, caller),

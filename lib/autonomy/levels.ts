@@ -21,3 +21,5 @@ export function actionHandlingAt(level: AutonomyLevelName): 'refused' | 'held' |
 
 /** Task contexts are short identifiers such as "code-review" or "email.drafts". */
 export const CONTEXT_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const CONTEXT_RULE = '1-64 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit';

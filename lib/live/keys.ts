@@ -16,8 +16,5 @@ export const GATEWAY_METRICS_SET = 'metrics:gateways';
 /** Hash of one gateway instance's live figures, expiring unless refreshed. */
 export const gatewayMetricsKey = (instanceId: string) => `metrics:gateway:${instanceId}`;
 
-/** The inference job queue (a stream); its length is the queue depth. */
-export const INFERENCE_QUEUE_STREAM = 'inference:queue';
-
 /** Counter of output tokens generated platform-wide (INCRBY by the workers). */
 export const TOKENS_OUT_COUNTER = 'metrics:tokens:out';

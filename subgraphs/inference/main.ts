@@ -3,4 +3,7 @@ import { startSubgraphProcess } from '../../lib/subgraph-process.js';
 import { loadInferenceConfig } from './config.js';
 import { createInferenceSubgraph } from './server.js';
 
-runMain(() => startSubgraphProcess('inference', loadInferenceConfig(process.env), createInferenceSubgraph));
+runMain(() => {
+  const config = loadInferenceConfig(process.env);
+  return startSubgraphProcess('inference', config, (deps) => createInferenceSubgraph(deps, { config }));
+});

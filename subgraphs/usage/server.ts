@@ -1,3 +1,4 @@
+import { createInferenceBus } from '../../lib/inference/index.js';
 import { createLiveHub } from '../../lib/live/pubsub.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
 import type { UsageConfig } from './config.js';
@@ -30,6 +31,14 @@ export type UsageSettings = Pick<
   | 'BILLING_EXPORT_TIMEOUT_MS'
 >;
 
+export interface UsageSubgraphOptions {
+  /**
+   * Jobs waiting for an inference worker, for the dashboard (the all-in-one platform passes its
+   * shared bus's). @default the depth of the inference bus on `deps.redis`
+   */
+  queueDepth?: () => Promise<number>;
+}
+
 /**
  * The usage subgraph: plans, metering, billing and live usage. Builds everything, listens
  * nowhere. `start()` starts its background work: the metering consumer of `usage:events`,
@@ -37,12 +46,15 @@ export type UsageSettings = Pick<
  * stops them (a batch being aggregated commits first), ends every open subscription and
  * closes its connections.
  */
-export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings): Subgraph {
+export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings, options: UsageSubgraphOptions = {}): Subgraph {
   const prisma = createUsagePrisma(deps.db);
   const usage = createUsageRepository(prisma);
   const logger = deps.logger.child({ subgraph: 'usage' });
   const hub = createLiveHub(deps.redis, logger);
-  const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger });
+  // Only the queue's depth is read; the log retention is the inference subgraph's concern.
+  const ownBus = options.queueDepth ? null : createInferenceBus(deps.redis, { inProcess: false, streamTtlSeconds: 3_600 });
+  const queueDepth = options.queueDepth ?? (() => ownBus!.queue.depth());
+  const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger, queueDepth });
   const aggregates = createAggregatesRepository(prisma, BILLING_BUCKETING);
   const invoices = createInvoicesRepository(prisma);
   const webhook = settings.BILLING_WEBHOOK_URL && settings.BILLING_WEBHOOK_SECRET ? { url: settings.BILLING_WEBHOOK_URL, secret: settings.BILLING_WEBHOOK_SECRET } : null;
@@ -68,24 +80,13 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings)
   });
   const schedule = createBillingSchedule({ intervalMs: settings.BILLING_CLOSE_INTERVAL_MS, clock: deps.clock, logger, closePeriod });
   let stopMetering: () => Promise<void> = async () => {};
-  const subgraph = createSubgraph<UsageContext>({
+  const subgraph: Subgraph = createSubgraph<UsageContext>({
     name: 'usage',
     schemaFile: new URL('./schema.graphql', import.meta.url),
     resolvers: createUsageResolvers({ usage, aggregates, invoices, clock: deps.clock, hub, platformMetrics, closePeriod }),
     deps,
     context: (principal) => ({ principal, loaders: createUsageLoaders(usage) }),
-    close: async () => {
-      await stopMetering();
-      await schedule.stop();
-      await exporter?.stop();
-      platformMetrics.close();
-      await hub.close();
-      await prisma.$disconnect();
-    },
-  });
-  return {
-    ...subgraph,
-    start() {
+    start: async () => {
       const metering = createMeteringConsumer({
         redis: deps.redis,
         aggregates,
@@ -101,5 +102,15 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings)
       schedule.start();
       exporter?.start();
     },
-  };
+    close: async () => {
+      await stopMetering();
+      await schedule.stop();
+      await exporter?.stop();
+      platformMetrics.close();
+      await hub.close();
+      await ownBus?.close();
+      await prisma.$disconnect();
+    },
+  });
+  return subgraph;
 }

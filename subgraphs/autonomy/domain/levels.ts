@@ -1,4 +1,4 @@
-import { AUTONOMY_LEVELS as LEVEL_NAMES, CONTEXT_PATTERN } from '../../../lib/autonomy/levels.js';
+import { AUTONOMY_LEVELS as LEVEL_NAMES, CONTEXT_PATTERN, CONTEXT_RULE } from '../../../lib/autonomy/levels.js';
 import { badUserInput } from '../../../lib/errors.js';
 import type { AutonomyLevel } from '../data/__generated__/prisma/client.js';
 
@@ -22,7 +22,7 @@ export const DEFAULT_LEVEL: AutonomyLevel = 'ASSISTED';
 /** `context` when it is a valid task context or null (the user's default); else BAD_USER_INPUT. */
 export function checkedContext(context: string | null | undefined): string | null {
   if (context != null && !CONTEXT_PATTERN.test(context)) {
-    throw badUserInput('context must be 1-64 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit', { argument: 'context' });
+    throw badUserInput(`context must be ${CONTEXT_RULE}`, { argument: 'context' });
   }
   return context ?? null;
 }

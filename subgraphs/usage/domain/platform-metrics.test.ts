@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { createInferenceBus } from '../../../lib/inference/index.js';
 import { readGatewayMetrics, writeGatewayMetrics } from '../../../lib/live/gateway-metrics.js';
-import { GATEWAY_METRICS_SET, INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
+import { GATEWAY_METRICS_SET, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
 import { createLogger } from '../../../lib/logger.js';
 import { connectRedis, type Redis } from '../../../lib/redis.js';
+import { jobRequest } from '../../../test/inference-kit.js';
 import { combineGateways, createPlatformMetricsFeed, createPlatformSampler } from './platform-metrics.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
@@ -48,7 +50,9 @@ describe('platform metrics', () => {
   it('samples queue depth and tokens per second from the counter growth between readings', async () => {
     const redis = await redisForTest();
     let now = new Date('2026-11-23T10:00:00Z');
-    const sample = createPlatformSampler({ redis, clock: { now: () => now } });
+    // The in-memory bus over the in-process Redis stand-in, as `npm start` runs it.
+    const bus = createInferenceBus(redis, { inProcess: true, streamTtlSeconds: 3_600 });
+    const sample = createPlatformSampler({ redis, clock: { now: () => now }, queueDepth: () => bus.queue.depth() });
     expect(await sample()).toEqual({
       at: now,
       requestsPerSecond: 0,
@@ -58,8 +62,7 @@ describe('platform metrics', () => {
       queueDepth: 0,
       tokensPerSecond: 0,
     });
-    await redis.xadd(INFERENCE_QUEUE_STREAM, '*', 'jobId', 'j1');
-    await redis.xadd(INFERENCE_QUEUE_STREAM, '*', 'jobId', 'j2');
+    for (let i = 0; i < 2; i++) await bus.queue.enqueue(jobRequest());
     await redis.incrby(TOKENS_OUT_COUNTER, 500);
     now = new Date(now.getTime() + 2_000);
     expect(await sample()).toMatchObject({ at: now, queueDepth: 2, tokensPerSecond: 250 });
@@ -67,11 +70,12 @@ describe('platform metrics', () => {
     await redis.set(TOKENS_OUT_COUNTER, 10);
     now = new Date(now.getTime() + 1_000);
     expect(await sample()).toMatchObject({ tokensPerSecond: 0 });
+    await bus.close();
   });
 
   it('emits at once, then every interval, and stops its timer when the subscription ends', async () => {
     const redis = await redisForTest();
-    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger });
+    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0 });
     const figures = feed.subscribe(1);
     const startedAt = Date.now();
     await figures.next();
@@ -85,7 +89,7 @@ describe('platform metrics', () => {
 
   it('ends every open feed on close', async () => {
     const redis = await redisForTest();
-    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger });
+    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0 });
     const figures = feed.subscribe(60);
     await figures.next();
     const pending = figures.next();

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '../../../lib/clock.js';
 import { createEventQueue, type EventQueue } from '../../../lib/live/event-queue.js';
 import { type GatewayMetricsSnapshot, readGatewayMetrics } from '../../../lib/live/gateway-metrics.js';
-import { INFERENCE_QUEUE_STREAM, TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
+import { TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
 
@@ -40,21 +40,22 @@ export function combineGateways(snapshots: Iterable<GatewayMetricsSnapshot>) {
   return { requestsPerSecond, errorRate: requestsPerSecond > 0 ? errorsPerSecond / requestsPerSecond : 0, p95LatencyMs, openSubscriptions };
 }
 
+/** Where the figures come from: Redis, and the inference bus's queue depth (jobs waiting for a worker). */
+export interface PlatformSources {
+  redis: Redis;
+  clock: Clock;
+  queueDepth: () => Promise<number>;
+}
+
 /**
  * Reads the platform's figures from Redis. Stateful: tokens per second is the growth of the
  * workers' output-token counter since this sampler's previous reading, over the time between
  * the two, so each subscription gets its own sampler (0 on its first reading).
  */
-export function createPlatformSampler(deps: { redis: Redis; clock: Clock }) {
+export function createPlatformSampler(deps: PlatformSources) {
   let previous: { tokens: number; atMs: number } | null = null;
   return async function sample(): Promise<PlatformFigures> {
-    const [gateways, counters] = await Promise.all([
-      readGatewayMetrics(deps.redis),
-      deps.redis.pipeline().xlen(INFERENCE_QUEUE_STREAM).get(TOKENS_OUT_COUNTER).exec(),
-    ]);
-    const [[queueError, queueDepth] = [null, 0], [tokensError, tokensOut] = [null, null]] = counters ?? [];
-    if (queueError) throw queueError;
-    if (tokensError) throw tokensError;
+    const [gateways, queueDepth, tokensOut] = await Promise.all([readGatewayMetrics(deps.redis), deps.queueDepth(), deps.redis.get(TOKENS_OUT_COUNTER)]);
     const at = deps.clock.now();
     const tokens = Number(tokensOut ?? 0) || 0;
     let tokensPerSecond = 0;
@@ -64,7 +65,7 @@ export function createPlatformSampler(deps: { redis: Redis; clock: Clock }) {
       if (seconds > 0 && tokens >= previous.tokens) tokensPerSecond = (tokens - previous.tokens) / seconds;
     }
     previous = { tokens, atMs: at.getTime() };
-    return { at, ...combineGateways(gateways.values()), queueDepth: Number(queueDepth) || 0, tokensPerSecond };
+    return { at, ...combineGateways(gateways.values()), queueDepth, tokensPerSecond };
   };
 }
 
@@ -74,7 +75,7 @@ export function createPlatformSampler(deps: { redis: Redis; clock: Clock }) {
  * that fails (Redis unreachable) is logged and skipped; the next tick tries again. A slow
  * consumer gets the latest figures, never a backlog.
  */
-export function createPlatformMetricsFeed(deps: { redis: Redis; clock: Clock; logger: Logger }) {
+export function createPlatformMetricsFeed(deps: PlatformSources & { logger: Logger }) {
   const open = new Set<EventQueue<PlatformFigures>>();
   return {
     subscribe(intervalSeconds: number): AsyncIterableIterator<PlatformFigures> {

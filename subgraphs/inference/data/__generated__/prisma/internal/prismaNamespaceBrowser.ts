@@ -88,13 +88,25 @@ export const InferenceJobScalarFieldEnum = {
   userId: 'userId',
   modelId: 'modelId',
   prompt: 'prompt',
+  messages: 'messages',
   maxTokens: 'maxTokens',
+  temperature: 'temperature',
+  topP: 'topP',
+  stop: 'stop',
+  seed: 'seed',
+  autonomyContext: 'autonomyContext',
   status: 'status',
   autonomyLevel: 'autonomyLevel',
+  priority: 'priority',
+  cacheKey: 'cacheKey',
+  cached: 'cached',
   output: 'output',
   tokensIn: 'tokensIn',
   tokensOut: 'tokensOut',
+  errorCode: 'errorCode',
   error: 'error',
+  timeToFirstTokenMs: 'timeToFirstTokenMs',
+  tokensPerSecond: 'tokensPerSecond',
   createdAt: 'createdAt',
   startedAt: 'startedAt',
   finishedAt: 'finishedAt'
@@ -111,12 +123,28 @@ export const SortOrder = {
 export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder]
 
 
+export const JsonNullValueInput = {
+  JsonNull: JsonNull
+} as const
+
+export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
 export const QueryMode = {
   default: 'default',
   insensitive: 'insensitive'
 } as const
 
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
+
+
+export const JsonNullValueFilter = {
+  DbNull: DbNull,
+  JsonNull: JsonNull,
+  AnyNull: AnyNull
+} as const
+
+export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
 
 
 export const NullsOrder = {

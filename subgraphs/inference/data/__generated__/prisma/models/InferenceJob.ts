@@ -28,14 +28,24 @@ export type AggregateInferenceJob = {
 
 export type InferenceJobAvgAggregateOutputType = {
   maxTokens: number | null
+  temperature: number | null
+  topP: number | null
+  seed: number | null
   tokensIn: number | null
   tokensOut: number | null
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
 }
 
 export type InferenceJobSumAggregateOutputType = {
   maxTokens: number | null
+  temperature: number | null
+  topP: number | null
+  seed: number | null
   tokensIn: number | null
   tokensOut: number | null
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
 }
 
 export type InferenceJobMinAggregateOutputType = {
@@ -44,12 +54,22 @@ export type InferenceJobMinAggregateOutputType = {
   modelId: string | null
   prompt: string | null
   maxTokens: number | null
+  temperature: number | null
+  topP: number | null
+  seed: number | null
+  autonomyContext: string | null
   status: $Enums.JobStatus | null
   autonomyLevel: string | null
+  priority: string | null
+  cacheKey: string | null
+  cached: boolean | null
   output: string | null
   tokensIn: number | null
   tokensOut: number | null
+  errorCode: string | null
   error: string | null
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
   createdAt: Date | null
   startedAt: Date | null
   finishedAt: Date | null
@@ -61,12 +81,22 @@ export type InferenceJobMaxAggregateOutputType = {
   modelId: string | null
   prompt: string | null
   maxTokens: number | null
+  temperature: number | null
+  topP: number | null
+  seed: number | null
+  autonomyContext: string | null
   status: $Enums.JobStatus | null
   autonomyLevel: string | null
+  priority: string | null
+  cacheKey: string | null
+  cached: boolean | null
   output: string | null
   tokensIn: number | null
   tokensOut: number | null
+  errorCode: string | null
   error: string | null
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
   createdAt: Date | null
   startedAt: Date | null
   finishedAt: Date | null
@@ -77,13 +107,25 @@ export type InferenceJobCountAggregateOutputType = {
   userId: number
   modelId: number
   prompt: number
+  messages: number
   maxTokens: number
+  temperature: number
+  topP: number
+  stop: number
+  seed: number
+  autonomyContext: number
   status: number
   autonomyLevel: number
+  priority: number
+  cacheKey: number
+  cached: number
   output: number
   tokensIn: number
   tokensOut: number
+  errorCode: number
   error: number
+  timeToFirstTokenMs: number
+  tokensPerSecond: number
   createdAt: number
   startedAt: number
   finishedAt: number
@@ -93,14 +135,24 @@ export type InferenceJobCountAggregateOutputType = {
 
 export type InferenceJobAvgAggregateInputType = {
   maxTokens?: true
+  temperature?: true
+  topP?: true
+  seed?: true
   tokensIn?: true
   tokensOut?: true
+  timeToFirstTokenMs?: true
+  tokensPerSecond?: true
 }
 
 export type InferenceJobSumAggregateInputType = {
   maxTokens?: true
+  temperature?: true
+  topP?: true
+  seed?: true
   tokensIn?: true
   tokensOut?: true
+  timeToFirstTokenMs?: true
+  tokensPerSecond?: true
 }
 
 export type InferenceJobMinAggregateInputType = {
@@ -109,12 +161,22 @@ export type InferenceJobMinAggregateInputType = {
   modelId?: true
   prompt?: true
   maxTokens?: true
+  temperature?: true
+  topP?: true
+  seed?: true
+  autonomyContext?: true
   status?: true
   autonomyLevel?: true
+  priority?: true
+  cacheKey?: true
+  cached?: true
   output?: true
   tokensIn?: true
   tokensOut?: true
+  errorCode?: true
   error?: true
+  timeToFirstTokenMs?: true
+  tokensPerSecond?: true
   createdAt?: true
   startedAt?: true
   finishedAt?: true
@@ -126,12 +188,22 @@ export type InferenceJobMaxAggregateInputType = {
   modelId?: true
   prompt?: true
   maxTokens?: true
+  temperature?: true
+  topP?: true
+  seed?: true
+  autonomyContext?: true
   status?: true
   autonomyLevel?: true
+  priority?: true
+  cacheKey?: true
+  cached?: true
   output?: true
   tokensIn?: true
   tokensOut?: true
+  errorCode?: true
   error?: true
+  timeToFirstTokenMs?: true
+  tokensPerSecond?: true
   createdAt?: true
   startedAt?: true
   finishedAt?: true
@@ -142,13 +214,25 @@ export type InferenceJobCountAggregateInputType = {
   userId?: true
   modelId?: true
   prompt?: true
+  messages?: true
   maxTokens?: true
+  temperature?: true
+  topP?: true
+  stop?: true
+  seed?: true
+  autonomyContext?: true
   status?: true
   autonomyLevel?: true
+  priority?: true
+  cacheKey?: true
+  cached?: true
   output?: true
   tokensIn?: true
   tokensOut?: true
+  errorCode?: true
   error?: true
+  timeToFirstTokenMs?: true
+  tokensPerSecond?: true
   createdAt?: true
   startedAt?: true
   finishedAt?: true
@@ -246,13 +330,25 @@ export type InferenceJobGroupByOutputType = {
   userId: string
   modelId: string
   prompt: string
+  messages: runtime.JsonValue
   maxTokens: number
+  temperature: number
+  topP: number
+  stop: string[]
+  seed: number | null
+  autonomyContext: string | null
   status: $Enums.JobStatus
   autonomyLevel: string
+  priority: string
+  cacheKey: string | null
+  cached: boolean
   output: string
   tokensIn: number
   tokensOut: number
+  errorCode: string | null
   error: string | null
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
   createdAt: Date
   startedAt: Date | null
   finishedAt: Date | null
@@ -286,13 +382,25 @@ export type InferenceJobWhereInput = {
   userId?: Prisma.UuidFilter<"InferenceJob"> | string
   modelId?: Prisma.StringFilter<"InferenceJob"> | string
   prompt?: Prisma.StringFilter<"InferenceJob"> | string
+  messages?: Prisma.JsonFilter<"InferenceJob">
   maxTokens?: Prisma.IntFilter<"InferenceJob"> | number
+  temperature?: Prisma.FloatFilter<"InferenceJob"> | number
+  topP?: Prisma.FloatFilter<"InferenceJob"> | number
+  stop?: Prisma.StringNullableListFilter<"InferenceJob">
+  seed?: Prisma.IntNullableFilter<"InferenceJob"> | number | null
+  autonomyContext?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
   status?: Prisma.EnumJobStatusFilter<"InferenceJob"> | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFilter<"InferenceJob"> | string
+  priority?: Prisma.StringFilter<"InferenceJob"> | string
+  cacheKey?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
+  cached?: Prisma.BoolFilter<"InferenceJob"> | boolean
   output?: Prisma.StringFilter<"InferenceJob"> | string
   tokensIn?: Prisma.IntFilter<"InferenceJob"> | number
   tokensOut?: Prisma.IntFilter<"InferenceJob"> | number
+  errorCode?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
   error?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
+  timeToFirstTokenMs?: Prisma.IntNullableFilter<"InferenceJob"> | number | null
+  tokensPerSecond?: Prisma.FloatNullableFilter<"InferenceJob"> | number | null
   createdAt?: Prisma.DateTimeFilter<"InferenceJob"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"InferenceJob"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"InferenceJob"> | Date | string | null
@@ -304,13 +412,25 @@ export type InferenceJobOrderByWithRelationInput = {
   userId?: Prisma.SortOrder
   modelId?: Prisma.SortOrder
   prompt?: Prisma.SortOrder
+  messages?: Prisma.SortOrder
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  stop?: Prisma.SortOrder
+  seed?: Prisma.SortOrderInput | Prisma.SortOrder
+  autonomyContext?: Prisma.SortOrderInput | Prisma.SortOrder
   status?: Prisma.SortOrder
   autonomyLevel?: Prisma.SortOrder
+  priority?: Prisma.SortOrder
+  cacheKey?: Prisma.SortOrderInput | Prisma.SortOrder
+  cached?: Prisma.SortOrder
   output?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrderInput | Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   finishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -325,13 +445,25 @@ export type InferenceJobWhereUniqueInput = Prisma.AtLeast<{
   userId?: Prisma.UuidFilter<"InferenceJob"> | string
   modelId?: Prisma.StringFilter<"InferenceJob"> | string
   prompt?: Prisma.StringFilter<"InferenceJob"> | string
+  messages?: Prisma.JsonFilter<"InferenceJob">
   maxTokens?: Prisma.IntFilter<"InferenceJob"> | number
+  temperature?: Prisma.FloatFilter<"InferenceJob"> | number
+  topP?: Prisma.FloatFilter<"InferenceJob"> | number
+  stop?: Prisma.StringNullableListFilter<"InferenceJob">
+  seed?: Prisma.IntNullableFilter<"InferenceJob"> | number | null
+  autonomyContext?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
   status?: Prisma.EnumJobStatusFilter<"InferenceJob"> | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFilter<"InferenceJob"> | string
+  priority?: Prisma.StringFilter<"InferenceJob"> | string
+  cacheKey?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
+  cached?: Prisma.BoolFilter<"InferenceJob"> | boolean
   output?: Prisma.StringFilter<"InferenceJob"> | string
   tokensIn?: Prisma.IntFilter<"InferenceJob"> | number
   tokensOut?: Prisma.IntFilter<"InferenceJob"> | number
+  errorCode?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
   error?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
+  timeToFirstTokenMs?: Prisma.IntNullableFilter<"InferenceJob"> | number | null
+  tokensPerSecond?: Prisma.FloatNullableFilter<"InferenceJob"> | number | null
   createdAt?: Prisma.DateTimeFilter<"InferenceJob"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"InferenceJob"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"InferenceJob"> | Date | string | null
@@ -343,13 +475,25 @@ export type InferenceJobOrderByWithAggregationInput = {
   userId?: Prisma.SortOrder
   modelId?: Prisma.SortOrder
   prompt?: Prisma.SortOrder
+  messages?: Prisma.SortOrder
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  stop?: Prisma.SortOrder
+  seed?: Prisma.SortOrderInput | Prisma.SortOrder
+  autonomyContext?: Prisma.SortOrderInput | Prisma.SortOrder
   status?: Prisma.SortOrder
   autonomyLevel?: Prisma.SortOrder
+  priority?: Prisma.SortOrder
+  cacheKey?: Prisma.SortOrderInput | Prisma.SortOrder
+  cached?: Prisma.SortOrder
   output?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrderInput | Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   finishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -368,13 +512,25 @@ export type InferenceJobScalarWhereWithAggregatesInput = {
   userId?: Prisma.UuidWithAggregatesFilter<"InferenceJob"> | string
   modelId?: Prisma.StringWithAggregatesFilter<"InferenceJob"> | string
   prompt?: Prisma.StringWithAggregatesFilter<"InferenceJob"> | string
+  messages?: Prisma.JsonWithAggregatesFilter<"InferenceJob">
   maxTokens?: Prisma.IntWithAggregatesFilter<"InferenceJob"> | number
+  temperature?: Prisma.FloatWithAggregatesFilter<"InferenceJob"> | number
+  topP?: Prisma.FloatWithAggregatesFilter<"InferenceJob"> | number
+  stop?: Prisma.StringNullableListFilter<"InferenceJob">
+  seed?: Prisma.IntNullableWithAggregatesFilter<"InferenceJob"> | number | null
+  autonomyContext?: Prisma.StringNullableWithAggregatesFilter<"InferenceJob"> | string | null
   status?: Prisma.EnumJobStatusWithAggregatesFilter<"InferenceJob"> | $Enums.JobStatus
   autonomyLevel?: Prisma.StringWithAggregatesFilter<"InferenceJob"> | string
+  priority?: Prisma.StringWithAggregatesFilter<"InferenceJob"> | string
+  cacheKey?: Prisma.StringNullableWithAggregatesFilter<"InferenceJob"> | string | null
+  cached?: Prisma.BoolWithAggregatesFilter<"InferenceJob"> | boolean
   output?: Prisma.StringWithAggregatesFilter<"InferenceJob"> | string
   tokensIn?: Prisma.IntWithAggregatesFilter<"InferenceJob"> | number
   tokensOut?: Prisma.IntWithAggregatesFilter<"InferenceJob"> | number
+  errorCode?: Prisma.StringNullableWithAggregatesFilter<"InferenceJob"> | string | null
   error?: Prisma.StringNullableWithAggregatesFilter<"InferenceJob"> | string | null
+  timeToFirstTokenMs?: Prisma.IntNullableWithAggregatesFilter<"InferenceJob"> | number | null
+  tokensPerSecond?: Prisma.FloatNullableWithAggregatesFilter<"InferenceJob"> | number | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"InferenceJob"> | Date | string
   startedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"InferenceJob"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"InferenceJob"> | Date | string | null
@@ -384,13 +540,25 @@ export type InferenceJobCreateInput = {
   id?: string
   userId: string
   prompt: string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens: number
+  temperature?: number
+  topP?: number
+  stop?: Prisma.InferenceJobCreatestopInput | string[]
+  seed?: number | null
+  autonomyContext?: string | null
   status?: $Enums.JobStatus
   autonomyLevel: string
+  priority?: string
+  cacheKey?: string | null
+  cached?: boolean
   output?: string
   tokensIn?: number
   tokensOut?: number
+  errorCode?: string | null
   error?: string | null
+  timeToFirstTokenMs?: number | null
+  tokensPerSecond?: number | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -402,13 +570,25 @@ export type InferenceJobUncheckedCreateInput = {
   userId: string
   modelId: string
   prompt: string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens: number
+  temperature?: number
+  topP?: number
+  stop?: Prisma.InferenceJobCreatestopInput | string[]
+  seed?: number | null
+  autonomyContext?: string | null
   status?: $Enums.JobStatus
   autonomyLevel: string
+  priority?: string
+  cacheKey?: string | null
+  cached?: boolean
   output?: string
   tokensIn?: number
   tokensOut?: number
+  errorCode?: string | null
   error?: string | null
+  timeToFirstTokenMs?: number | null
+  tokensPerSecond?: number | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -418,13 +598,25 @@ export type InferenceJobUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -436,13 +628,25 @@ export type InferenceJobUncheckedUpdateInput = {
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -453,13 +657,25 @@ export type InferenceJobCreateManyInput = {
   userId: string
   modelId: string
   prompt: string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens: number
+  temperature?: number
+  topP?: number
+  stop?: Prisma.InferenceJobCreatestopInput | string[]
+  seed?: number | null
+  autonomyContext?: string | null
   status?: $Enums.JobStatus
   autonomyLevel: string
+  priority?: string
+  cacheKey?: string | null
+  cached?: boolean
   output?: string
   tokensIn?: number
   tokensOut?: number
+  errorCode?: string | null
   error?: string | null
+  timeToFirstTokenMs?: number | null
+  tokensPerSecond?: number | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -469,13 +685,25 @@ export type InferenceJobUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -486,13 +714,25 @@ export type InferenceJobUncheckedUpdateManyInput = {
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -508,18 +748,38 @@ export type InferenceJobOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
 }
 
+export type StringNullableListFilter<$PrismaModel = never> = {
+  equals?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel> | null
+  has?: string | Prisma.StringFieldRefInput<$PrismaModel> | null
+  hasEvery?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel>
+  hasSome?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel>
+  isEmpty?: boolean
+}
+
 export type InferenceJobCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   userId?: Prisma.SortOrder
   modelId?: Prisma.SortOrder
   prompt?: Prisma.SortOrder
+  messages?: Prisma.SortOrder
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  stop?: Prisma.SortOrder
+  seed?: Prisma.SortOrder
+  autonomyContext?: Prisma.SortOrder
   status?: Prisma.SortOrder
   autonomyLevel?: Prisma.SortOrder
+  priority?: Prisma.SortOrder
+  cacheKey?: Prisma.SortOrder
+  cached?: Prisma.SortOrder
   output?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  errorCode?: Prisma.SortOrder
   error?: Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
@@ -527,8 +787,13 @@ export type InferenceJobCountOrderByAggregateInput = {
 
 export type InferenceJobAvgOrderByAggregateInput = {
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  seed?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrder
 }
 
 export type InferenceJobMaxOrderByAggregateInput = {
@@ -537,12 +802,22 @@ export type InferenceJobMaxOrderByAggregateInput = {
   modelId?: Prisma.SortOrder
   prompt?: Prisma.SortOrder
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  seed?: Prisma.SortOrder
+  autonomyContext?: Prisma.SortOrder
   status?: Prisma.SortOrder
   autonomyLevel?: Prisma.SortOrder
+  priority?: Prisma.SortOrder
+  cacheKey?: Prisma.SortOrder
+  cached?: Prisma.SortOrder
   output?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  errorCode?: Prisma.SortOrder
   error?: Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
@@ -554,12 +829,22 @@ export type InferenceJobMinOrderByAggregateInput = {
   modelId?: Prisma.SortOrder
   prompt?: Prisma.SortOrder
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  seed?: Prisma.SortOrder
+  autonomyContext?: Prisma.SortOrder
   status?: Prisma.SortOrder
   autonomyLevel?: Prisma.SortOrder
+  priority?: Prisma.SortOrder
+  cacheKey?: Prisma.SortOrder
+  cached?: Prisma.SortOrder
   output?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  errorCode?: Prisma.SortOrder
   error?: Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
@@ -567,8 +852,13 @@ export type InferenceJobMinOrderByAggregateInput = {
 
 export type InferenceJobSumOrderByAggregateInput = {
   maxTokens?: Prisma.SortOrder
+  temperature?: Prisma.SortOrder
+  topP?: Prisma.SortOrder
+  seed?: Prisma.SortOrder
   tokensIn?: Prisma.SortOrder
   tokensOut?: Prisma.SortOrder
+  timeToFirstTokenMs?: Prisma.SortOrder
+  tokensPerSecond?: Prisma.SortOrder
 }
 
 export type InferenceJobCreateNestedManyWithoutModelInput = {
@@ -613,12 +903,45 @@ export type InferenceJobUncheckedUpdateManyWithoutModelNestedInput = {
   deleteMany?: Prisma.InferenceJobScalarWhereInput | Prisma.InferenceJobScalarWhereInput[]
 }
 
-export type EnumJobStatusFieldUpdateOperationsInput = {
-  set?: $Enums.JobStatus
+export type InferenceJobCreatestopInput = {
+  set: string[]
+}
+
+export type FloatFieldUpdateOperationsInput = {
+  set?: number
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
+export type InferenceJobUpdatestopInput = {
+  set?: string[]
+  push?: string | string[]
+}
+
+export type NullableIntFieldUpdateOperationsInput = {
+  set?: number | null
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
 }
 
 export type NullableStringFieldUpdateOperationsInput = {
   set?: string | null
+}
+
+export type EnumJobStatusFieldUpdateOperationsInput = {
+  set?: $Enums.JobStatus
+}
+
+export type NullableFloatFieldUpdateOperationsInput = {
+  set?: number | null
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
 }
 
 export type NullableDateTimeFieldUpdateOperationsInput = {
@@ -629,13 +952,25 @@ export type InferenceJobCreateWithoutModelInput = {
   id?: string
   userId: string
   prompt: string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens: number
+  temperature?: number
+  topP?: number
+  stop?: Prisma.InferenceJobCreatestopInput | string[]
+  seed?: number | null
+  autonomyContext?: string | null
   status?: $Enums.JobStatus
   autonomyLevel: string
+  priority?: string
+  cacheKey?: string | null
+  cached?: boolean
   output?: string
   tokensIn?: number
   tokensOut?: number
+  errorCode?: string | null
   error?: string | null
+  timeToFirstTokenMs?: number | null
+  tokensPerSecond?: number | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -645,13 +980,25 @@ export type InferenceJobUncheckedCreateWithoutModelInput = {
   id?: string
   userId: string
   prompt: string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens: number
+  temperature?: number
+  topP?: number
+  stop?: Prisma.InferenceJobCreatestopInput | string[]
+  seed?: number | null
+  autonomyContext?: string | null
   status?: $Enums.JobStatus
   autonomyLevel: string
+  priority?: string
+  cacheKey?: string | null
+  cached?: boolean
   output?: string
   tokensIn?: number
   tokensOut?: number
+  errorCode?: string | null
   error?: string | null
+  timeToFirstTokenMs?: number | null
+  tokensPerSecond?: number | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -691,13 +1038,25 @@ export type InferenceJobScalarWhereInput = {
   userId?: Prisma.UuidFilter<"InferenceJob"> | string
   modelId?: Prisma.StringFilter<"InferenceJob"> | string
   prompt?: Prisma.StringFilter<"InferenceJob"> | string
+  messages?: Prisma.JsonFilter<"InferenceJob">
   maxTokens?: Prisma.IntFilter<"InferenceJob"> | number
+  temperature?: Prisma.FloatFilter<"InferenceJob"> | number
+  topP?: Prisma.FloatFilter<"InferenceJob"> | number
+  stop?: Prisma.StringNullableListFilter<"InferenceJob">
+  seed?: Prisma.IntNullableFilter<"InferenceJob"> | number | null
+  autonomyContext?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
   status?: Prisma.EnumJobStatusFilter<"InferenceJob"> | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFilter<"InferenceJob"> | string
+  priority?: Prisma.StringFilter<"InferenceJob"> | string
+  cacheKey?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
+  cached?: Prisma.BoolFilter<"InferenceJob"> | boolean
   output?: Prisma.StringFilter<"InferenceJob"> | string
   tokensIn?: Prisma.IntFilter<"InferenceJob"> | number
   tokensOut?: Prisma.IntFilter<"InferenceJob"> | number
+  errorCode?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
   error?: Prisma.StringNullableFilter<"InferenceJob"> | string | null
+  timeToFirstTokenMs?: Prisma.IntNullableFilter<"InferenceJob"> | number | null
+  tokensPerSecond?: Prisma.FloatNullableFilter<"InferenceJob"> | number | null
   createdAt?: Prisma.DateTimeFilter<"InferenceJob"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"InferenceJob"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"InferenceJob"> | Date | string | null
@@ -707,13 +1066,25 @@ export type InferenceJobCreateManyModelInput = {
   id?: string
   userId: string
   prompt: string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens: number
+  temperature?: number
+  topP?: number
+  stop?: Prisma.InferenceJobCreatestopInput | string[]
+  seed?: number | null
+  autonomyContext?: string | null
   status?: $Enums.JobStatus
   autonomyLevel: string
+  priority?: string
+  cacheKey?: string | null
+  cached?: boolean
   output?: string
   tokensIn?: number
   tokensOut?: number
+  errorCode?: string | null
   error?: string | null
+  timeToFirstTokenMs?: number | null
+  tokensPerSecond?: number | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -723,13 +1094,25 @@ export type InferenceJobUpdateWithoutModelInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -739,13 +1122,25 @@ export type InferenceJobUncheckedUpdateWithoutModelInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -755,13 +1150,25 @@ export type InferenceJobUncheckedUpdateManyWithoutModelInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   userId?: Prisma.StringFieldUpdateOperationsInput | string
   prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  messages?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   maxTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  temperature?: Prisma.FloatFieldUpdateOperationsInput | number
+  topP?: Prisma.FloatFieldUpdateOperationsInput | number
+  stop?: Prisma.InferenceJobUpdatestopInput | string[]
+  seed?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  autonomyContext?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumJobStatusFieldUpdateOperationsInput | $Enums.JobStatus
   autonomyLevel?: Prisma.StringFieldUpdateOperationsInput | string
+  priority?: Prisma.StringFieldUpdateOperationsInput | string
+  cacheKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cached?: Prisma.BoolFieldUpdateOperationsInput | boolean
   output?: Prisma.StringFieldUpdateOperationsInput | string
   tokensIn?: Prisma.IntFieldUpdateOperationsInput | number
   tokensOut?: Prisma.IntFieldUpdateOperationsInput | number
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  timeToFirstTokenMs?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  tokensPerSecond?: Prisma.NullableFloatFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -774,13 +1181,25 @@ export type InferenceJobSelect<ExtArgs extends runtime.Types.Extensions.Internal
   userId?: boolean
   modelId?: boolean
   prompt?: boolean
+  messages?: boolean
   maxTokens?: boolean
+  temperature?: boolean
+  topP?: boolean
+  stop?: boolean
+  seed?: boolean
+  autonomyContext?: boolean
   status?: boolean
   autonomyLevel?: boolean
+  priority?: boolean
+  cacheKey?: boolean
+  cached?: boolean
   output?: boolean
   tokensIn?: boolean
   tokensOut?: boolean
+  errorCode?: boolean
   error?: boolean
+  timeToFirstTokenMs?: boolean
+  tokensPerSecond?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
@@ -792,13 +1211,25 @@ export type InferenceJobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   userId?: boolean
   modelId?: boolean
   prompt?: boolean
+  messages?: boolean
   maxTokens?: boolean
+  temperature?: boolean
+  topP?: boolean
+  stop?: boolean
+  seed?: boolean
+  autonomyContext?: boolean
   status?: boolean
   autonomyLevel?: boolean
+  priority?: boolean
+  cacheKey?: boolean
+  cached?: boolean
   output?: boolean
   tokensIn?: boolean
   tokensOut?: boolean
+  errorCode?: boolean
   error?: boolean
+  timeToFirstTokenMs?: boolean
+  tokensPerSecond?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
@@ -810,13 +1241,25 @@ export type InferenceJobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   userId?: boolean
   modelId?: boolean
   prompt?: boolean
+  messages?: boolean
   maxTokens?: boolean
+  temperature?: boolean
+  topP?: boolean
+  stop?: boolean
+  seed?: boolean
+  autonomyContext?: boolean
   status?: boolean
   autonomyLevel?: boolean
+  priority?: boolean
+  cacheKey?: boolean
+  cached?: boolean
   output?: boolean
   tokensIn?: boolean
   tokensOut?: boolean
+  errorCode?: boolean
   error?: boolean
+  timeToFirstTokenMs?: boolean
+  tokensPerSecond?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
@@ -828,19 +1271,31 @@ export type InferenceJobSelectScalar = {
   userId?: boolean
   modelId?: boolean
   prompt?: boolean
+  messages?: boolean
   maxTokens?: boolean
+  temperature?: boolean
+  topP?: boolean
+  stop?: boolean
+  seed?: boolean
+  autonomyContext?: boolean
   status?: boolean
   autonomyLevel?: boolean
+  priority?: boolean
+  cacheKey?: boolean
+  cached?: boolean
   output?: boolean
   tokensIn?: boolean
   tokensOut?: boolean
+  errorCode?: boolean
   error?: boolean
+  timeToFirstTokenMs?: boolean
+  tokensPerSecond?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
 }
 
-export type InferenceJobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "userId" | "modelId" | "prompt" | "maxTokens" | "status" | "autonomyLevel" | "output" | "tokensIn" | "tokensOut" | "error" | "createdAt" | "startedAt" | "finishedAt", ExtArgs["result"]["inferenceJob"]>
+export type InferenceJobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "userId" | "modelId" | "prompt" | "messages" | "maxTokens" | "temperature" | "topP" | "stop" | "seed" | "autonomyContext" | "status" | "autonomyLevel" | "priority" | "cacheKey" | "cached" | "output" | "tokensIn" | "tokensOut" | "errorCode" | "error" | "timeToFirstTokenMs" | "tokensPerSecond" | "createdAt" | "startedAt" | "finishedAt", ExtArgs["result"]["inferenceJob"]>
 export type InferenceJobInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
 }
@@ -860,14 +1315,38 @@ export type $InferenceJobPayload<ExtArgs extends runtime.Types.Extensions.Intern
     id: string
     userId: string
     modelId: string
+    /**
+     * The prompt as submitted; for chat input, the last user message.
+     */
     prompt: string
+    /**
+     * The conversation as submitted (a prompt is one user message), without the platform's system prompt.
+     */
+    messages: runtime.JsonValue
     maxTokens: number
+    temperature: number
+    topP: number
+    stop: string[]
+    seed: number | null
+    /**
+     * The task context whose autonomy level the job ran under (null: the user's default).
+     */
+    autonomyContext: string | null
     status: $Enums.JobStatus
     autonomyLevel: string
+    priority: string
+    /**
+     * SHA-256 of the request when it is deterministic (temperature 0 or a seed): its response-cache key.
+     */
+    cacheKey: string | null
+    cached: boolean
     output: string
     tokensIn: number
     tokensOut: number
+    errorCode: string | null
     error: string | null
+    timeToFirstTokenMs: number | null
+    tokensPerSecond: number | null
     createdAt: Date
     startedAt: Date | null
     finishedAt: Date | null
@@ -1299,13 +1778,25 @@ export interface InferenceJobFieldRefs {
   readonly userId: Prisma.FieldRef<"InferenceJob", 'String'>
   readonly modelId: Prisma.FieldRef<"InferenceJob", 'String'>
   readonly prompt: Prisma.FieldRef<"InferenceJob", 'String'>
+  readonly messages: Prisma.FieldRef<"InferenceJob", 'Json'>
   readonly maxTokens: Prisma.FieldRef<"InferenceJob", 'Int'>
+  readonly temperature: Prisma.FieldRef<"InferenceJob", 'Float'>
+  readonly topP: Prisma.FieldRef<"InferenceJob", 'Float'>
+  readonly stop: Prisma.FieldRef<"InferenceJob", 'String[]'>
+  readonly seed: Prisma.FieldRef<"InferenceJob", 'Int'>
+  readonly autonomyContext: Prisma.FieldRef<"InferenceJob", 'String'>
   readonly status: Prisma.FieldRef<"InferenceJob", 'JobStatus'>
   readonly autonomyLevel: Prisma.FieldRef<"InferenceJob", 'String'>
+  readonly priority: Prisma.FieldRef<"InferenceJob", 'String'>
+  readonly cacheKey: Prisma.FieldRef<"InferenceJob", 'String'>
+  readonly cached: Prisma.FieldRef<"InferenceJob", 'Boolean'>
   readonly output: Prisma.FieldRef<"InferenceJob", 'String'>
   readonly tokensIn: Prisma.FieldRef<"InferenceJob", 'Int'>
   readonly tokensOut: Prisma.FieldRef<"InferenceJob", 'Int'>
+  readonly errorCode: Prisma.FieldRef<"InferenceJob", 'String'>
   readonly error: Prisma.FieldRef<"InferenceJob", 'String'>
+  readonly timeToFirstTokenMs: Prisma.FieldRef<"InferenceJob", 'Int'>
+  readonly tokensPerSecond: Prisma.FieldRef<"InferenceJob", 'Float'>
   readonly createdAt: Prisma.FieldRef<"InferenceJob", 'DateTime'>
   readonly startedAt: Prisma.FieldRef<"InferenceJob", 'DateTime'>
   readonly finishedAt: Prisma.FieldRef<"InferenceJob", 'DateTime'>

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+import type { InferenceBus, LifecycleEntry } from '../../../lib/inference/contract.js';
+import { recordUsageEvent } from '../../../lib/live/usage-events.js';
+import type { Logger } from '../../../lib/logger.js';
+import type { Redis } from '../../../lib/redis.js';
+import { throttledWarning } from '../../../lib/throttled-warning.js';
+import type { JobStore } from '../data/job-store.js';
+import type { JobsRepository } from '../data/jobs-repository.js';
+import type { ResponseCache } from '../data/response-cache.js';
+import { STATE_AFTER } from './events.js';
+import type { InferenceMetrics } from './metrics.js';
+
+/** @default 2_000 // ms one take waits for entries; the loop then checks whether it should stop (bounds shutdown). */
+const TAKE_BLOCK_MS = 2_000;
+/** @default 50 // entries per take. */
+const TAKE_COUNT = 50;
+/**
+ * @default 30_000 // ms an entry may stay unacknowledged before a consumer takes it over: a
+ * replica that died holding it, or this one after a failed update (PostgreSQL down), which
+ * the next reclaim retries.
+ */
+const RECLAIM_IDLE_MS = 30_000;
+/** @default 1_000 // ms to wait after a failed round before the next, so an outage is not a busy loop. */
+const FAILURE_PAUSE_MS = 1_000;
+/** @default 1_000 // events per read when collecting a completion's tokens for the cache. */
+const TOKEN_READ_COUNT = 1_000;
+
+export interface LifecycleConsumerDeps {
+  bus: Pick<InferenceBus, 'lifecycle' | 'log'>;
+  jobs: JobsRepository;
+  store: JobStore;
+  cache: ResponseCache;
+  redis: Redis;
+  metrics: InferenceMetrics;
+  logger: Logger;
+}
+
+/**
+ * Consumes `inference:lifecycle` in the consumer group `inference-subgraph` (one consumer per
+ * replica): each `started` or terminal event updates its job row (status only moves forward,
+ * so redelivery changes nothing), a completion fills the response cache when the request was
+ * deterministic and records the usage event (`inference:<jobId>`, which the usage aggregator
+ * counts once however often it arrives), and only then is the entry acknowledged.
+ */
+export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  let running = false;
+  let loop: Promise<void> | null = null;
+  // While PostgreSQL or Redis is down every round fails; one line per 10 s says so.
+  const roundFailed = throttledWarning(deps.logger, 'inference lifecycle round failed; retrying');
+
+  /** The completion's tokens by index, from the job's log (an index never written stays a hole). */
+  async function tokensOf(jobId: string): Promise<string[]> {
+    const tokens: string[] = [];
+    let position = 0;
+    for (;;) {
+      const events = await deps.bus.log.read(jobId, position, { count: TOKEN_READ_COUNT, blockMs: 0 });
+      for (const { event } of events) if (event.type === 'token') tokens[event.index] = event.text;
+      if (events.length < TOKEN_READ_COUNT) return tokens;
+      position = events[events.length - 1]!.seq;
+    }
+  }
+
+  async function apply(entry: LifecycleEntry): Promise<void> {
+    const { jobId, event } = entry;
+    const job = await deps.jobs.findJob(jobId);
+    if (!job) {
+      deps.logger.warn({ jobId, type: event.type }, 'lifecycle event of an unknown inference job skipped');
+      return;
+    }
+    const applied = await deps.store.applyEvent(jobId, event);
+    const state = STATE_AFTER[event.type];
+    if (applied && state) deps.metrics.jobReached(state);
+    if (event.type !== 'completed') return;
+    if (applied && !event.cached) {
+      deps.metrics.completed(event.timeToFirstTokenMs, event.tokensPerSecond);
+      if (job.cacheKey) {
+        const tokens = await tokensOf(jobId);
+        // Only a complete record is cached: a replay must give exactly the original events.
+        if (tokens.length === event.completionTokens && Object.keys(tokens).length === tokens.length) {
+          await deps.cache.put(job.cacheKey, { tokens, text: event.text, promptTokens: event.promptTokens, completionTokens: event.completionTokens });
+        }
+      }
+    }
+    await recordUsageEvent(deps.redis, {
+      eventId: `inference:${jobId}`,
+      userId: job.userId,
+      at: event.at,
+      operationName: 'submitInference',
+      requests: 0,
+      tokensIn: event.promptTokens,
+      tokensOut: event.completionTokens,
+    });
+  }
+
+  async function round(): Promise<void> {
+    const entries = [...(await deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS)), ...(await deps.bus.lifecycle.take(consumer, { count: TAKE_COUNT, blockMs: TAKE_BLOCK_MS }))];
+    const done: string[] = [];
+    try {
+      // In order: a job's started comes before its terminal event.
+      for (const entry of entries) {
+        await apply(entry);
+        done.push(entry.id);
+      }
+    } finally {
+      if (done.length > 0) await deps.bus.lifecycle.ack(done);
+    }
+  }
+
+  return {
+    consumer,
+    /** Starts the loop (idempotent). */
+    start(): void {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          try {
+            await round();
+          } catch (error) {
+            if (!running) break;
+            roundFailed(error);
+            await new Promise((resolve) => setTimeout(resolve, FAILURE_PAUSE_MS).unref());
+          }
+        }
+      })();
+    },
+    /** Stops after the current round (at most one take's wait); unacknowledged entries stay for the next consumer. */
+    async stop(): Promise<void> {
+      running = false;
+      await loop;
+      loop = null;
+    },
+  };
+}
+
+export type LifecycleConsumer = ReturnType<typeof createLifecycleConsumer>;

@@ -1,0 +1,197 @@
+import { canSeeDataOf, DATA_ADMIN_SCOPES } from '../../../lib/auth/ownership.js';
+import type { Principal } from '../../../lib/auth/principal.js';
+import type { Clock } from '../../../lib/clock.js';
+import { badUserInput, conflict, forbidden, graphqlError, notFound, serviceUnavailable, unauthenticated } from '../../../lib/errors.js';
+import { isUuid } from '../../../lib/ids.js';
+import type { InferenceBus, JobEvent, JobRequest, QueuePriority } from '../../../lib/inference/contract.js';
+import type { Logger } from '../../../lib/logger.js';
+import { isRedisUnavailable } from '../../../lib/redis.js';
+import type { SubmitInferenceInput } from '../__generated__/resolvers-types.js';
+import type { InferenceConfig } from '../config.js';
+import type { InferenceJob } from '../data/__generated__/prisma/client.js';
+import type { AutonomyClient } from '../data/autonomy-client.js';
+import { ACTIVE_STATUSES, type JobStore } from '../data/job-store.js';
+import type { JobsRepository } from '../data/jobs-repository.js';
+import type { CachedCompletion, ResponseCache } from '../data/response-cache.js';
+import type { InferenceMetrics } from './metrics.js';
+import { cacheKeyOf, type CompletionRequest, isDeterministic, type RequestLimits, validateRequest } from './request.js';
+import { withSystemPrompt } from './system-prompts.js';
+
+/** Plan tier → queue priority (unknown tiers are free). */
+export const PRIORITY_OF_PLAN: Record<string, QueuePriority> = { enterprise: 'high', pro: 'normal' };
+export const priorityOf = (plan: string): QueuePriority => PRIORITY_OF_PLAN[plan] ?? 'low';
+
+export type SubmissionSettings = RequestLimits &
+  Pick<InferenceConfig, 'INFERENCE_MAX_ACTIVE_JOBS_PER_USER' | 'INFERENCE_MAX_QUEUE_DEPTH' | 'INFERENCE_RETRY_AFTER_SECONDS'>;
+
+export interface SubmissionDeps {
+  jobs: JobsRepository;
+  store: JobStore;
+  bus: Pick<InferenceBus, 'log' | 'queue'>;
+  autonomy: AutonomyClient;
+  cache: ResponseCache;
+  metrics: InferenceMetrics;
+  settings: SubmissionSettings;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The user a submission acts for: a signed-in user or an API key's owner; nobody else owns jobs. */
+function submitterOf(principal: Principal): string {
+  if ((principal.kind === 'user' || principal.kind === 'apiKey') && principal.userId) return principal.userId;
+  if (principal.kind === 'anonymous') throw unauthenticated('Sign in to submit inference jobs');
+  throw forbidden('Inference jobs belong to a LotaBots user: use an access token or an API key');
+}
+
+/** Redis could not be asked: SERVICE_UNAVAILABLE (retry later) rather than a masked internal error. */
+async function onRedis<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (isRedisUnavailable(error)) throw serviceUnavailable('The inference queue cannot be reached right now; retry later');
+    throw error;
+  }
+}
+
+/**
+ * `submitInference` and `cancelInference`. A submission is validated, then checked against
+ * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; level unknown: SERVICE_UNAVAILABLE),
+ * then answered from the response cache when it is deterministic and cached, else checked
+ * against the per-user and queue limits, stored, announced (`queued`) and enqueued.
+ */
+export function createSubmissions(deps: SubmissionDeps) {
+  const { store, bus, settings, metrics } = deps;
+  const now = () => deps.clock.now().toISOString();
+  const refuse = (code: 'RATE_LIMITED', message: string) => {
+    metrics.refused(code);
+    return graphqlError(code, message, { retryAfter: settings.INFERENCE_RETRY_AFTER_SECONDS });
+  };
+
+  async function checkCapacity(userId: string): Promise<void> {
+    if ((await store.countActive(userId)) >= settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER) {
+      throw refuse('RATE_LIMITED', `At most ${settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER} jobs may be queued or running at once`);
+    }
+    // Fail fast: a job that would wait behind this many others is refused rather than queued forever.
+    if ((await onRedis(() => bus.queue.depth())) >= settings.INFERENCE_MAX_QUEUE_DEPTH) {
+      throw refuse('RATE_LIMITED', 'The inference queue is full; retry later');
+    }
+  }
+
+  /**
+   * A cache hit becomes a job that completed at once: its row is final from the start and
+   * its log holds the events a worker would have written (queued, the tokens, completed with
+   * `cached`), so `inferenceEvents` streams it like any other job.
+   */
+  async function completeFromCache(row: Omit<Parameters<JobStore['createJob']>[0], 'status'>, hit: CachedCompletion): Promise<InferenceJob> {
+    const at = deps.clock.now();
+    const job = await store.createJob({
+      ...row,
+      status: 'SUCCEEDED',
+      cached: true,
+      output: hit.text,
+      tokensIn: hit.promptTokens,
+      tokensOut: hit.completionTokens,
+      timeToFirstTokenMs: 0,
+      startedAt: at,
+      finishedAt: at,
+    });
+    const events: JobEvent[] = [
+      { type: 'queued', at: at.toISOString() },
+      ...hit.tokens.map((text, index): JobEvent => ({ type: 'token', index, text })),
+      {
+        type: 'completed',
+        at: at.toISOString(),
+        promptTokens: hit.promptTokens,
+        completionTokens: hit.completionTokens,
+        timeToFirstTokenMs: 0,
+        tokensPerSecond: 0,
+        text: hit.text,
+        cached: true,
+      },
+    ];
+    await onRedis(async () => {
+      for (const event of events) await bus.log.append(job.id, event);
+    });
+    metrics.cacheHit();
+    metrics.jobReached('succeeded');
+    return job;
+  }
+
+  async function enqueue(job: InferenceJob, request: CompletionRequest, jobRequest: Omit<JobRequest, 'jobId' | 'enqueuedAt'>): Promise<void> {
+    try {
+      await bus.log.append(job.id, { type: 'queued', at: now() });
+      await bus.queue.enqueue({ ...jobRequest, jobId: job.id, enqueuedAt: now() });
+    } catch (error) {
+      // A job no worker will ever see: its row must not count against the caller's active jobs,
+      // and its log (when `queued` made it there) must end, or a subscriber would wait forever.
+      const failed: JobEvent = { type: 'failed', at: now(), code: 'ENQUEUE_FAILED', message: 'The job could not be queued' };
+      await store.applyEvent(job.id, failed);
+      await bus.log.append(job.id, failed).catch(() => null);
+      deps.logger.warn({ err: error, jobId: job.id, model: request.model }, 'enqueueing an inference job failed');
+      if (isRedisUnavailable(error)) throw serviceUnavailable('The inference queue cannot be reached right now; retry later');
+      throw error;
+    }
+    metrics.jobReached('queued');
+  }
+
+  return {
+    async submit(principal: Principal, input: SubmitInferenceInput): Promise<InferenceJob> {
+      const userId = submitterOf(principal);
+      const request = validateRequest(input, settings);
+      const model = await store.findEnabledModel(request.model);
+      if (!model) throw badUserInput(`Unknown model ${JSON.stringify(request.model)}: see models`, { argument: 'input.model' });
+      if (request.maxTokens > model.contextWindow) {
+        throw badUserInput(`maxTokens must be at most ${model.contextWindow} for ${model.id}`, { argument: 'input.maxTokens' });
+      }
+      const level = await deps.autonomy.effectiveLevel(userId, request.context);
+      if (level === 'NO_AI') {
+        metrics.refused('AUTONOMY_FORBIDS');
+        throw graphqlError('AUTONOMY_FORBIDS', 'Your autonomy level for this context is NO_AI: no AI may run for it', {
+          level,
+          context: request.context,
+        });
+      }
+      const messages = withSystemPrompt(level, request.messages);
+      const cacheKey = deps.cache.enabled && isDeterministic(request) ? cacheKeyOf({ ...request, messages }) : null;
+      const priority = priorityOf(principal.plan);
+      const row = {
+        userId,
+        modelId: model.id,
+        prompt: request.prompt,
+        messages: request.messages.map(({ role, content }) => ({ role, content })),
+        maxTokens: request.maxTokens,
+        temperature: request.temperature,
+        topP: request.topP,
+        stop: request.stop,
+        seed: request.seed,
+        autonomyContext: request.context,
+        autonomyLevel: level,
+        priority,
+        cacheKey,
+      };
+      const hit = cacheKey ? await deps.cache.get(cacheKey) : null;
+      if (hit) return completeFromCache(row, hit);
+      await checkCapacity(userId);
+      const job = await store.createJob({ ...row, status: 'QUEUED' });
+      const { maxTokens, temperature, topP, stop, seed } = request;
+      await enqueue(job, request, { userId, model: model.id, messages, maxTokens, temperature, topP, stop, seed, autonomyLevel: level, priority });
+      return job;
+    },
+
+    /** Owner or `inference:admin`; CONFLICT once the job has a terminal event. */
+    async cancel(principal: Principal, jobId: string): Promise<InferenceJob> {
+      const job = isUuid(jobId) ? await deps.jobs.findJob(jobId) : null;
+      if (!job || !canSeeDataOf(principal, job.userId, DATA_ADMIN_SCOPES.inference)) throw notFound('Inference job');
+      // A finished job's log may have expired; appending to it then would start a new one.
+      if (!ACTIVE_STATUSES.includes(job.status)) throw conflict('The inference job has already finished');
+      const cancelled: JobEvent = { type: 'cancelled', at: now() };
+      // The log decides: the worker's next append is refused, and it stops the backend request.
+      const seq = await onRedis(() => bus.log.append(jobId, cancelled));
+      if (seq === null) throw conflict('The inference job has already finished');
+      if (await store.applyEvent(jobId, cancelled)) metrics.jobReached('cancelled');
+      return (await deps.jobs.findJob(jobId)) ?? job;
+    },
+  };
+}
+
+export type Submissions = ReturnType<typeof createSubmissions>;

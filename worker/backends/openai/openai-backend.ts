@@ -1,0 +1,144 @@
+import { BackendError, type BackendOutput, type InferenceBackend } from '../backend.js';
+import { sseData } from './sse.js';
+
+export interface OpenAiBackendOptions {
+  /** The server's API root, e.g. `http://vllm:8000/v1` (requests go to `<baseUrl>/chat/completions`). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …` when set. A secret: never logged, never in an error. */
+  apiKey?: string | undefined;
+  /** Our model id → the upstream's model name; its keys are the models this backend serves. */
+  modelMap: Record<string, string>;
+  /** Until the response headers arrive. */
+  connectTimeoutMs: number;
+  /** From the headers to the first token (the prompt is processed meanwhile). */
+  firstTokenTimeoutMs: number;
+  /** Between two chunks once tokens flow. */
+  idleTimeoutMs: number;
+}
+
+interface CompletionChunk {
+  choices?: Array<{ delta?: { content?: string | null } }>;
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  error?: { message?: string } | string;
+}
+
+/** @default 200 // characters of an upstream's error message passed on to the job's owner. */
+const MAX_UPSTREAM_MESSAGE = 200;
+
+/**
+ * Any OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama) through streaming chat
+ * completions: one SSE chunk per token, `[DONE]` at the end, `usage` in the last chunk when
+ * the server honours `stream_options.include_usage`. An error status, a chunk carrying an
+ * error, or a stream that ends before `[DONE]` is BACKEND_ERROR; silence past a timeout is
+ * BACKEND_TIMEOUT. Ending the iteration early (cancellation) closes the connection, which
+ * makes these servers stop generating.
+ */
+export function createOpenAiBackend(options: OpenAiBackendOptions): InferenceBackend {
+  const url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  return {
+    name: 'openai',
+    models: Object.keys(options.modelMap),
+    async *generate(request, signal): AsyncGenerator<BackendOutput> {
+      const upstreamModel = options.modelMap[request.model];
+      if (upstreamModel === undefined) throw new BackendError('BACKEND_ERROR', `model ${request.model} is not served by this backend`);
+      const controller = new AbortController();
+      const forwardAbort = () => controller.abort(signal.reason);
+      signal.addEventListener('abort', forwardAbort, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut: string | null = null;
+      const deadline = (ms: number, what: string) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = `${what} within ${ms} ms`;
+          controller.abort();
+        }, ms);
+      };
+      const failure = (error: unknown): unknown => {
+        if (error instanceof BackendError) return error;
+        if (timedOut) return new BackendError('BACKEND_TIMEOUT', `the model server sent no ${timedOut}`);
+        if (signal.aborted) return error;
+        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+        const code = (cause as { code?: unknown } | null)?.code;
+        return new BackendError('BACKEND_ERROR', `the connection to the model server failed${typeof code === 'string' ? ` (${code})` : ''}`);
+      };
+      try {
+        deadline(options.connectTimeoutMs, 'response');
+        const response = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            model: upstreamModel,
+            messages: request.messages,
+            max_tokens: request.maxTokens,
+            temperature: request.temperature,
+            top_p: request.topP,
+            ...(request.stop.length > 0 ? { stop: request.stop } : {}),
+            ...(request.seed !== null ? { seed: request.seed } : {}),
+            stream: true,
+            stream_options: { include_usage: true },
+          }),
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) {
+          const detail = await upstreamMessage(response);
+          throw new BackendError('BACKEND_ERROR', `the model server answered HTTP ${response.status}${detail ? `: ${detail}` : ''}`, response.status);
+        }
+        deadline(options.firstTokenTimeoutMs, 'first token');
+        let usage: BackendOutput | null = null;
+        let finished = false;
+        let tokens = 0;
+        for await (const payload of sseData(response.body)) {
+          if (payload.trim() === '[DONE]') {
+            finished = true;
+            break;
+          }
+          const chunk = parseChunk(payload);
+          if (chunk.error) throw new BackendError('BACKEND_ERROR', `the model server failed mid-stream: ${errorText(chunk.error)}`);
+          if (chunk.usage?.completion_tokens !== undefined) {
+            usage = { type: 'usage', promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens };
+          }
+          const text = chunk.choices?.[0]?.delta?.content;
+          if (text) {
+            tokens++;
+            deadline(options.idleTimeoutMs, 'next chunk');
+            yield { type: 'token', text };
+          } else if (tokens > 0) {
+            deadline(options.idleTimeoutMs, 'next chunk');
+          }
+        }
+        if (!finished) throw new BackendError('BACKEND_ERROR', 'the model server ended the stream before [DONE]');
+        if (usage) yield usage;
+      } catch (error) {
+        throw failure(error);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', forwardAbort);
+        // Ended early (cancelled, failed): closing the connection tells the server to stop.
+        controller.abort();
+      }
+    },
+  };
+}
+
+function parseChunk(payload: string): CompletionChunk {
+  try {
+    return JSON.parse(payload) as CompletionChunk;
+  } catch {
+    throw new BackendError('BACKEND_ERROR', 'the model server sent a chunk that is not JSON');
+  }
+}
+
+const errorText = (error: CompletionChunk['error']) =>
+  (typeof error === 'string' ? error : (error?.message ?? 'unknown error')).slice(0, MAX_UPSTREAM_MESSAGE);
+
+/** The `error.message` of an error response's JSON body, if it has one. */
+async function upstreamMessage(response: Response): Promise<string | null> {
+  try {
+    const body = (await response.json()) as CompletionChunk;
+    return body.error ? errorText(body.error) : null;
+  } catch {
+    return null;
+  }
+}
