@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
@@ -390,7 +391,15 @@ describe('inference through the gateway', () => {
     );
     const { user, accessToken } = registered.body.data!.register;
     const created = await platform.query('mutation { createApiKey(input: { name: "jobs" }) { key } }', undefined, { authorization: `Bearer ${accessToken}` });
-    const viaKey = await platform.query(SUBMIT, { input: { model: MODEL, prompt: 'From a partner' } }, { 'x-api-key': created.body.data!.createApiKey.key });
+    // Partners run trusted documents only: the manifest's partner example (clients/partners/SubmitInference.graphql).
+    const manifest = JSON.parse(await readFile(new URL('../clients/persisted-documents.json', import.meta.url), 'utf8')) as { operations: Array<{ id: string; name: string }> };
+    const documentId = manifest.operations.find((operation) => operation.name === 'SubmitInference')!.id;
+    const answer = await fetch(platform.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': created.body.data!.createApiKey.key },
+      body: JSON.stringify({ documentId, variables: { input: { model: MODEL, prompt: 'From a partner' } } }),
+    });
+    const viaKey = { body: (await answer.json()) as GraphQLResponse<{ submitInference: { id: string } }>['body'] };
     expect(viaKey.body.errors).toBeUndefined();
     const jobId = viaKey.body.data!.submitInference.id;
     expect((await jobAs(user.id, jobId)).body.data!.inferenceJob).toMatchObject({ id: jobId, status: 'QUEUED' });
