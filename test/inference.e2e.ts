@@ -8,11 +8,11 @@ import { WebSocket } from 'ws';
 
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
+import { SYSTEM_PROMPTS } from '../lib/autonomy/prompts.js';
 import { systemClock } from '../lib/clock.js';
 import { type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
 import { USAGE_EVENTS_STREAM } from '../lib/live/keys.js';
 import { createAutonomyPrisma } from '../subgraphs/autonomy/data/database.js';
-import { SYSTEM_PROMPTS } from '../subgraphs/inference/domain/system-prompts.js';
 import { workerEnvSchema } from '../worker/config.js';
 import { createWorker, type Worker } from '../worker/worker.js';
 import { type FakeOpenAi, fakeToken, startFakeOpenAi } from './fake-openai.js';
