@@ -19,6 +19,11 @@ export function createUsersRepository(db: UsersDb) {
         throw error;
       }
     },
+    /** The tier new tokens carry; false when there is no such user. */
+    async setPlanTier(id: string, planTier: string): Promise<boolean> {
+      const { count } = await db.user.updateMany({ where: { id }, data: { planTier } });
+      return count > 0;
+    },
     async setPasswordHash(id: string, passwordHash: string): Promise<void> {
       await db.user.update({ where: { id }, data: { passwordHash } });
     },

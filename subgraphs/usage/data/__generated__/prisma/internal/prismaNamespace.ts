@@ -833,10 +833,20 @@ export type TransactionIsolationLevel = (typeof TransactionIsolationLevel)[keyof
 export const PlanScalarFieldEnum = {
   id: 'id',
   displayName: 'displayName',
+  bucketSize: 'bucketSize',
+  restorePerSecond: 'restorePerSecond',
+  requestsPerWindow: 'requestsPerWindow',
+  windowSeconds: 'windowSeconds',
+  maxOperationCost: 'maxOperationCost',
+  monthlyRequestQuota: 'monthlyRequestQuota',
+  requestQuotaHard: 'requestQuotaHard',
   monthlyTokenQuota: 'monthlyTokenQuota',
-  costBudgetPerMinute: 'costBudgetPerMinute',
+  tokenQuotaHard: 'tokenQuotaHard',
   priceCentsPerMonth: 'priceCentsPerMonth',
-  createdAt: 'createdAt'
+  overageCentsPerThousandRequests: 'overageCentsPerThousandRequests',
+  overageCentsPerMillionTokens: 'overageCentsPerMillionTokens',
+  createdAt: 'createdAt',
+  editedAt: 'editedAt'
 } as const
 
 export type PlanScalarFieldEnum = (typeof PlanScalarFieldEnum)[keyof typeof PlanScalarFieldEnum]
@@ -909,6 +919,14 @@ export const QueryMode = {
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
 
 
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
+
+
 export const JsonNullValueFilter = {
   DbNull: DbNull,
   JsonNull: JsonNull,
@@ -953,6 +971,27 @@ export type ListIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel,
 
 
 /**
+ * Reference to a field of type 'Float'
+ */
+export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float'>
+    
+
+
+/**
+ * Reference to a field of type 'Float[]'
+ */
+export type ListFloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float[]'>
+    
+
+
+/**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
+    
+
+
+/**
  * Reference to a field of type 'DateTime'
  */
 export type DateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'DateTime'>
@@ -977,20 +1016,6 @@ export type JsonFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'J
  * Reference to a field of type 'QueryMode'
  */
 export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'QueryMode'>
-    
-
-
-/**
- * Reference to a field of type 'Float'
- */
-export type FloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float'>
-    
-
-
-/**
- * Reference to a field of type 'Float[]'
- */
-export type ListFloatFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Float[]'>
     
 
 /**

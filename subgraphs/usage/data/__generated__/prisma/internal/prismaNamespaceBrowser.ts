@@ -77,10 +77,20 @@ export type TransactionIsolationLevel = (typeof TransactionIsolationLevel)[keyof
 export const PlanScalarFieldEnum = {
   id: 'id',
   displayName: 'displayName',
+  bucketSize: 'bucketSize',
+  restorePerSecond: 'restorePerSecond',
+  requestsPerWindow: 'requestsPerWindow',
+  windowSeconds: 'windowSeconds',
+  maxOperationCost: 'maxOperationCost',
+  monthlyRequestQuota: 'monthlyRequestQuota',
+  requestQuotaHard: 'requestQuotaHard',
   monthlyTokenQuota: 'monthlyTokenQuota',
-  costBudgetPerMinute: 'costBudgetPerMinute',
+  tokenQuotaHard: 'tokenQuotaHard',
   priceCentsPerMonth: 'priceCentsPerMonth',
-  createdAt: 'createdAt'
+  overageCentsPerThousandRequests: 'overageCentsPerThousandRequests',
+  overageCentsPerMillionTokens: 'overageCentsPerMillionTokens',
+  createdAt: 'createdAt',
+  editedAt: 'editedAt'
 } as const
 
 export type PlanScalarFieldEnum = (typeof PlanScalarFieldEnum)[keyof typeof PlanScalarFieldEnum]
@@ -151,6 +161,14 @@ export const QueryMode = {
 } as const
 
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
+
+
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 
 
 export const JsonNullValueFilter = {
