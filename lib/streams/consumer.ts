@@ -61,7 +61,8 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
 
   const ensureGroup = async () => {
     try {
-      await connection.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
+      // ioredis does not prefix XGROUP's key (it sits behind a subcommand): prefix it here.
+      await connection.xgroup('CREATE', `${connection.options.keyPrefix ?? ''}${stream}`, group, '$', 'MKSTREAM');
     } catch (error) {
       if (!String(error).includes('BUSYGROUP')) throw error;
     }
@@ -78,6 +79,8 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
     while (!stopped) {
       try {
         if (!ready) {
+          // A duplicate waits to be connected (lazyConnect), and queues nothing meanwhile.
+          if (connection.status === 'wait') await connection.connect();
           await ensureGroup();
           ready = true;
         }
