@@ -9,7 +9,9 @@ export function createUsersRepository(db: UsersDb) {
     /** With the password hash: for checking credentials, nothing else. */
     findCredentialsByEmail: (email: string) => db.user.findUnique({ where: { email }, omit: { passwordHash: false } }),
     findCredentialsById: (id: string) => db.user.findUnique({ where: { id }, omit: { passwordHash: false } }),
-    async create(input: { email: string; displayName: string; passwordHash: string }) {
+    /** Whether any account holds `role` (the development admin is made only when none is admin). */
+    hasAnyWithRole: async (role: string) => (await db.user.count({ where: { roles: { has: role } } })) > 0,
+    async create(input: { email: string; displayName: string; passwordHash: string; roles?: string[] }) {
       try {
         return await db.user.create({ data: input });
       } catch (error) {
