@@ -4,6 +4,9 @@ import type { Logger } from '../logger.js';
 import type { Redis } from '../redis.js';
 import { throttledWarning } from '../throttled-warning.js';
 
+/** @default 100 // ms between reads of the in-process stand-in, which cannot block. */
+const STAND_IN_POLL_MS = 100;
+
 /** One stream entry: its id and its fields as a map. */
 export interface StreamEntry {
   id: string;
@@ -74,6 +77,20 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
     await connection.xack(stream, group, ...entries.map((entry) => entry.id));
   };
 
+  /**
+   * Set when Redis is the in-process stand-in (`npm start` without REDIS_URL), which has no
+   * consumer groups: one process, nothing to share or recover after a crash, so it reads with
+   * XREAD from the entry after the last one handled, polling every STAND_IN_POLL_MS.
+   */
+  let readAfter: string | null = null;
+  const readWithoutGroup = async () => {
+    const read = (await connection.xread('COUNT', batchSize, 'STREAMS', stream, readAfter!)) as Array<[string, Array<[string, string[]]>]> | null;
+    const raw = read?.[0]?.[1] ?? [];
+    if (raw.length === 0) return pause(STAND_IN_POLL_MS);
+    await options.handle(raw.map(([id, fields]) => ({ id, fields: fieldsOf(fields) })));
+    readAfter = raw.at(-1)![0];
+  };
+
   const loop = (async () => {
     let ready = false;
     while (!stopped) {
@@ -81,8 +98,17 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
         if (!ready) {
           // A duplicate waits to be connected (lazyConnect), and queues nothing meanwhile.
           if (connection.status === 'wait') await connection.connect();
-          await ensureGroup();
+          try {
+            await ensureGroup();
+          } catch (error) {
+            if (!/Unsupported command/.test(String(error))) throw error;
+            readAfter = '0';
+          }
           ready = true;
+        }
+        if (readAfter !== null) {
+          await readWithoutGroup();
+          continue;
         }
         const claimed = (await connection.xautoclaim(stream, group, consumer, claimIdleMs, '0', 'COUNT', batchSize)) as [string, Array<[string, string[]]>];
         await handleBatch(claimed[1] ?? []);
