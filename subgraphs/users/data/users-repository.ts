@@ -21,9 +21,15 @@ export function createUsersRepository(db: UsersDb) {
         throw error;
       }
     },
-    /** The tier new tokens carry; false when there is no such user. */
-    async setPlanTier(id: string, planTier: string): Promise<boolean> {
-      const { count } = await db.user.updateMany({ where: { id }, data: { planTier } });
+    /**
+     * The tier new tokens carry, as changed at `changedAt`, unless a later change is already
+     * recorded (changes can arrive out of order). False when nothing was updated.
+     */
+    async setPlanTier(id: string, planTier: string, changedAt: Date): Promise<boolean> {
+      const { count } = await db.user.updateMany({
+        where: { id, OR: [{ planTierChangedAt: null }, { planTierChangedAt: { lte: changedAt } }] },
+        data: { planTier, planTierChangedAt: changedAt },
+      });
       return count > 0;
     },
     async setPasswordHash(id: string, passwordHash: string): Promise<void> {

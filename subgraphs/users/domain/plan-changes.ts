@@ -11,8 +11,9 @@ export const PLAN_CHANGES_GROUP = 'users';
 /**
  * Copies each plan change the usage subgraph records (changePlan) to `User.planTier`, the
  * tier access tokens and API key principals are issued with. The gateway applies a change at
- * once from Redis; this makes it outlast Redis and reach tokens issued later. Entries are
- * handled in stream order and setting a tier is idempotent, so a redelivered batch is harmless.
+ * once from Redis; this makes it outlast Redis and reach tokens issued later. A change applies
+ * only over an older one (`changedAt`), so a redelivered entry, or one claimed late from a
+ * replica that died, never undoes a newer change.
  */
 export function startPlanChangeConsumer(deps: { redis: Redis; users: Pick<UsersRepository, 'setPlanTier'>; logger: Logger }) {
   return startStreamConsumer({
@@ -23,11 +24,12 @@ export function startPlanChangeConsumer(deps: { redis: Redis; users: Pick<UsersR
     async handle(entries) {
       for (const { fields } of entries) {
         const { userId, tier } = fields;
-        if (!userId || !isUuid(userId) || !tier) {
+        const changedAt = new Date(fields.changedAt ?? '');
+        if (!userId || !isUuid(userId) || !tier || Number.isNaN(changedAt.getTime())) {
           deps.logger.warn({ fields }, 'plan change skipped: malformed entry');
           continue;
         }
-        if (!(await deps.users.setPlanTier(userId, tier))) deps.logger.warn({ userId }, 'plan change skipped: no such user');
+        if (!(await deps.users.setPlanTier(userId, tier, changedAt))) deps.logger.info({ userId }, 'plan change skipped: no such user, or a later change is recorded');
       }
     },
   });
