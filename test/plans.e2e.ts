@@ -53,7 +53,7 @@ describe('plans', () => {
 
   it('plans lists free, pro and enterprise with limits, quotas and prices in cents', async () => {
     const response = await platform.query(`{ plans { id rateLimit { bucketSize restorePerSecond requestsPerWindow windowSeconds } maxOperationCost
-      monthlyRequestQuota requestQuotaKind monthlyTokenQuota tokenQuotaKind priceCentsPerMonth overageCentsPerThousandRequests overageCentsPerMillionTokens } }`);
+      monthlyRequestQuota requestQuotaKind monthlyTokenQuota tokenQuotaKind priceCentsPerMonth overageCentsPerThousandRequests overageCentsPerThousandTokens } }`);
     expect(response.body.errors).toBeUndefined();
     const plans = response.body.data!.plans as Array<Record<string, unknown>>;
     expect(plans.map((plan) => plan.id)).toEqual(['free', 'pro', 'enterprise']);
@@ -67,9 +67,9 @@ describe('plans', () => {
       tokenQuotaKind: 'HARD',
       priceCentsPerMonth: 0,
       overageCentsPerThousandRequests: 0,
-      overageCentsPerMillionTokens: 0,
+      overageCentsPerThousandTokens: 0,
     });
-    expect(plans[1]).toMatchObject({ id: 'pro', rateLimit: { bucketSize: 5_000 }, requestQuotaKind: 'SOFT', priceCentsPerMonth: 4_900, overageCentsPerMillionTokens: 200 });
+    expect(plans[1]).toMatchObject({ id: 'pro', rateLimit: { bucketSize: 5_000 }, requestQuotaKind: 'SOFT', priceCentsPerMonth: 4_900, overageCentsPerThousandTokens: 2 });
   }, 120_000);
 
   it('updatePlan is refused without usage:admin and validates every field', async () => {

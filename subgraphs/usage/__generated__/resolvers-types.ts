@@ -61,10 +61,10 @@ export type Plan = {
   monthlyRequestQuota: Scalars['Int']['output'];
   /** Tokens (prompt + completion) per calendar month (UTC). */
   monthlyTokenQuota: Scalars['Int']['output'];
-  /** Price of each started 1,000,000 tokens beyond a soft token quota. */
-  overageCentsPerMillionTokens: Scalars['Int']['output'];
   /** Price of each started 1,000 operations beyond a soft request quota. */
   overageCentsPerThousandRequests: Scalars['Int']['output'];
+  /** Price of each started 1,000 tokens beyond a soft token quota. */
+  overageCentsPerThousandTokens: Scalars['Int']['output'];
   priceCentsPerMonth: Scalars['Int']['output'];
   /** Rate limits: the token bucket of query cost (RATE_LIMIT_ALGORITHM=token-bucket). */
   rateLimit: PlanRateLimit;
@@ -162,8 +162,8 @@ export type UpdatePlanInput = {
   maxOperationCost?: InputMaybe<Scalars['Int']['input']>;
   monthlyRequestQuota?: InputMaybe<Scalars['Int']['input']>;
   monthlyTokenQuota?: InputMaybe<Scalars['Int']['input']>;
-  overageCentsPerMillionTokens?: InputMaybe<Scalars['Int']['input']>;
   overageCentsPerThousandRequests?: InputMaybe<Scalars['Int']['input']>;
+  overageCentsPerThousandTokens?: InputMaybe<Scalars['Int']['input']>;
   priceCentsPerMonth?: InputMaybe<Scalars['Int']['input']>;
   requestQuotaKind?: InputMaybe<QuotaKind>;
   requestsPerWindow?: InputMaybe<Scalars['Int']['input']>;
@@ -355,8 +355,8 @@ export type PlanResolvers<ContextType = UsageContext, ParentType extends Resolve
   maxOperationCost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   monthlyRequestQuota?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   monthlyTokenQuota?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  overageCentsPerMillionTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   overageCentsPerThousandRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  overageCentsPerThousandTokens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   priceCentsPerMonth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rateLimit?: Resolver<ResolversTypes['PlanRateLimit'], ParentType, ContextType>;
   requestQuotaKind?: Resolver<ResolversTypes['QuotaKind'], ParentType, ContextType>;

@@ -44,7 +44,7 @@ const planEditSchema = z
     tokenQuotaKind: z.enum(['HARD', 'SOFT']),
     priceCentsPerMonth: amount,
     overageCentsPerThousandRequests: amount,
-    overageCentsPerMillionTokens: amount,
+    overageCentsPerThousandTokens: amount,
   })
   .partial()
   .strict();

@@ -844,7 +844,7 @@ export const PlanScalarFieldEnum = {
   tokenQuotaHard: 'tokenQuotaHard',
   priceCentsPerMonth: 'priceCentsPerMonth',
   overageCentsPerThousandRequests: 'overageCentsPerThousandRequests',
-  overageCentsPerMillionTokens: 'overageCentsPerMillionTokens',
+  overageCentsPerThousandTokens: 'overageCentsPerThousandTokens',
   createdAt: 'createdAt',
   editedAt: 'editedAt'
 } as const

@@ -36,7 +36,7 @@ export type PlanAvgAggregateOutputType = {
   monthlyTokenQuota: number | null
   priceCentsPerMonth: number | null
   overageCentsPerThousandRequests: number | null
-  overageCentsPerMillionTokens: number | null
+  overageCentsPerThousandTokens: number | null
 }
 
 export type PlanSumAggregateOutputType = {
@@ -49,7 +49,7 @@ export type PlanSumAggregateOutputType = {
   monthlyTokenQuota: number | null
   priceCentsPerMonth: number | null
   overageCentsPerThousandRequests: number | null
-  overageCentsPerMillionTokens: number | null
+  overageCentsPerThousandTokens: number | null
 }
 
 export type PlanMinAggregateOutputType = {
@@ -66,7 +66,7 @@ export type PlanMinAggregateOutputType = {
   tokenQuotaHard: boolean | null
   priceCentsPerMonth: number | null
   overageCentsPerThousandRequests: number | null
-  overageCentsPerMillionTokens: number | null
+  overageCentsPerThousandTokens: number | null
   createdAt: Date | null
   editedAt: Date | null
 }
@@ -85,7 +85,7 @@ export type PlanMaxAggregateOutputType = {
   tokenQuotaHard: boolean | null
   priceCentsPerMonth: number | null
   overageCentsPerThousandRequests: number | null
-  overageCentsPerMillionTokens: number | null
+  overageCentsPerThousandTokens: number | null
   createdAt: Date | null
   editedAt: Date | null
 }
@@ -104,7 +104,7 @@ export type PlanCountAggregateOutputType = {
   tokenQuotaHard: number
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens: number
   createdAt: number
   editedAt: number
   _all: number
@@ -121,7 +121,7 @@ export type PlanAvgAggregateInputType = {
   monthlyTokenQuota?: true
   priceCentsPerMonth?: true
   overageCentsPerThousandRequests?: true
-  overageCentsPerMillionTokens?: true
+  overageCentsPerThousandTokens?: true
 }
 
 export type PlanSumAggregateInputType = {
@@ -134,7 +134,7 @@ export type PlanSumAggregateInputType = {
   monthlyTokenQuota?: true
   priceCentsPerMonth?: true
   overageCentsPerThousandRequests?: true
-  overageCentsPerMillionTokens?: true
+  overageCentsPerThousandTokens?: true
 }
 
 export type PlanMinAggregateInputType = {
@@ -151,7 +151,7 @@ export type PlanMinAggregateInputType = {
   tokenQuotaHard?: true
   priceCentsPerMonth?: true
   overageCentsPerThousandRequests?: true
-  overageCentsPerMillionTokens?: true
+  overageCentsPerThousandTokens?: true
   createdAt?: true
   editedAt?: true
 }
@@ -170,7 +170,7 @@ export type PlanMaxAggregateInputType = {
   tokenQuotaHard?: true
   priceCentsPerMonth?: true
   overageCentsPerThousandRequests?: true
-  overageCentsPerMillionTokens?: true
+  overageCentsPerThousandTokens?: true
   createdAt?: true
   editedAt?: true
 }
@@ -189,7 +189,7 @@ export type PlanCountAggregateInputType = {
   tokenQuotaHard?: true
   priceCentsPerMonth?: true
   overageCentsPerThousandRequests?: true
-  overageCentsPerMillionTokens?: true
+  overageCentsPerThousandTokens?: true
   createdAt?: true
   editedAt?: true
   _all?: true
@@ -295,7 +295,7 @@ export type PlanGroupByOutputType = {
   tokenQuotaHard: boolean
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens: number
   createdAt: Date
   editedAt: Date | null
   _count: PlanCountAggregateOutputType | null
@@ -337,7 +337,7 @@ export type PlanWhereInput = {
   tokenQuotaHard?: Prisma.BoolFilter<"Plan"> | boolean
   priceCentsPerMonth?: Prisma.IntFilter<"Plan"> | number
   overageCentsPerThousandRequests?: Prisma.IntFilter<"Plan"> | number
-  overageCentsPerMillionTokens?: Prisma.IntFilter<"Plan"> | number
+  overageCentsPerThousandTokens?: Prisma.IntFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeFilter<"Plan"> | Date | string
   editedAt?: Prisma.DateTimeNullableFilter<"Plan"> | Date | string | null
   accounts?: Prisma.AccountListRelationFilter
@@ -357,7 +357,7 @@ export type PlanOrderByWithRelationInput = {
   tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   editedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   accounts?: Prisma.AccountOrderByRelationAggregateInput
@@ -380,7 +380,7 @@ export type PlanWhereUniqueInput = Prisma.AtLeast<{
   tokenQuotaHard?: Prisma.BoolFilter<"Plan"> | boolean
   priceCentsPerMonth?: Prisma.IntFilter<"Plan"> | number
   overageCentsPerThousandRequests?: Prisma.IntFilter<"Plan"> | number
-  overageCentsPerMillionTokens?: Prisma.IntFilter<"Plan"> | number
+  overageCentsPerThousandTokens?: Prisma.IntFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeFilter<"Plan"> | Date | string
   editedAt?: Prisma.DateTimeNullableFilter<"Plan"> | Date | string | null
   accounts?: Prisma.AccountListRelationFilter
@@ -400,7 +400,7 @@ export type PlanOrderByWithAggregationInput = {
   tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   editedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.PlanCountOrderByAggregateInput
@@ -427,7 +427,7 @@ export type PlanScalarWhereWithAggregatesInput = {
   tokenQuotaHard?: Prisma.BoolWithAggregatesFilter<"Plan"> | boolean
   priceCentsPerMonth?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   overageCentsPerThousandRequests?: Prisma.IntWithAggregatesFilter<"Plan"> | number
-  overageCentsPerMillionTokens?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  overageCentsPerThousandTokens?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Plan"> | Date | string
   editedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Plan"> | Date | string | null
 }
@@ -446,7 +446,7 @@ export type PlanCreateInput = {
   tokenQuotaHard: boolean
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   editedAt?: Date | string | null
   accounts?: Prisma.AccountCreateNestedManyWithoutPlanInput
@@ -466,7 +466,7 @@ export type PlanUncheckedCreateInput = {
   tokenQuotaHard: boolean
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   editedAt?: Date | string | null
   accounts?: Prisma.AccountUncheckedCreateNestedManyWithoutPlanInput
@@ -486,7 +486,7 @@ export type PlanUpdateInput = {
   tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
-  overageCentsPerMillionTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   accounts?: Prisma.AccountUpdateManyWithoutPlanNestedInput
@@ -506,7 +506,7 @@ export type PlanUncheckedUpdateInput = {
   tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
-  overageCentsPerMillionTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   accounts?: Prisma.AccountUncheckedUpdateManyWithoutPlanNestedInput
@@ -526,7 +526,7 @@ export type PlanCreateManyInput = {
   tokenQuotaHard: boolean
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   editedAt?: Date | string | null
 }
@@ -545,7 +545,7 @@ export type PlanUpdateManyMutationInput = {
   tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
-  overageCentsPerMillionTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -564,7 +564,7 @@ export type PlanUncheckedUpdateManyInput = {
   tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
-  overageCentsPerMillionTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -583,7 +583,7 @@ export type PlanCountOrderByAggregateInput = {
   tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   editedAt?: Prisma.SortOrder
 }
@@ -598,7 +598,7 @@ export type PlanAvgOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
 }
 
 export type PlanMaxOrderByAggregateInput = {
@@ -615,7 +615,7 @@ export type PlanMaxOrderByAggregateInput = {
   tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   editedAt?: Prisma.SortOrder
 }
@@ -634,7 +634,7 @@ export type PlanMinOrderByAggregateInput = {
   tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   editedAt?: Prisma.SortOrder
 }
@@ -649,7 +649,7 @@ export type PlanSumOrderByAggregateInput = {
   monthlyTokenQuota?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
   overageCentsPerThousandRequests?: Prisma.SortOrder
-  overageCentsPerMillionTokens?: Prisma.SortOrder
+  overageCentsPerThousandTokens?: Prisma.SortOrder
 }
 
 export type PlanScalarRelationFilter = {
@@ -717,7 +717,7 @@ export type PlanCreateWithoutAccountsInput = {
   tokenQuotaHard: boolean
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   editedAt?: Date | string | null
 }
@@ -736,7 +736,7 @@ export type PlanUncheckedCreateWithoutAccountsInput = {
   tokenQuotaHard: boolean
   priceCentsPerMonth: number
   overageCentsPerThousandRequests: number
-  overageCentsPerMillionTokens: number
+  overageCentsPerThousandTokens?: number
   createdAt?: Date | string
   editedAt?: Date | string | null
 }
@@ -771,7 +771,7 @@ export type PlanUpdateWithoutAccountsInput = {
   tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
-  overageCentsPerMillionTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -790,7 +790,7 @@ export type PlanUncheckedUpdateWithoutAccountsInput = {
   tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
-  overageCentsPerMillionTokens?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -840,7 +840,7 @@ export type PlanSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
   overageCentsPerThousandRequests?: boolean
-  overageCentsPerMillionTokens?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
   editedAt?: boolean
   accounts?: boolean | Prisma.Plan$accountsArgs<ExtArgs>
@@ -861,7 +861,7 @@ export type PlanSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
   overageCentsPerThousandRequests?: boolean
-  overageCentsPerMillionTokens?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
   editedAt?: boolean
 }, ExtArgs["result"]["plan"]>
@@ -880,7 +880,7 @@ export type PlanSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
   overageCentsPerThousandRequests?: boolean
-  overageCentsPerMillionTokens?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
   editedAt?: boolean
 }, ExtArgs["result"]["plan"]>
@@ -899,12 +899,12 @@ export type PlanSelectScalar = {
   tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
   overageCentsPerThousandRequests?: boolean
-  overageCentsPerMillionTokens?: boolean
+  overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
   editedAt?: boolean
 }
 
-export type PlanOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "displayName" | "bucketSize" | "restorePerSecond" | "requestsPerWindow" | "windowSeconds" | "maxOperationCost" | "monthlyRequestQuota" | "requestQuotaHard" | "monthlyTokenQuota" | "tokenQuotaHard" | "priceCentsPerMonth" | "overageCentsPerThousandRequests" | "overageCentsPerMillionTokens" | "createdAt" | "editedAt", ExtArgs["result"]["plan"]>
+export type PlanOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "displayName" | "bucketSize" | "restorePerSecond" | "requestsPerWindow" | "windowSeconds" | "maxOperationCost" | "monthlyRequestQuota" | "requestQuotaHard" | "monthlyTokenQuota" | "tokenQuotaHard" | "priceCentsPerMonth" | "overageCentsPerThousandRequests" | "overageCentsPerThousandTokens" | "createdAt" | "editedAt", ExtArgs["result"]["plan"]>
 export type PlanInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   accounts?: boolean | Prisma.Plan$accountsArgs<ExtArgs>
   _count?: boolean | Prisma.PlanCountOutputTypeDefaultArgs<ExtArgs>
@@ -931,7 +931,7 @@ export type $PlanPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     tokenQuotaHard: boolean
     priceCentsPerMonth: number
     overageCentsPerThousandRequests: number
-    overageCentsPerMillionTokens: number
+    overageCentsPerThousandTokens: number
     createdAt: Date
     editedAt: Date | null
   }, ExtArgs["result"]["plan"]>
@@ -1371,7 +1371,7 @@ export interface PlanFieldRefs {
   readonly tokenQuotaHard: Prisma.FieldRef<"Plan", 'Boolean'>
   readonly priceCentsPerMonth: Prisma.FieldRef<"Plan", 'Int'>
   readonly overageCentsPerThousandRequests: Prisma.FieldRef<"Plan", 'Int'>
-  readonly overageCentsPerMillionTokens: Prisma.FieldRef<"Plan", 'Int'>
+  readonly overageCentsPerThousandTokens: Prisma.FieldRef<"Plan", 'Int'>
   readonly createdAt: Prisma.FieldRef<"Plan", 'DateTime'>
   readonly editedAt: Prisma.FieldRef<"Plan", 'DateTime'>
 }
