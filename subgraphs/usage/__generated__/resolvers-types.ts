@@ -62,7 +62,9 @@ export type InvoiceLineKind =
   | 'BASE'
   /** Tokens the plan's quota includes (free of charge). */
   | 'INCLUDED_TOKENS'
-  /** Started blocks of 1,000 tokens beyond the quota, at the plan's overage price. */
+  /** Started blocks of 1,000 requests beyond a soft request quota, at the plan's overage price. */
+  | 'REQUEST_OVERAGE'
+  /** Started blocks of 1,000 tokens beyond a soft token quota, at the plan's overage price. */
   | 'TOKEN_OVERAGE';
 
 export type Mutation = {
