@@ -156,6 +156,12 @@ export const gatewayEnvSchema = z.object({
    * window ends, before any key lookup.
    */
   AUTH_FAILURE_LIMIT_PER_IP: env.rateLimit('20/60'),
+  /**
+   * @default 60_000 // 60 s: how long the gateway trusts a user's cached plan tier or the plan
+   * catalogue without a change notice (gateway/plans/). Notices apply changes at once; this
+   * only bounds staleness after a notice lost with a dropped Redis subscriber connection.
+   */
+  PLAN_CACHE_TTL_MS: env.positiveInt(60_000),
   /** Origins whose pages may call the API from a browser; empty: same-origin only (no CORS headers). */
   CORS_ORIGINS: corsOrigins,
   /** Largest request body accepted (413 REQUEST_TOO_LARGE beyond), see DEFAULT_GATEWAY_MAX_REQUEST_BODY_BYTES. */

@@ -32,6 +32,9 @@ import { useLiveStats } from './live-stats/use-live-stats.js';
 import { createPersistedQueryResolver } from './persisted-queries/resolver.js';
 import { usePersistedQueries } from './persisted-queries/use-persisted-queries.js';
 import { watchTrustedDocuments } from './persisted-queries/watch.js';
+import { createPlanDirectory } from './plans/plan-directory.js';
+import { usePlanTier } from './plans/use-plan-tier.js';
+import { useRequestQuota } from './plans/use-request-quota.js';
 import { useCors } from './plugins/use-cors.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
@@ -92,8 +95,17 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const { subgraphs, upstream } = engine;
   const authenticator = createGatewayAuthenticator(config, deps, upstream);
   const subscriptions = createGatewaySubscriptions(config, { engine, upstream, registry, clock: deps.clock, logger });
-  const costBudget = createRateLimitBudget(config, { redis: deps.redis, clock: deps.clock, logger, registry });
   const liveHub = createLiveHub(deps.redis, logger);
+  const plans = createPlanDirectory({
+    redis: deps.redis,
+    hub: liveHub,
+    clock: deps.clock,
+    logger,
+    defaults: { rateLimit: config.RATE_LIMIT_PLANS, cost: config.COST_PLANS },
+    cacheTtlMs: config.PLAN_CACHE_TTL_MS,
+  });
+  const stopWatchingPlans = await plans.start();
+  const costBudget = createRateLimitBudget(config, { redis: deps.redis, clock: deps.clock, logger, registry, plans: plans.rateLimitPlans });
   const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
   const probeCaller = { identityHeader: () => deps.identity.sign(anonymousPrincipal(null)) };
   const trustedDocuments = await watchTrustedDocuments(config.PERSISTED_DOCUMENTS_FILE, logger);
@@ -130,6 +142,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useDashboard(),
       useLiveStats({ redis: deps.redis, clock: deps.clock, logger, registry, openSubscriptions: subscriptions.openSubscriptions }),
       useAuth(authenticator, deps.identity, config.TRUSTED_PROXY_HOPS),
+      usePlanTier(plans, deps.identity),
       usePersistedQueries(
         persistedQueries,
         {
@@ -149,11 +162,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
             useCostLimits({
               analysis: createCostAnalysis(readCostDirectives(deps.supergraphSdl, engine.linkedDirectiveName), operationLimitsOf(config)),
               budget: costBudget,
-              plans: config.COST_PLANS,
+              plans: plans.costPlans,
               registry,
             }),
           ]
         : []),
+      // After the cost limits: an operation they refuse does not count against the monthly quota.
+      useRequestQuota({ directory: plans, redis: deps.redis, clock: deps.clock, logger }),
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),
@@ -187,6 +202,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       // Refunds held for callers' next takes go out while Redis is still connected.
       await costBudget.flushRefunds();
       await stopWatchingRevocations();
+      await stopWatchingPlans();
       trustedDocuments.close();
       await liveHub.close();
       await yoga.dispose();

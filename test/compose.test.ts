@@ -23,7 +23,7 @@ describe('composition', () => {
     const subgraphs = await readSupergraphConfig(configFile);
     // The usage subgraph redeclares a field users owns, with another type: not composable.
     const broken = subgraphs.map((s) =>
-      s.name === 'usage' ? { ...s, typeDefs: s.typeDefs.replace('plan: Plan', 'plan: Plan\n  email: Int') } : s,
+      s.name === 'usage' ? { ...s, typeDefs: s.typeDefs.replace('type User @key(fields: "id") {', 'type User @key(fields: "id") {\n  email: Int') } : s,
     );
     expect(() => composeSupergraph(broken)).toThrow(CompositionError);
     expect(() => composeSupergraph(broken)).toThrow(/\[FIELD_TYPE_MISMATCH\] .*"User\.email"/);

@@ -77,6 +77,8 @@ const ROOT_FIELDS: Record<string, RootAccess> = {
   'Mutation.changePassword': 'caller',
   'Mutation.createApiKey': 'caller',
   'Mutation.revokeApiKey': { args: (victim) => ({ id: victim.apiKeyId }), ownerMaySee: true },
+  // The caller's own plan, or (usage:admin) the user named by userId.
+  'Mutation.changePlan': { args: (victim) => ({ planId: 'pro', userId: victim.userId }), ownerMaySee: true },
   'Subscription.usageLive': 'caller',
   'Query.autonomy': 'caller',
   'Query.pendingActions': 'caller',

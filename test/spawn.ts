@@ -8,21 +8,22 @@ const tsxLoader = import.meta.resolve('tsx');
  * Starts an entry of this repo as its own Node process, with exactly `env`: a TypeScript one
  * through tsx, or a compiled one (`dist/….js`, from `npm run build`) as production runs it.
  */
-export function spawnEntry(entry: string, options: { env: Record<string, string>; cwd?: string; args?: string[] }): ChildProcess {
+export function spawnEntry(entry: string, options: { env: Record<string, string>; cwd?: string; args?: string[]; stdin?: 'pipe' }): ChildProcess {
   const loader = entry.endsWith('.ts') ? ['--import', tsxLoader] : [];
   return spawn(process.execPath, [...loader, `${repoRoot}${entry}`, ...(options.args ?? [])], {
     cwd: options.cwd ?? repoRoot,
     env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
 }
 
-/** Runs an entry to completion; its exit code and everything it printed. */
+/** Runs an entry to completion, with `input` on its stdin if given; its exit code and everything it printed. */
 export async function runEntry(
   entry: string,
-  options: { env: Record<string, string>; cwd?: string; args?: string[] },
+  options: { env: Record<string, string>; cwd?: string; args?: string[]; input?: string },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnEntry(entry, options);
+  const child = spawnEntry(entry, { ...options, ...(options.input === undefined ? {} : { stdin: 'pipe' as const }) });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -20,7 +20,8 @@ export interface CostExtension {
 export interface CostLimitsOptions {
   analysis: CostAnalysis;
   budget: CostBudget;
-  plans: CostPlans;
+  /** Operation limits per tier, or a function giving them now (the plan catalogue, gateway/plans/). */
+  plans: CostPlans | (() => CostPlans);
   registry: Registry;
 }
 
@@ -37,7 +38,8 @@ const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
  * `rateLimit` root field itself.
  */
 export function useCostLimits(options: CostLimitsOptions): Plugin {
-  const { analysis, budget, plans } = options;
+  const { analysis, budget } = options;
+  const plansNow = typeof options.plans === 'function' ? options.plans : () => options.plans as CostPlans;
   const estimated = new Histogram({
     name: `${METRIC_NAMESPACE}_gateway_operation_cost_estimated`,
     help: 'Estimated cost of operations before they ran, by operation type.',
@@ -81,7 +83,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     }
     const operationType = operationTypeOf(args);
     estimated.observe({ operation_type: operationType }, cost);
-    const ceiling = planOf(plans, principal).maxOperationCost;
+    const ceiling = planOf(plansNow(), principal).maxOperationCost;
     if (cost > ceiling) {
       return void (await refuse(graphqlError('COST_LIMIT_EXCEEDED', `The operation costs ${cost}, more than the ${ceiling} one operation may.`, { cost, maxCost: ceiling }), cost));
     }

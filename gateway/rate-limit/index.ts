@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
 import type { GatewayConfig } from '../config.js';
 import type { CostBudget } from '../cost/budget.js';
+import type { RateLimitPlans } from './plans.js';
 import { createRedisCostBudget } from './redis-budget.js';
 
 export { createRedisCostBudget, type RateLimitFailurePolicy } from './redis-budget.js';
@@ -12,11 +13,12 @@ export { createRedisCostBudget, type RateLimitFailurePolicy } from './redis-budg
 /** The gateway's cost budget as configured (RATE_LIMIT_ALGORITHM, RATE_LIMIT_REDIS_FAILURE, RATE_LIMIT_PLANS). */
 export function createRateLimitBudget(
   config: Pick<GatewayConfig, 'RATE_LIMIT_ALGORITHM' | 'RATE_LIMIT_REDIS_FAILURE' | 'RATE_LIMIT_PLANS'>,
-  deps: { redis: Redis; clock: Clock; logger: Logger; registry: Registry },
+  deps: { redis: Redis; clock: Clock; logger: Logger; registry: Registry; plans?: () => RateLimitPlans },
 ): CostBudget {
   return createRedisCostBudget({
     ...deps,
-    plans: config.RATE_LIMIT_PLANS,
+    // The plan catalogue's limits when given (gateway/plans/), which default to RATE_LIMIT_PLANS.
+    plans: deps.plans ?? config.RATE_LIMIT_PLANS,
     algorithm: config.RATE_LIMIT_ALGORITHM,
     failurePolicy: config.RATE_LIMIT_REDIS_FAILURE,
   });

@@ -19,7 +19,8 @@ export type RateLimitFailurePolicy = 'open' | 'closed';
 
 export interface RedisCostBudgetOptions {
   redis: Redis;
-  plans: RateLimitPlans;
+  /** The limits per tier, or a function giving them now (the plan catalogue, gateway/plans/). */
+  plans: RateLimitPlans | (() => RateLimitPlans);
   clock: Clock;
   /** @default 'token-bucket' */
   algorithm?: RateLimitAlgorithm;
@@ -60,11 +61,12 @@ const unavailable = () =>
  * Any other error (a bug, a script error) propagates.
  */
 export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudget {
-  const { plans, clock, failurePolicy } = options;
+  const { clock, failurePolicy } = options;
+  const plansNow = typeof options.plans === 'function' ? options.plans : () => options.plans as RateLimitPlans;
   const algorithm = options.algorithm ?? 'token-bucket';
   const shared: Limiter = algorithm === 'token-bucket' ? redisTokenBucket(options.redis) : redisSlidingWindow(options.redis);
   const standIn: Limiter = algorithm === 'token-bucket' ? inProcessTokenBucket() : inProcessSlidingWindow();
-  const metrics = rateLimitMetrics(options.registry, Object.keys(plans));
+  const metrics = rateLimitMetrics(options.registry, Object.keys(plansNow()));
   const warn = throttledWarning(options.logger, `rate limits: Redis unavailable, ${failurePolicy === 'open' ? 'serving from in-process buckets' : 'refusing requests'} (RATE_LIMIT_REDIS_FAILURE=${failurePolicy})`);
   const refusalReason = algorithm === 'token-bucket' ? 'cost' : 'requests';
 
@@ -77,7 +79,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       warn(error);
       if (failurePolicy === 'closed') {
         metrics.decisions.inc({ outcome: 'unavailable' });
-        metrics.throttled.inc({ reason: 'redis_unavailable', tier: tierOf(plans, principal) });
+        metrics.throttled.inc({ reason: 'redis_unavailable', tier: tierOf(plansNow(), principal) });
         throw unavailable();
       }
       return { outcome: await step(standIn), inProcess: true };
@@ -85,7 +87,10 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
   }
 
   const keyOf = (principal: Principal) => KEY_PREFIX[algorithm] + subjectOf(principal);
-  const planOf = (principal: Principal) => plans[tierOf(plans, principal)]!;
+  const planOf = (principal: Principal) => {
+    const plans = plansNow();
+    return plans[tierOf(plans, principal)]!;
+  };
 
   /** Refunds not sent yet, by bucket key. */
   const held = new Map<string, { principal: Principal; amount: number }>();
@@ -103,7 +108,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       const status = throttleStatusOf(algorithm, plan, outcome, nowMs);
       metrics.decisions.inc({ outcome: `${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}` });
       if (outcome.allowed) return { allowed: true, status };
-      metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plans, principal) });
+      metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
       return { allowed: false, status, retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterMs / 1_000)) };
     },
     async refund(principal, amount): Promise<ThrottleStatus> {

@@ -7,12 +7,15 @@ import { createAggregatesRepository } from './data/aggregates-repository.js';
 import { createBillingOutboxRepository } from './data/billing-outbox-repository.js';
 import { createUsagePrisma } from './data/database.js';
 import { createInvoicesRepository } from './data/invoices-repository.js';
-import { createUsageRepository, DEFAULT_PLAN_ID } from './data/usage-repository.js';
+import { createPlansRepository, DEFAULT_PLAN_ID } from './data/plans-repository.js';
+import { createUsageRepository } from './data/usage-repository.js';
 import { createBillingExporter, exportBodyOf } from './domain/billing-export.js';
 import { BILLING_BUCKETING } from './domain/billing-period.js';
 import { createBillingSchedule, createPeriodCloser } from './domain/invoices.js';
 import { createMeteringConsumer } from './domain/metering.js';
+import { createPlans } from './domain/plans.js';
 import { createPlatformMetricsFeed } from './domain/platform-metrics.js';
+import { startTokenQuotaCounters } from './domain/quota-counters.js';
 import { createUsageResolvers } from './resolvers/index.js';
 
 /** What the usage subgraph needs of its configuration (the process's settings; defaults in config.ts). */
@@ -42,9 +45,10 @@ export interface UsageSubgraphOptions {
 /**
  * The usage subgraph: plans, metering, billing and live usage. Builds everything, listens
  * nowhere. `start()` starts its background work: the metering consumer of `usage:events`,
- * the billing-period schedule and (with BILLING_WEBHOOK_URL) the billing export; `close()`
- * stops them (a batch being aggregated commits first), ends every open subscription and
- * closes its connections.
+ * the token quota counters (their own consumer group on it, on a connection of their own),
+ * the republishing of an edited plan catalogue to Redis, the billing-period schedule and
+ * (with BILLING_WEBHOOK_URL) the billing export; `close()` stops them (a batch being
+ * aggregated commits first), ends every open subscription and closes its connections.
  */
 export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings, options: UsageSubgraphOptions = {}): Subgraph {
   const prisma = createUsagePrisma(deps.db);
@@ -57,6 +61,8 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
   const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger, queueDepth });
   const aggregates = createAggregatesRepository(prisma, BILLING_BUCKETING);
   const invoices = createInvoicesRepository(prisma);
+  const plansRepository = createPlansRepository(prisma);
+  const plans = createPlans({ plans: plansRepository, redis: deps.redis, clock: deps.clock, logger });
   const webhook = settings.BILLING_WEBHOOK_URL && settings.BILLING_WEBHOOK_SECRET ? { url: settings.BILLING_WEBHOOK_URL, secret: settings.BILLING_WEBHOOK_SECRET } : null;
   const exporter = webhook
     ? createBillingExporter({
@@ -79,11 +85,11 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
     exported: () => exporter?.wake(),
   });
   const schedule = createBillingSchedule({ intervalMs: settings.BILLING_CLOSE_INTERVAL_MS, clock: deps.clock, logger, closePeriod });
-  let stopMetering: () => Promise<void> = async () => {};
+  let stopBackground: () => Promise<void> = async () => {};
   const subgraph: Subgraph = createSubgraph<UsageContext>({
     name: 'usage',
     schemaFile: new URL('./schema.graphql', import.meta.url),
-    resolvers: createUsageResolvers({ usage, aggregates, invoices, clock: deps.clock, hub, platformMetrics, closePeriod }),
+    resolvers: createUsageResolvers({ aggregates, invoices, clock: deps.clock, hub, platformMetrics, closePeriod, plans, plansRepository }),
     deps,
     context: (principal) => ({ principal, loaders: createUsageLoaders(usage) }),
     start: async () => {
@@ -98,12 +104,19 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
         claimIdleMs: settings.USAGE_METERING_CLAIM_IDLE_MS,
       });
       metering.start();
-      stopMetering = () => metering.stop();
+      const quotaCounters = startTokenQuotaCounters({ redis: deps.redis, logger });
+      // Never rejects (a failure is logged); awaited by close so it ends before the connections.
+      const republishing = plans.republishEditedCatalogue();
+      stopBackground = async () => {
+        await metering.stop();
+        await quotaCounters.stop();
+        await republishing;
+      };
       schedule.start();
       exporter?.start();
     },
     close: async () => {
-      await stopMetering();
+      await stopBackground();
       await schedule.stop();
       await exporter?.stop();
       platformMetrics.close();

@@ -10,6 +10,7 @@ import { createApiKeys } from './domain/api-keys.js';
 import { createBruteForceLimits } from './domain/brute-force-limits.js';
 import { createPasswordReset } from './domain/password-reset.js';
 import { dummyPasswordHash } from './domain/passwords.js';
+import { startPlanChangeConsumer } from './domain/plan-changes.js';
 import { createRevocationCache } from './domain/revocation-cache.js';
 import { createSessions } from './domain/sessions.js';
 import { createUsersResolvers } from './resolvers/index.js';
@@ -54,6 +55,7 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
     refreshTokenTtlSeconds: settings.REFRESH_TOKEN_TTL_SECONDS,
     logger,
   });
+  const planChanges = startPlanChangeConsumer({ redis, users: store.users, logger });
   // Computed now, so the first sign-in with an unknown email takes no longer than any other.
   void dummyPasswordHash();
   return createSubgraph<UsersContext>({
@@ -78,6 +80,7 @@ export function createUsersSubgraph(deps: SubgraphDeps, settings: UsersSettings)
     context: (principal) => ({ principal, loaders: createUsersLoaders(store.users) }),
     close: async () => {
       await revocations.stop();
+      await planChanges.stop();
       await prisma.$disconnect();
     },
   });

@@ -1,8 +1,6 @@
 import type { Plan } from './__generated__/prisma/client.js';
 import type { UsagePrisma } from './database.js';
-
-/** Every user without an account row is on this plan. */
-export const DEFAULT_PLAN_ID = 'free';
+import { DEFAULT_PLAN_ID } from './plans-repository.js';
 
 export interface UsageTotals {
   requests: number;
@@ -17,8 +15,6 @@ export const NO_USAGE: UsageTotals = { requests: 0, errors: 0, tokensIn: 0, toke
 
 export function createUsageRepository(prisma: UsagePrisma) {
   return {
-    listPlans: () => prisma.plan.findMany({ orderBy: { priceCentsPerMonth: 'asc' } }),
-    defaultPlan: () => prisma.plan.findUniqueOrThrow({ where: { id: DEFAULT_PLAN_ID } }),
     /** Each user's plan by user id (the default plan without an account row): two statements for any number of users. */
     async plansOfUsers(userIds: string[]): Promise<Map<string, Plan>> {
       const accounts = await prisma.account.findMany({ where: { userId: { in: userIds } }, select: { userId: true, planId: true } });

@@ -4,16 +4,21 @@ import type { AggregatesRepository } from '../data/aggregates-repository.js';
 import type { InvoicesRepository, StoredInvoice } from '../data/invoices-repository.js';
 import { periodName, previousPeriodOf } from './billing-period.js';
 
-/** What an invoice bills from a plan: its price, quota and overage price, in integer cents. */
+/** What an invoice bills from a plan: its price, quotas and overage prices, in integer cents. */
 export interface BilledPlan {
   id: string;
   displayName: string;
   priceCentsPerMonth: number;
   monthlyTokenQuota: number;
+  /** A hard quota refuses past it (QUOTA_EXCEEDED), so nothing beyond it is billed. */
+  tokenQuotaHard: boolean;
   overageCentsPerThousandTokens: number;
+  monthlyRequestQuota: number;
+  requestQuotaHard: boolean;
+  overageCentsPerThousandRequests: number;
 }
 
-export type InvoiceLineKind = 'BASE' | 'INCLUDED_TOKENS' | 'TOKEN_OVERAGE';
+export type InvoiceLineKind = 'BASE' | 'INCLUDED_TOKENS' | 'TOKEN_OVERAGE' | 'REQUEST_OVERAGE';
 
 /** One line: quantity × unit price = amount, all integers (money in cents, never floats). */
 export interface InvoiceLine {
@@ -24,26 +29,35 @@ export interface InvoiceLine {
   amountCents: number;
 }
 
-/** Overage is billed per started block of this many tokens. */
-export const OVERAGE_BLOCK_TOKENS = 1_000;
+/** Overage is billed per started block of this many tokens, or of this many requests. */
+export const OVERAGE_BLOCK_SIZE = 1_000;
 
 function safeInteger(value: bigint, what: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} is too large to bill`);
   return Number(value);
 }
 
+/** The started blocks of OVERAGE_BLOCK_SIZE beyond `quota`, and what they cost at `centsPerBlock`. */
+function overageOf(used: bigint, quota: bigint, centsPerBlock: number): { over: bigint; blocks: bigint; cents: bigint } {
+  const over = used > quota ? used - quota : 0n;
+  const blocks = (over + BigInt(OVERAGE_BLOCK_SIZE) - 1n) / BigInt(OVERAGE_BLOCK_SIZE);
+  return { over, blocks, cents: blocks * BigInt(centsPerBlock) };
+}
+
 /**
  * The lines and total of one user's invoice for one period: the plan's base price, the tokens
- * (in + out) the quota includes, and each started block of 1,000 tokens beyond it at the
- * plan's overage price. Computed in integer cents (BigInt where products could grow).
+ * (in + out) the quota includes, and, for each quota that is soft, each started 1,000 tokens
+ * or requests beyond it at the plan's overage price (a hard quota bills no overage: what got
+ * past it, such as jobs already running when it was reached, is not charged). Computed in
+ * integer cents (BigInt where products could grow).
  */
-export function invoiceLinesFor(plan: BilledPlan, usage: { tokensIn: number; tokensOut: number }): { lines: InvoiceLine[]; totalCents: number } {
+export function invoiceLinesFor(
+  plan: BilledPlan,
+  usage: { requests: number; tokensIn: number; tokensOut: number },
+): { lines: InvoiceLine[]; totalCents: number } {
   const tokens = BigInt(usage.tokensIn) + BigInt(usage.tokensOut);
-  const quota = BigInt(plan.monthlyTokenQuota);
-  const included = tokens < quota ? tokens : quota;
-  const over = tokens - included;
-  const blocks = (over + BigInt(OVERAGE_BLOCK_TOKENS) - 1n) / BigInt(OVERAGE_BLOCK_TOKENS);
-  const overageCents = blocks * BigInt(plan.overageCentsPerThousandTokens);
+  const tokenQuota = BigInt(plan.monthlyTokenQuota);
+  const included = tokens < tokenQuota ? tokens : tokenQuota;
   const lines: InvoiceLine[] = [
     { kind: 'BASE', description: `${plan.displayName} plan`, quantity: 1, unitPriceCents: plan.priceCentsPerMonth, amountCents: plan.priceCentsPerMonth },
     {
@@ -54,17 +68,31 @@ export function invoiceLinesFor(plan: BilledPlan, usage: { tokensIn: number; tok
       amountCents: 0,
     },
   ];
-  if (over > 0n) {
+  let totalCents = BigInt(plan.priceCentsPerMonth);
+  const overages = [
+    { kind: 'TOKEN_OVERAGE', what: 'Tokens', hard: plan.tokenQuotaHard, used: tokens, quota: tokenQuota, price: plan.overageCentsPerThousandTokens },
+    {
+      kind: 'REQUEST_OVERAGE',
+      what: 'Requests',
+      hard: plan.requestQuotaHard,
+      used: BigInt(usage.requests),
+      quota: BigInt(plan.monthlyRequestQuota),
+      price: plan.overageCentsPerThousandRequests,
+    },
+  ] as const;
+  for (const { kind, what, hard, used, quota, price } of overages) {
+    const overage = overageOf(used, quota, price);
+    if (hard || overage.over === 0n) continue;
     lines.push({
-      kind: 'TOKEN_OVERAGE',
-      description: `Tokens beyond the quota, per started ${OVERAGE_BLOCK_TOKENS}`,
-      quantity: safeInteger(blocks, 'overage blocks'),
-      unitPriceCents: plan.overageCentsPerThousandTokens,
-      amountCents: safeInteger(overageCents, 'overage'),
+      kind,
+      description: `${what} beyond the quota, per started ${OVERAGE_BLOCK_SIZE}`,
+      quantity: safeInteger(overage.blocks, `${what.toLowerCase()} overage blocks`),
+      unitPriceCents: price,
+      amountCents: safeInteger(overage.cents, `${what.toLowerCase()} overage`),
     });
+    totalCents += overage.cents;
   }
-  const totalCents = safeInteger(BigInt(plan.priceCentsPerMonth) + overageCents, 'invoice total');
-  return { lines, totalCents };
+  return { lines, totalCents: safeInteger(totalCents, 'invoice total') };
 }
 
 /**
@@ -143,7 +171,7 @@ export function createPeriodCloser(deps: {
     let created = 0;
     for (const userId of userIds) {
       const plan = planOfUser.get(userId) ?? defaultPlan;
-      const { lines, totalCents } = invoiceLinesFor(plan, usage.get(userId) ?? { tokensIn: 0, tokensOut: 0 });
+      const { lines, totalCents } = invoiceLinesFor(plan, usage.get(userId) ?? { requests: 0, tokensIn: 0, tokensOut: 0 });
       const result = await deps.invoices.createOnce(
         { userId, periodStart: period.start, periodEnd: period.end, planId: plan.id, amountCents: totalCents, lines },
         deps.exportBody,

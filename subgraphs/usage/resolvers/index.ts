@@ -7,34 +7,40 @@ import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { AggregatesRepository } from '../data/aggregates-repository.js';
 import type { InvoicesRepository } from '../data/invoices-repository.js';
-import { DEFAULT_PLAN_ID, NO_USAGE, type UsageRepository } from '../data/usage-repository.js';
+import { DEFAULT_PLAN_ID, type PlansRepository } from '../data/plans-repository.js';
+import { NO_USAGE } from '../data/usage-repository.js';
 import { monthOf } from '../domain/billing-period.js';
 import type { PeriodClosing } from '../domain/invoices.js';
+import type { Plans } from '../domain/plans.js';
 import type { PlatformMetricsFeed } from '../domain/platform-metrics.js';
 import { createInvoiceResolvers } from './invoices.js';
+import { createPlanResolvers } from './plans.js';
 import { createSubscriptionResolvers } from './subscriptions.js';
 import { createUsageReportResolvers } from './usage.js';
 
 export function createUsageResolvers(deps: {
-  usage: UsageRepository;
   aggregates: AggregatesRepository;
   invoices: InvoicesRepository;
   clock: Clock;
   hub: LiveHub;
   platformMetrics: PlatformMetricsFeed;
   closePeriod: (period: { start: Date; end: Date }) => Promise<PeriodClosing>;
+  plans: Plans;
+  plansRepository: PlansRepository;
 }): Resolvers {
-  const { usage, clock } = deps;
+  const { clock, plansRepository } = deps;
   const reports = createUsageReportResolvers(deps);
   const billing = createInvoiceResolvers(deps);
+  const planResolvers = createPlanResolvers({ plans: deps.plans });
   return {
     DateTime: DateTimeScalar,
     Query: {
-      plans: () => usage.listPlans(),
+      ...planResolvers.Query,
       ...reports.Query,
       ...billing.Query,
     },
-    Mutation: billing.Mutation,
+    Mutation: { ...billing.Mutation, ...planResolvers.Mutation },
+    Plan: planResolvers.Plan,
     UsageSummary: reports.UsageSummary,
     Invoice: billing.Invoice,
     BillingPeriodClosing: billing.BillingPeriodClosing,
@@ -43,7 +49,7 @@ export function createUsageResolvers(deps: {
     User: {
       __resolveReference: ownedUserReference(DATA_ADMIN_SCOPES.usage),
       async plan(user, _args, { loaders }) {
-        if (!isUuid(user.id)) return usage.defaultPlan();
+        if (!isUuid(user.id)) return plansRepository.defaultPlan();
         const plan = await loaders.plan(user.id);
         if (!plan) throw graphqlError('INTERNAL_SERVER_ERROR', `the default plan ${DEFAULT_PLAN_ID} is missing`);
         return plan;

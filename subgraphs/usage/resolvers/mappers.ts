@@ -4,6 +4,11 @@ import type { PeriodClosing } from '../domain/invoices.js';
 
 export type UserParent = { id: string };
 export type PlanParent = Plan;
+export interface PlanChangeParent {
+  user: UserParent;
+  plan: Plan;
+  previousPlan: Plan;
+}
 export interface UsageSummaryParent {
   /** Whose usage: the series is read for this user. */
   userId: string;

@@ -10,7 +10,9 @@ export function createUsersRepository(db: UsersDb) {
     /** With the password hash: for checking credentials, nothing else. */
     findCredentialsByEmail: (email: string) => db.user.findUnique({ where: { email }, omit: { passwordHash: false } }),
     findCredentialsById: (id: string) => db.user.findUnique({ where: { id }, omit: { passwordHash: false } }),
-    async create(input: { email: string; displayName: string; passwordHash: string }) {
+    /** Whether any account holds `role` (the development admin is made only when none is admin). */
+    hasAnyWithRole: async (role: string) => (await db.user.count({ where: { roles: { has: role } } })) > 0,
+    async create(input: { email: string; displayName: string; passwordHash: string; roles?: string[] }) {
       try {
         return await db.user.create({ data: input });
       } catch (error) {
@@ -19,6 +21,17 @@ export function createUsersRepository(db: UsersDb) {
         }
         throw error;
       }
+    },
+    /**
+     * The tier new tokens carry, as changed at `changedAt`, unless a later change is already
+     * recorded (changes can arrive out of order). False when nothing was updated.
+     */
+    async setPlanTier(id: string, planTier: string, changedAt: Date): Promise<boolean> {
+      const { count } = await db.user.updateMany({
+        where: { id, OR: [{ planTierChangedAt: null }, { planTierChangedAt: { lte: changedAt } }] },
+        data: { planTier, planTierChangedAt: changedAt },
+      });
+      return count > 0;
     },
     async setPasswordHash(id: string, passwordHash: string): Promise<void> {
       await db.user.update({ where: { id }, data: { passwordHash } });

@@ -79,11 +79,20 @@ export type TransactionIsolationLevel = (typeof TransactionIsolationLevel)[keyof
 export const PlanScalarFieldEnum = {
   id: 'id',
   displayName: 'displayName',
+  bucketSize: 'bucketSize',
+  restorePerSecond: 'restorePerSecond',
+  requestsPerWindow: 'requestsPerWindow',
+  windowSeconds: 'windowSeconds',
+  maxOperationCost: 'maxOperationCost',
+  monthlyRequestQuota: 'monthlyRequestQuota',
+  requestQuotaHard: 'requestQuotaHard',
   monthlyTokenQuota: 'monthlyTokenQuota',
-  costBudgetPerMinute: 'costBudgetPerMinute',
+  tokenQuotaHard: 'tokenQuotaHard',
   priceCentsPerMonth: 'priceCentsPerMonth',
+  overageCentsPerThousandRequests: 'overageCentsPerThousandRequests',
   overageCentsPerThousandTokens: 'overageCentsPerThousandTokens',
-  createdAt: 'createdAt'
+  createdAt: 'createdAt',
+  editedAt: 'editedAt'
 } as const
 
 export type PlanScalarFieldEnum = (typeof PlanScalarFieldEnum)[keyof typeof PlanScalarFieldEnum]
@@ -191,6 +200,14 @@ export const QueryMode = {
 export type QueryMode = (typeof QueryMode)[keyof typeof QueryMode]
 
 
+export const NullsOrder = {
+  first: 'first',
+  last: 'last'
+} as const
+
+export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
+
+
 export const JsonNullValueFilter = {
   DbNull: DbNull,
   JsonNull: JsonNull,
@@ -198,12 +215,4 @@ export const JsonNullValueFilter = {
 } as const
 
 export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
-
-
-export const NullsOrder = {
-  first: 'first',
-  last: 'last'
-} as const
-
-export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
 

@@ -432,10 +432,6 @@ export type BillingExportOutboxUncheckedUpdateOneWithoutInvoiceNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.BillingExportOutboxUpdateToOneWithWhereWithoutInvoiceInput, Prisma.BillingExportOutboxUpdateWithoutInvoiceInput>, Prisma.BillingExportOutboxUncheckedUpdateWithoutInvoiceInput>
 }
 
-export type NullableDateTimeFieldUpdateOperationsInput = {
-  set?: Date | string | null
-}
-
 export type NullableStringFieldUpdateOperationsInput = {
   set?: string | null
 }

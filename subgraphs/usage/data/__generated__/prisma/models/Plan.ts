@@ -27,93 +27,171 @@ export type AggregatePlan = {
 }
 
 export type PlanAvgAggregateOutputType = {
+  bucketSize: number | null
+  restorePerSecond: number | null
+  requestsPerWindow: number | null
+  windowSeconds: number | null
+  maxOperationCost: number | null
+  monthlyRequestQuota: number | null
   monthlyTokenQuota: number | null
-  costBudgetPerMinute: number | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandRequests: number | null
   overageCentsPerThousandTokens: number | null
 }
 
 export type PlanSumAggregateOutputType = {
+  bucketSize: number | null
+  restorePerSecond: number | null
+  requestsPerWindow: number | null
+  windowSeconds: number | null
+  maxOperationCost: number | null
+  monthlyRequestQuota: number | null
   monthlyTokenQuota: number | null
-  costBudgetPerMinute: number | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandRequests: number | null
   overageCentsPerThousandTokens: number | null
 }
 
 export type PlanMinAggregateOutputType = {
   id: string | null
   displayName: string | null
+  bucketSize: number | null
+  restorePerSecond: number | null
+  requestsPerWindow: number | null
+  windowSeconds: number | null
+  maxOperationCost: number | null
+  monthlyRequestQuota: number | null
+  requestQuotaHard: boolean | null
   monthlyTokenQuota: number | null
-  costBudgetPerMinute: number | null
+  tokenQuotaHard: boolean | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandRequests: number | null
   overageCentsPerThousandTokens: number | null
   createdAt: Date | null
+  editedAt: Date | null
 }
 
 export type PlanMaxAggregateOutputType = {
   id: string | null
   displayName: string | null
+  bucketSize: number | null
+  restorePerSecond: number | null
+  requestsPerWindow: number | null
+  windowSeconds: number | null
+  maxOperationCost: number | null
+  monthlyRequestQuota: number | null
+  requestQuotaHard: boolean | null
   monthlyTokenQuota: number | null
-  costBudgetPerMinute: number | null
+  tokenQuotaHard: boolean | null
   priceCentsPerMonth: number | null
+  overageCentsPerThousandRequests: number | null
   overageCentsPerThousandTokens: number | null
   createdAt: Date | null
+  editedAt: Date | null
 }
 
 export type PlanCountAggregateOutputType = {
   id: number
   displayName: number
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: number
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: number
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens: number
   createdAt: number
+  editedAt: number
   _all: number
 }
 
 
 export type PlanAvgAggregateInputType = {
+  bucketSize?: true
+  restorePerSecond?: true
+  requestsPerWindow?: true
+  windowSeconds?: true
+  maxOperationCost?: true
+  monthlyRequestQuota?: true
   monthlyTokenQuota?: true
-  costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandRequests?: true
   overageCentsPerThousandTokens?: true
 }
 
 export type PlanSumAggregateInputType = {
+  bucketSize?: true
+  restorePerSecond?: true
+  requestsPerWindow?: true
+  windowSeconds?: true
+  maxOperationCost?: true
+  monthlyRequestQuota?: true
   monthlyTokenQuota?: true
-  costBudgetPerMinute?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandRequests?: true
   overageCentsPerThousandTokens?: true
 }
 
 export type PlanMinAggregateInputType = {
   id?: true
   displayName?: true
+  bucketSize?: true
+  restorePerSecond?: true
+  requestsPerWindow?: true
+  windowSeconds?: true
+  maxOperationCost?: true
+  monthlyRequestQuota?: true
+  requestQuotaHard?: true
   monthlyTokenQuota?: true
-  costBudgetPerMinute?: true
+  tokenQuotaHard?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandRequests?: true
   overageCentsPerThousandTokens?: true
   createdAt?: true
+  editedAt?: true
 }
 
 export type PlanMaxAggregateInputType = {
   id?: true
   displayName?: true
+  bucketSize?: true
+  restorePerSecond?: true
+  requestsPerWindow?: true
+  windowSeconds?: true
+  maxOperationCost?: true
+  monthlyRequestQuota?: true
+  requestQuotaHard?: true
   monthlyTokenQuota?: true
-  costBudgetPerMinute?: true
+  tokenQuotaHard?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandRequests?: true
   overageCentsPerThousandTokens?: true
   createdAt?: true
+  editedAt?: true
 }
 
 export type PlanCountAggregateInputType = {
   id?: true
   displayName?: true
+  bucketSize?: true
+  restorePerSecond?: true
+  requestsPerWindow?: true
+  windowSeconds?: true
+  maxOperationCost?: true
+  monthlyRequestQuota?: true
+  requestQuotaHard?: true
   monthlyTokenQuota?: true
-  costBudgetPerMinute?: true
+  tokenQuotaHard?: true
   priceCentsPerMonth?: true
+  overageCentsPerThousandRequests?: true
   overageCentsPerThousandTokens?: true
   createdAt?: true
+  editedAt?: true
   _all?: true
 }
 
@@ -206,11 +284,20 @@ export type PlanGroupByArgs<ExtArgs extends runtime.Types.Extensions.InternalArg
 export type PlanGroupByOutputType = {
   id: string
   displayName: string
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: boolean
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: boolean
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens: number
   createdAt: Date
+  editedAt: Date | null
   _count: PlanCountAggregateOutputType | null
   _avg: PlanAvgAggregateOutputType | null
   _sum: PlanSumAggregateOutputType | null
@@ -239,22 +326,40 @@ export type PlanWhereInput = {
   NOT?: Prisma.PlanWhereInput | Prisma.PlanWhereInput[]
   id?: Prisma.StringFilter<"Plan"> | string
   displayName?: Prisma.StringFilter<"Plan"> | string
+  bucketSize?: Prisma.IntFilter<"Plan"> | number
+  restorePerSecond?: Prisma.FloatFilter<"Plan"> | number
+  requestsPerWindow?: Prisma.IntFilter<"Plan"> | number
+  windowSeconds?: Prisma.IntFilter<"Plan"> | number
+  maxOperationCost?: Prisma.IntFilter<"Plan"> | number
+  monthlyRequestQuota?: Prisma.IntFilter<"Plan"> | number
+  requestQuotaHard?: Prisma.BoolFilter<"Plan"> | boolean
   monthlyTokenQuota?: Prisma.IntFilter<"Plan"> | number
-  costBudgetPerMinute?: Prisma.IntFilter<"Plan"> | number
+  tokenQuotaHard?: Prisma.BoolFilter<"Plan"> | boolean
   priceCentsPerMonth?: Prisma.IntFilter<"Plan"> | number
+  overageCentsPerThousandRequests?: Prisma.IntFilter<"Plan"> | number
   overageCentsPerThousandTokens?: Prisma.IntFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeFilter<"Plan"> | Date | string
+  editedAt?: Prisma.DateTimeNullableFilter<"Plan"> | Date | string | null
   accounts?: Prisma.AccountListRelationFilter
 }
 
 export type PlanOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   displayName?: Prisma.SortOrder
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
+  requestQuotaHard?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
+  tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  editedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   accounts?: Prisma.AccountOrderByRelationAggregateInput
 }
 
@@ -264,22 +369,40 @@ export type PlanWhereUniqueInput = Prisma.AtLeast<{
   OR?: Prisma.PlanWhereInput[]
   NOT?: Prisma.PlanWhereInput | Prisma.PlanWhereInput[]
   displayName?: Prisma.StringFilter<"Plan"> | string
+  bucketSize?: Prisma.IntFilter<"Plan"> | number
+  restorePerSecond?: Prisma.FloatFilter<"Plan"> | number
+  requestsPerWindow?: Prisma.IntFilter<"Plan"> | number
+  windowSeconds?: Prisma.IntFilter<"Plan"> | number
+  maxOperationCost?: Prisma.IntFilter<"Plan"> | number
+  monthlyRequestQuota?: Prisma.IntFilter<"Plan"> | number
+  requestQuotaHard?: Prisma.BoolFilter<"Plan"> | boolean
   monthlyTokenQuota?: Prisma.IntFilter<"Plan"> | number
-  costBudgetPerMinute?: Prisma.IntFilter<"Plan"> | number
+  tokenQuotaHard?: Prisma.BoolFilter<"Plan"> | boolean
   priceCentsPerMonth?: Prisma.IntFilter<"Plan"> | number
+  overageCentsPerThousandRequests?: Prisma.IntFilter<"Plan"> | number
   overageCentsPerThousandTokens?: Prisma.IntFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeFilter<"Plan"> | Date | string
+  editedAt?: Prisma.DateTimeNullableFilter<"Plan"> | Date | string | null
   accounts?: Prisma.AccountListRelationFilter
 }, "id">
 
 export type PlanOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   displayName?: Prisma.SortOrder
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
+  requestQuotaHard?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
+  tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  editedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.PlanCountOrderByAggregateInput
   _avg?: Prisma.PlanAvgOrderByAggregateInput
   _max?: Prisma.PlanMaxOrderByAggregateInput
@@ -293,128 +416,239 @@ export type PlanScalarWhereWithAggregatesInput = {
   NOT?: Prisma.PlanScalarWhereWithAggregatesInput | Prisma.PlanScalarWhereWithAggregatesInput[]
   id?: Prisma.StringWithAggregatesFilter<"Plan"> | string
   displayName?: Prisma.StringWithAggregatesFilter<"Plan"> | string
+  bucketSize?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  restorePerSecond?: Prisma.FloatWithAggregatesFilter<"Plan"> | number
+  requestsPerWindow?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  windowSeconds?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  maxOperationCost?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  monthlyRequestQuota?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  requestQuotaHard?: Prisma.BoolWithAggregatesFilter<"Plan"> | boolean
   monthlyTokenQuota?: Prisma.IntWithAggregatesFilter<"Plan"> | number
-  costBudgetPerMinute?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  tokenQuotaHard?: Prisma.BoolWithAggregatesFilter<"Plan"> | boolean
   priceCentsPerMonth?: Prisma.IntWithAggregatesFilter<"Plan"> | number
+  overageCentsPerThousandRequests?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   overageCentsPerThousandTokens?: Prisma.IntWithAggregatesFilter<"Plan"> | number
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Plan"> | Date | string
+  editedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Plan"> | Date | string | null
 }
 
 export type PlanCreateInput = {
   id: string
   displayName: string
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: boolean
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: boolean
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens?: number
   createdAt?: Date | string
+  editedAt?: Date | string | null
   accounts?: Prisma.AccountCreateNestedManyWithoutPlanInput
 }
 
 export type PlanUncheckedCreateInput = {
   id: string
   displayName: string
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: boolean
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: boolean
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens?: number
   createdAt?: Date | string
+  editedAt?: Date | string | null
   accounts?: Prisma.AccountUncheckedCreateNestedManyWithoutPlanInput
 }
 
 export type PlanUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   displayName?: Prisma.StringFieldUpdateOperationsInput | string
+  bucketSize?: Prisma.IntFieldUpdateOperationsInput | number
+  restorePerSecond?: Prisma.FloatFieldUpdateOperationsInput | number
+  requestsPerWindow?: Prisma.IntFieldUpdateOperationsInput | number
+  windowSeconds?: Prisma.IntFieldUpdateOperationsInput | number
+  maxOperationCost?: Prisma.IntFieldUpdateOperationsInput | number
+  monthlyRequestQuota?: Prisma.IntFieldUpdateOperationsInput | number
+  requestQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
-  costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
+  tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   accounts?: Prisma.AccountUpdateManyWithoutPlanNestedInput
 }
 
 export type PlanUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   displayName?: Prisma.StringFieldUpdateOperationsInput | string
+  bucketSize?: Prisma.IntFieldUpdateOperationsInput | number
+  restorePerSecond?: Prisma.FloatFieldUpdateOperationsInput | number
+  requestsPerWindow?: Prisma.IntFieldUpdateOperationsInput | number
+  windowSeconds?: Prisma.IntFieldUpdateOperationsInput | number
+  maxOperationCost?: Prisma.IntFieldUpdateOperationsInput | number
+  monthlyRequestQuota?: Prisma.IntFieldUpdateOperationsInput | number
+  requestQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
-  costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
+  tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   accounts?: Prisma.AccountUncheckedUpdateManyWithoutPlanNestedInput
 }
 
 export type PlanCreateManyInput = {
   id: string
   displayName: string
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: boolean
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: boolean
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens?: number
   createdAt?: Date | string
+  editedAt?: Date | string | null
 }
 
 export type PlanUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   displayName?: Prisma.StringFieldUpdateOperationsInput | string
+  bucketSize?: Prisma.IntFieldUpdateOperationsInput | number
+  restorePerSecond?: Prisma.FloatFieldUpdateOperationsInput | number
+  requestsPerWindow?: Prisma.IntFieldUpdateOperationsInput | number
+  windowSeconds?: Prisma.IntFieldUpdateOperationsInput | number
+  maxOperationCost?: Prisma.IntFieldUpdateOperationsInput | number
+  monthlyRequestQuota?: Prisma.IntFieldUpdateOperationsInput | number
+  requestQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
-  costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
+  tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type PlanUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   displayName?: Prisma.StringFieldUpdateOperationsInput | string
+  bucketSize?: Prisma.IntFieldUpdateOperationsInput | number
+  restorePerSecond?: Prisma.FloatFieldUpdateOperationsInput | number
+  requestsPerWindow?: Prisma.IntFieldUpdateOperationsInput | number
+  windowSeconds?: Prisma.IntFieldUpdateOperationsInput | number
+  maxOperationCost?: Prisma.IntFieldUpdateOperationsInput | number
+  monthlyRequestQuota?: Prisma.IntFieldUpdateOperationsInput | number
+  requestQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
-  costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
+  tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type PlanCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   displayName?: Prisma.SortOrder
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
+  requestQuotaHard?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
+  tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  editedAt?: Prisma.SortOrder
 }
 
 export type PlanAvgOrderByAggregateInput = {
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
 }
 
 export type PlanMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   displayName?: Prisma.SortOrder
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
+  requestQuotaHard?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
+  tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  editedAt?: Prisma.SortOrder
 }
 
 export type PlanMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   displayName?: Prisma.SortOrder
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
+  requestQuotaHard?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
+  tokenQuotaHard?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  editedAt?: Prisma.SortOrder
 }
 
 export type PlanSumOrderByAggregateInput = {
+  bucketSize?: Prisma.SortOrder
+  restorePerSecond?: Prisma.SortOrder
+  requestsPerWindow?: Prisma.SortOrder
+  windowSeconds?: Prisma.SortOrder
+  maxOperationCost?: Prisma.SortOrder
+  monthlyRequestQuota?: Prisma.SortOrder
   monthlyTokenQuota?: Prisma.SortOrder
-  costBudgetPerMinute?: Prisma.SortOrder
   priceCentsPerMonth?: Prisma.SortOrder
+  overageCentsPerThousandRequests?: Prisma.SortOrder
   overageCentsPerThousandTokens?: Prisma.SortOrder
 }
 
@@ -435,8 +669,24 @@ export type IntFieldUpdateOperationsInput = {
   divide?: number
 }
 
+export type FloatFieldUpdateOperationsInput = {
+  set?: number
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
+export type BoolFieldUpdateOperationsInput = {
+  set?: boolean
+}
+
 export type DateTimeFieldUpdateOperationsInput = {
   set?: Date | string
+}
+
+export type NullableDateTimeFieldUpdateOperationsInput = {
+  set?: Date | string | null
 }
 
 export type PlanCreateNestedOneWithoutAccountsInput = {
@@ -456,21 +706,39 @@ export type PlanUpdateOneRequiredWithoutAccountsNestedInput = {
 export type PlanCreateWithoutAccountsInput = {
   id: string
   displayName: string
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: boolean
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: boolean
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens?: number
   createdAt?: Date | string
+  editedAt?: Date | string | null
 }
 
 export type PlanUncheckedCreateWithoutAccountsInput = {
   id: string
   displayName: string
+  bucketSize: number
+  restorePerSecond: number
+  requestsPerWindow: number
+  windowSeconds: number
+  maxOperationCost: number
+  monthlyRequestQuota: number
+  requestQuotaHard: boolean
   monthlyTokenQuota: number
-  costBudgetPerMinute: number
+  tokenQuotaHard: boolean
   priceCentsPerMonth: number
+  overageCentsPerThousandRequests: number
   overageCentsPerThousandTokens?: number
   createdAt?: Date | string
+  editedAt?: Date | string | null
 }
 
 export type PlanCreateOrConnectWithoutAccountsInput = {
@@ -492,21 +760,39 @@ export type PlanUpdateToOneWithWhereWithoutAccountsInput = {
 export type PlanUpdateWithoutAccountsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   displayName?: Prisma.StringFieldUpdateOperationsInput | string
+  bucketSize?: Prisma.IntFieldUpdateOperationsInput | number
+  restorePerSecond?: Prisma.FloatFieldUpdateOperationsInput | number
+  requestsPerWindow?: Prisma.IntFieldUpdateOperationsInput | number
+  windowSeconds?: Prisma.IntFieldUpdateOperationsInput | number
+  maxOperationCost?: Prisma.IntFieldUpdateOperationsInput | number
+  monthlyRequestQuota?: Prisma.IntFieldUpdateOperationsInput | number
+  requestQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
-  costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
+  tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type PlanUncheckedUpdateWithoutAccountsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   displayName?: Prisma.StringFieldUpdateOperationsInput | string
+  bucketSize?: Prisma.IntFieldUpdateOperationsInput | number
+  restorePerSecond?: Prisma.FloatFieldUpdateOperationsInput | number
+  requestsPerWindow?: Prisma.IntFieldUpdateOperationsInput | number
+  windowSeconds?: Prisma.IntFieldUpdateOperationsInput | number
+  maxOperationCost?: Prisma.IntFieldUpdateOperationsInput | number
+  monthlyRequestQuota?: Prisma.IntFieldUpdateOperationsInput | number
+  requestQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   monthlyTokenQuota?: Prisma.IntFieldUpdateOperationsInput | number
-  costBudgetPerMinute?: Prisma.IntFieldUpdateOperationsInput | number
+  tokenQuotaHard?: Prisma.BoolFieldUpdateOperationsInput | boolean
   priceCentsPerMonth?: Prisma.IntFieldUpdateOperationsInput | number
+  overageCentsPerThousandRequests?: Prisma.IntFieldUpdateOperationsInput | number
   overageCentsPerThousandTokens?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  editedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 
@@ -543,11 +829,20 @@ export type PlanCountOutputTypeCountAccountsArgs<ExtArgs extends runtime.Types.E
 export type PlanSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   displayName?: boolean
+  bucketSize?: boolean
+  restorePerSecond?: boolean
+  requestsPerWindow?: boolean
+  windowSeconds?: boolean
+  maxOperationCost?: boolean
+  monthlyRequestQuota?: boolean
+  requestQuotaHard?: boolean
   monthlyTokenQuota?: boolean
-  costBudgetPerMinute?: boolean
+  tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandRequests?: boolean
   overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
+  editedAt?: boolean
   accounts?: boolean | Prisma.Plan$accountsArgs<ExtArgs>
   _count?: boolean | Prisma.PlanCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["plan"]>
@@ -555,34 +850,61 @@ export type PlanSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
 export type PlanSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   displayName?: boolean
+  bucketSize?: boolean
+  restorePerSecond?: boolean
+  requestsPerWindow?: boolean
+  windowSeconds?: boolean
+  maxOperationCost?: boolean
+  monthlyRequestQuota?: boolean
+  requestQuotaHard?: boolean
   monthlyTokenQuota?: boolean
-  costBudgetPerMinute?: boolean
+  tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandRequests?: boolean
   overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
+  editedAt?: boolean
 }, ExtArgs["result"]["plan"]>
 
 export type PlanSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   displayName?: boolean
+  bucketSize?: boolean
+  restorePerSecond?: boolean
+  requestsPerWindow?: boolean
+  windowSeconds?: boolean
+  maxOperationCost?: boolean
+  monthlyRequestQuota?: boolean
+  requestQuotaHard?: boolean
   monthlyTokenQuota?: boolean
-  costBudgetPerMinute?: boolean
+  tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandRequests?: boolean
   overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
+  editedAt?: boolean
 }, ExtArgs["result"]["plan"]>
 
 export type PlanSelectScalar = {
   id?: boolean
   displayName?: boolean
+  bucketSize?: boolean
+  restorePerSecond?: boolean
+  requestsPerWindow?: boolean
+  windowSeconds?: boolean
+  maxOperationCost?: boolean
+  monthlyRequestQuota?: boolean
+  requestQuotaHard?: boolean
   monthlyTokenQuota?: boolean
-  costBudgetPerMinute?: boolean
+  tokenQuotaHard?: boolean
   priceCentsPerMonth?: boolean
+  overageCentsPerThousandRequests?: boolean
   overageCentsPerThousandTokens?: boolean
   createdAt?: boolean
+  editedAt?: boolean
 }
 
-export type PlanOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "displayName" | "monthlyTokenQuota" | "costBudgetPerMinute" | "priceCentsPerMonth" | "overageCentsPerThousandTokens" | "createdAt", ExtArgs["result"]["plan"]>
+export type PlanOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "displayName" | "bucketSize" | "restorePerSecond" | "requestsPerWindow" | "windowSeconds" | "maxOperationCost" | "monthlyRequestQuota" | "requestQuotaHard" | "monthlyTokenQuota" | "tokenQuotaHard" | "priceCentsPerMonth" | "overageCentsPerThousandRequests" | "overageCentsPerThousandTokens" | "createdAt" | "editedAt", ExtArgs["result"]["plan"]>
 export type PlanInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   accounts?: boolean | Prisma.Plan$accountsArgs<ExtArgs>
   _count?: boolean | Prisma.PlanCountOutputTypeDefaultArgs<ExtArgs>
@@ -598,11 +920,20 @@ export type $PlanPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
     displayName: string
+    bucketSize: number
+    restorePerSecond: number
+    requestsPerWindow: number
+    windowSeconds: number
+    maxOperationCost: number
+    monthlyRequestQuota: number
+    requestQuotaHard: boolean
     monthlyTokenQuota: number
-    costBudgetPerMinute: number
+    tokenQuotaHard: boolean
     priceCentsPerMonth: number
+    overageCentsPerThousandRequests: number
     overageCentsPerThousandTokens: number
     createdAt: Date
+    editedAt: Date | null
   }, ExtArgs["result"]["plan"]>
   composites: {}
 }
@@ -1029,11 +1360,20 @@ export interface Prisma__PlanClient<T, Null = never, ExtArgs extends runtime.Typ
 export interface PlanFieldRefs {
   readonly id: Prisma.FieldRef<"Plan", 'String'>
   readonly displayName: Prisma.FieldRef<"Plan", 'String'>
+  readonly bucketSize: Prisma.FieldRef<"Plan", 'Int'>
+  readonly restorePerSecond: Prisma.FieldRef<"Plan", 'Float'>
+  readonly requestsPerWindow: Prisma.FieldRef<"Plan", 'Int'>
+  readonly windowSeconds: Prisma.FieldRef<"Plan", 'Int'>
+  readonly maxOperationCost: Prisma.FieldRef<"Plan", 'Int'>
+  readonly monthlyRequestQuota: Prisma.FieldRef<"Plan", 'Int'>
+  readonly requestQuotaHard: Prisma.FieldRef<"Plan", 'Boolean'>
   readonly monthlyTokenQuota: Prisma.FieldRef<"Plan", 'Int'>
-  readonly costBudgetPerMinute: Prisma.FieldRef<"Plan", 'Int'>
+  readonly tokenQuotaHard: Prisma.FieldRef<"Plan", 'Boolean'>
   readonly priceCentsPerMonth: Prisma.FieldRef<"Plan", 'Int'>
+  readonly overageCentsPerThousandRequests: Prisma.FieldRef<"Plan", 'Int'>
   readonly overageCentsPerThousandTokens: Prisma.FieldRef<"Plan", 'Int'>
   readonly createdAt: Prisma.FieldRef<"Plan", 'DateTime'>
+  readonly editedAt: Prisma.FieldRef<"Plan", 'DateTime'>
 }
     
 

@@ -82,6 +82,7 @@ export const UserScalarFieldEnum = {
   roles: 'roles',
   scopes: 'scopes',
   planTier: 'planTier',
+  planTierChangedAt: 'planTierChangedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const

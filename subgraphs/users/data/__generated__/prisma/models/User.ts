@@ -30,6 +30,7 @@ export type UserMinAggregateOutputType = {
   displayName: string | null
   passwordHash: string | null
   planTier: string | null
+  planTierChangedAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -40,6 +41,7 @@ export type UserMaxAggregateOutputType = {
   displayName: string | null
   passwordHash: string | null
   planTier: string | null
+  planTierChangedAt: Date | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -52,6 +54,7 @@ export type UserCountAggregateOutputType = {
   roles: number
   scopes: number
   planTier: number
+  planTierChangedAt: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -64,6 +67,7 @@ export type UserMinAggregateInputType = {
   displayName?: true
   passwordHash?: true
   planTier?: true
+  planTierChangedAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -74,6 +78,7 @@ export type UserMaxAggregateInputType = {
   displayName?: true
   passwordHash?: true
   planTier?: true
+  planTierChangedAt?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -86,6 +91,7 @@ export type UserCountAggregateInputType = {
   roles?: true
   scopes?: true
   planTier?: true
+  planTierChangedAt?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -171,6 +177,7 @@ export type UserGroupByOutputType = {
   roles: string[]
   scopes: string[]
   planTier: string
+  planTierChangedAt: Date | null
   createdAt: Date
   updatedAt: Date
   _count: UserCountAggregateOutputType | null
@@ -204,6 +211,7 @@ export type UserWhereInput = {
   roles?: Prisma.StringNullableListFilter<"User">
   scopes?: Prisma.StringNullableListFilter<"User">
   planTier?: Prisma.StringFilter<"User"> | string
+  planTierChangedAt?: Prisma.DateTimeNullableFilter<"User"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"User"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"User"> | Date | string
   refreshTokens?: Prisma.RefreshTokenListRelationFilter
@@ -219,6 +227,7 @@ export type UserOrderByWithRelationInput = {
   roles?: Prisma.SortOrder
   scopes?: Prisma.SortOrder
   planTier?: Prisma.SortOrder
+  planTierChangedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   refreshTokens?: Prisma.RefreshTokenOrderByRelationAggregateInput
@@ -237,6 +246,7 @@ export type UserWhereUniqueInput = Prisma.AtLeast<{
   roles?: Prisma.StringNullableListFilter<"User">
   scopes?: Prisma.StringNullableListFilter<"User">
   planTier?: Prisma.StringFilter<"User"> | string
+  planTierChangedAt?: Prisma.DateTimeNullableFilter<"User"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"User"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"User"> | Date | string
   refreshTokens?: Prisma.RefreshTokenListRelationFilter
@@ -252,6 +262,7 @@ export type UserOrderByWithAggregationInput = {
   roles?: Prisma.SortOrder
   scopes?: Prisma.SortOrder
   planTier?: Prisma.SortOrder
+  planTierChangedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.UserCountOrderByAggregateInput
@@ -270,6 +281,7 @@ export type UserScalarWhereWithAggregatesInput = {
   roles?: Prisma.StringNullableListFilter<"User">
   scopes?: Prisma.StringNullableListFilter<"User">
   planTier?: Prisma.StringWithAggregatesFilter<"User"> | string
+  planTierChangedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"User"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"User"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"User"> | Date | string
 }
@@ -282,6 +294,7 @@ export type UserCreateInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   refreshTokens?: Prisma.RefreshTokenCreateNestedManyWithoutUserInput
@@ -297,6 +310,7 @@ export type UserUncheckedCreateInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   refreshTokens?: Prisma.RefreshTokenUncheckedCreateNestedManyWithoutUserInput
@@ -312,6 +326,7 @@ export type UserUpdateInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   refreshTokens?: Prisma.RefreshTokenUpdateManyWithoutUserNestedInput
@@ -327,6 +342,7 @@ export type UserUncheckedUpdateInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   refreshTokens?: Prisma.RefreshTokenUncheckedUpdateManyWithoutUserNestedInput
@@ -342,6 +358,7 @@ export type UserCreateManyInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -354,6 +371,7 @@ export type UserUpdateManyMutationInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -366,6 +384,7 @@ export type UserUncheckedUpdateManyInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -386,6 +405,7 @@ export type UserCountOrderByAggregateInput = {
   roles?: Prisma.SortOrder
   scopes?: Prisma.SortOrder
   planTier?: Prisma.SortOrder
+  planTierChangedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -396,6 +416,7 @@ export type UserMaxOrderByAggregateInput = {
   displayName?: Prisma.SortOrder
   passwordHash?: Prisma.SortOrder
   planTier?: Prisma.SortOrder
+  planTierChangedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -406,6 +427,7 @@ export type UserMinOrderByAggregateInput = {
   displayName?: Prisma.SortOrder
   passwordHash?: Prisma.SortOrder
   planTier?: Prisma.SortOrder
+  planTierChangedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -435,6 +457,10 @@ export type UserUpdaterolesInput = {
 export type UserUpdatescopesInput = {
   set?: string[]
   push?: string | string[]
+}
+
+export type NullableDateTimeFieldUpdateOperationsInput = {
+  set?: Date | string | null
 }
 
 export type DateTimeFieldUpdateOperationsInput = {
@@ -491,6 +517,7 @@ export type UserCreateWithoutRefreshTokensInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutUserInput
@@ -505,6 +532,7 @@ export type UserUncheckedCreateWithoutRefreshTokensInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutUserInput
@@ -535,6 +563,7 @@ export type UserUpdateWithoutRefreshTokensInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutUserNestedInput
@@ -549,6 +578,7 @@ export type UserUncheckedUpdateWithoutRefreshTokensInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutUserNestedInput
@@ -563,6 +593,7 @@ export type UserCreateWithoutApiKeysInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   refreshTokens?: Prisma.RefreshTokenCreateNestedManyWithoutUserInput
@@ -577,6 +608,7 @@ export type UserUncheckedCreateWithoutApiKeysInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   refreshTokens?: Prisma.RefreshTokenUncheckedCreateNestedManyWithoutUserInput
@@ -607,6 +639,7 @@ export type UserUpdateWithoutApiKeysInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   refreshTokens?: Prisma.RefreshTokenUpdateManyWithoutUserNestedInput
@@ -621,6 +654,7 @@ export type UserUncheckedUpdateWithoutApiKeysInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   refreshTokens?: Prisma.RefreshTokenUncheckedUpdateManyWithoutUserNestedInput
@@ -635,6 +669,7 @@ export type UserCreateWithoutPasswordResetsInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   refreshTokens?: Prisma.RefreshTokenCreateNestedManyWithoutUserInput
@@ -649,6 +684,7 @@ export type UserUncheckedCreateWithoutPasswordResetsInput = {
   roles?: Prisma.UserCreaterolesInput | string[]
   scopes?: Prisma.UserCreatescopesInput | string[]
   planTier?: string
+  planTierChangedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   refreshTokens?: Prisma.RefreshTokenUncheckedCreateNestedManyWithoutUserInput
@@ -679,6 +715,7 @@ export type UserUpdateWithoutPasswordResetsInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   refreshTokens?: Prisma.RefreshTokenUpdateManyWithoutUserNestedInput
@@ -693,6 +730,7 @@ export type UserUncheckedUpdateWithoutPasswordResetsInput = {
   roles?: Prisma.UserUpdaterolesInput | string[]
   scopes?: Prisma.UserUpdatescopesInput | string[]
   planTier?: Prisma.StringFieldUpdateOperationsInput | string
+  planTierChangedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   refreshTokens?: Prisma.RefreshTokenUncheckedUpdateManyWithoutUserNestedInput
@@ -756,6 +794,7 @@ export type UserSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   roles?: boolean
   scopes?: boolean
   planTier?: boolean
+  planTierChangedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   refreshTokens?: boolean | Prisma.User$refreshTokensArgs<ExtArgs>
@@ -772,6 +811,7 @@ export type UserSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   roles?: boolean
   scopes?: boolean
   planTier?: boolean
+  planTierChangedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["user"]>
@@ -784,6 +824,7 @@ export type UserSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   roles?: boolean
   scopes?: boolean
   planTier?: boolean
+  planTierChangedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["user"]>
@@ -796,11 +837,12 @@ export type UserSelectScalar = {
   roles?: boolean
   scopes?: boolean
   planTier?: boolean
+  planTierChangedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type UserOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "email" | "displayName" | "passwordHash" | "roles" | "scopes" | "planTier" | "createdAt" | "updatedAt", ExtArgs["result"]["user"]>
+export type UserOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "email" | "displayName" | "passwordHash" | "roles" | "scopes" | "planTier" | "planTierChangedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["user"]>
 export type UserInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   refreshTokens?: boolean | Prisma.User$refreshTokensArgs<ExtArgs>
   apiKeys?: boolean | Prisma.User$apiKeysArgs<ExtArgs>
@@ -825,6 +867,7 @@ export type $UserPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     roles: string[]
     scopes: string[]
     planTier: string
+    planTierChangedAt: Date | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["user"]>
@@ -1260,6 +1303,7 @@ export interface UserFieldRefs {
   readonly roles: Prisma.FieldRef<"User", 'String[]'>
   readonly scopes: Prisma.FieldRef<"User", 'String[]'>
   readonly planTier: Prisma.FieldRef<"User", 'String'>
+  readonly planTierChangedAt: Prisma.FieldRef<"User", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"User", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"User", 'DateTime'>
 }

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "users"."User" ADD COLUMN     "planTierChangedAt" TIMESTAMP(3);
