@@ -17,6 +17,7 @@ import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, useGraphqlMetrics } from '../lib/metrics.js';
 import type { Redis } from '../lib/redis.js';
 import { useSecurityHeaders } from '../lib/security-headers.js';
+import { useAccessLog } from './access-log/use-access-log.js';
 import { createGatewayAuthenticator } from './auth/index.js';
 import { useAuth } from './auth/use-auth.js';
 import { readAuthorizationRequirements } from './authorization/requirements.js';
@@ -112,6 +113,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     cors: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
+      // First: it hands out the request id and sees every request, even one the next plugin refuses.
+      useAccessLog({ logger, enabled: config.ACCESS_LOG, level: config.ACCESS_LOG_LEVEL, graphqlEndpoint: '/graphql' }),
       useRequestBodyLimit(config.MAX_REQUEST_BODY_BYTES),
       useSecurityHeaders({ credentialHeaders, hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
       ...(config.CORS_ORIGINS.length > 0 ? [useCors(config.CORS_ORIGINS)] : []),
