@@ -44,6 +44,7 @@ import { createRateLimitBudget } from './rate-limit/index.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { watchRevocations } from './subscriptions/revocations.js';
+import { offlineGraphiQL } from './transports/graphiql.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
 import { createGatewayUpstream, type SubgraphEndpoint } from './upstream/index.js';
 import { useUsageEvents } from './usage-events/use-usage-events.js';
@@ -108,6 +109,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     healthCheckEndpoint: false as never,
     landingPage: false,
     graphiql: !production,
+    renderGraphiQL: offlineGraphiQL(),
     logging: false,
     // Yoga's CORS reflects any Origin with credentials; useCors answers CORS_ORIGINS only.
     cors: false,
