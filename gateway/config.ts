@@ -66,6 +66,10 @@ export const gatewayEnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: env.port(4000),
   LOG_LEVEL: env.logLevel(),
+  /** @default true // one line per GraphQL HTTP request (gateway/access-log/); request ids are returned either way. */
+  ACCESS_LOG: env.bool(true),
+  /** @default 'info' // the level access-log lines are written at (below LOG_LEVEL they are dropped). */
+  ACCESS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** A composed supergraph SDL file. Takes precedence over SUPERGRAPH_CONFIG. */
   SUPERGRAPH: z.string().min(1).optional(),
   /** A rover-format supergraph.yaml, composed at start-up when SUPERGRAPH is unset. */

@@ -9,16 +9,13 @@ import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis } from '../lib/redis.js';
 import { loadGatewayConfig } from './config.js';
 import { createGateway } from './server.js';
-import { loadSupergraphSdl } from './supergraph.js';
+import { loadSupergraphSdl, watchSupergraph } from './supergraph.js';
 
 runMain(async () => {
   const config = loadGatewayConfig(process.env, process.argv.slice(2));
   const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
-  const supergraphSdl = await loadSupergraphSdl({
-    sdlFile: config.SUPERGRAPH,
-    configFile: config.SUPERGRAPH_CONFIG,
-    urlOverrides: config.SUBGRAPH_URLS,
-  });
+  const supergraphSource = { sdlFile: config.SUPERGRAPH, configFile: config.SUPERGRAPH_CONFIG, urlOverrides: config.SUBGRAPH_URLS };
+  const supergraphSdl = await loadSupergraphSdl(supergraphSource);
   const production = config.NODE_ENV === 'production';
   const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
   const keys = await loadSigningKeys({ publicKeyPem: config.JWT_PUBLIC_KEY, keyId: config.JWT_KEY_ID, devKeyDir: config.DEV_KEY_DIR, production }, false);
@@ -33,11 +30,16 @@ runMain(async () => {
   });
   const server = await listen(gateway.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = gateway.attachWebSockets(server.server);
+  // A new SUPERGRAPH file (a deploy of a composed schema) is served without a restart.
+  const supergraphWatch = watchSupergraph(supergraphSource, (sdl) => gateway.reloadSupergraph(sdl), (error) =>
+    logger.error({ err: error, file: config.SUPERGRAPH }, 'supergraph not reloaded; serving the previous one'),
+  );
   const metrics = await listenMetrics({ '/metrics': gateway.registry }, { host: config.HOST, port: config.METRICS_PORT });
   logger.info({ subgraphs: gateway.subgraphs.map((s) => s.name) }, `gateway listening on ${server.url}/graphql`);
   logger.info(`gateway metrics on ${metrics.url}/metrics`);
   return {
     async stop() {
+      supergraphWatch?.close();
       gateway.startDraining();
       await server.drain({
         delayMs: drainDelayMs(config),

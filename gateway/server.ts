@@ -17,16 +17,18 @@ import { maskUnexpectedError } from '../lib/mask-error.js';
 import { createMetricsRegistry, useGraphqlMetrics } from '../lib/metrics.js';
 import type { Redis } from '../lib/redis.js';
 import { useSecurityHeaders } from '../lib/security-headers.js';
+import { useAccessLog } from './access-log/use-access-log.js';
 import { createGatewayAuthenticator } from './auth/index.js';
 import { useAuth } from './auth/use-auth.js';
-import { readAuthorizationRequirements } from './authorization/requirements.js';
+import { AUTHENTICATED_SPEC, readAuthorizationRequirements, REQUIRES_SCOPES_SPEC } from './authorization/requirements.js';
 import { useAuthDirectives } from './authorization/use-auth-directives.js';
 import type { GatewayConfig } from './config.js';
 import { createCostAnalysis, operationLimitsOf } from './cost/analysis.js';
 import type { CostBudget } from './cost/budget.js';
-import { readCostDirectives } from './cost/directives.js';
+import { COST_SPEC, readCostDirectives } from './cost/directives.js';
 import { useCostLimits } from './cost/use-cost-limits.js';
-import { createApolloEngine } from './engine/apollo-engine.js';
+import { linkedDirectiveNameIn } from './engine/apollo-engine.js';
+import { createReloadableEngine } from './engine/reloadable.js';
 import { useHealth } from './health/use-health.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
 import { createPersistedQueryResolver } from './persisted-queries/resolver.js';
@@ -46,6 +48,8 @@ import { createRateLimitBudget } from './rate-limit/index.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { watchRevocations } from './subscriptions/revocations.js';
+import { directiveApplications } from './supergraph.js';
+import { offlineGraphiQL } from './transports/graphiql.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
 import { createGatewayUpstream, type SubgraphEndpoint } from './upstream/index.js';
 import { useUsageEvents } from './usage-events/use-usage-events.js';
@@ -72,6 +76,13 @@ export interface Gateway {
   costBudget: CostBudget;
   /** Serves GraphQL over WebSocket (graphql-transport-ws) on the same server and path. */
   attachWebSockets(server: Server): { close(): Promise<void> };
+  /**
+   * Serves a new supergraph without a restart (hot reload): requests in flight and open
+   * subscriptions finish on the old one, new requests get the new API schema. Rejects, keeping
+   * the current supergraph, when the new one does not load, names other subgraphs or URLs, or
+   * changes an authorization or cost directive (those are read at start-up: restart to apply).
+   */
+  reloadSupergraph(supergraphSdl: string): Promise<void>;
   startDraining(): void;
   close(): Promise<void>;
 }
@@ -87,7 +98,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const supergraphSdl = acknowledgeEnforcedSecurityFeatures(deps.supergraphSdl);
   // Transport → plugins → engine → upstream: the engine loads the supergraph and reaches its
   // subgraphs only through the upstream module, made for the subgraph list it found.
-  const engine = await createApolloEngine({
+  const engine = await createReloadableEngine({
     supergraphSdl,
     connect: (subgraphs) => createGatewayUpstream(config, subgraphs, registry),
     logger,
@@ -111,6 +122,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const trustedDocuments = await watchTrustedDocuments(config.PERSISTED_DOCUMENTS_FILE, logger);
   const persistedQueries = createPersistedQueryResolver({ redis: deps.redis, ttlSeconds: config.APQ_TTL_SECONDS, documents: trustedDocuments.current });
   const credentialHeaders = ['authorization', 'x-api-key'];
+  const servedDirectives = enforcedDirectivesOf(supergraphSdl);
   let draining = false;
   const production = config.NODE_ENV === 'production';
   const introspectionForAll = config.INTROSPECTION ?? !production;
@@ -119,11 +131,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     healthCheckEndpoint: false as never,
     landingPage: false,
     graphiql: !production,
+    renderGraphiQL: offlineGraphiQL(),
     logging: false,
     // Yoga's CORS reflects any Origin with credentials; useCors answers CORS_ORIGINS only.
     cors: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
+      // First: it hands out the request id and sees every request, even one the next plugin refuses.
+      useAccessLog({ logger, enabled: config.ACCESS_LOG, level: config.ACCESS_LOG_LEVEL, graphqlEndpoint: '/graphql' }),
       useRequestBodyLimit(config.MAX_REQUEST_BODY_BYTES),
       useSecurityHeaders({ credentialHeaders, hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
       ...(config.CORS_ORIGINS.length > 0 ? [useCors(config.CORS_ORIGINS)] : []),
@@ -195,6 +210,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
         maxPayloadBytes: config.MAX_REQUEST_BODY_BYTES,
         resolveParams: (params) => persistedQueries.resolve(params),
       }),
+    async reloadSupergraph(nextSdl) {
+      const next = acknowledgeEnforcedSecurityFeatures(nextSdl);
+      if (enforcedDirectivesOf(next) !== servedDirectives) {
+        throw new Error('the new supergraph changes authorization or cost directives; restart the gateway to apply it');
+      }
+      await engine.reload(next);
+      logger.info('supergraph reloaded');
+    },
     startDraining: () => {
       draining = true;
     },
@@ -209,4 +232,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       await engine.close();
     },
   };
+}
+
+/**
+ * The authorization and cost rules a supergraph makes the gateway enforce, as text: the names
+ * its `@link`s give those directives, and each application of them (see directiveApplications).
+ * Read at start-up by useAuthDirectives and useCostLimits, so a reload must not change them.
+ */
+function enforcedDirectivesOf(supergraphSdl: string): string {
+  const linked = linkedDirectiveNameIn(supergraphSdl);
+  const cost = linked(COST_SPEC) ?? 'cost';
+  const names = [linked(AUTHENTICATED_SPEC) ?? 'authenticated', linked(REQUIRES_SCOPES_SPEC) ?? 'requiresScopes', cost, 'listSize', `${cost}__listSize`];
+  return `${names.join(' ')}\n${directiveApplications(supergraphSdl, new Set(names))}`;
 }

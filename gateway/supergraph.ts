@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 
+import { type DirectiveNode, parse, print } from 'graphql';
+
 import { composeSupergraph, readSupergraphConfig } from '../lib/compose.js';
+import { watchFile } from '../lib/watch-file.js';
 
 export interface SupergraphSource {
   /** A composed supergraph SDL file; wins over `configFile`. */
@@ -30,4 +33,36 @@ function overrideRoutingUrls(sdl: string, overrides: Record<string, string>): st
   return sdl.replace(/@join__graph\(name: "([^"]+)", url: "[^"]*"\)/g, (whole, name: string) =>
     overrides[name] ? `@join__graph(name: "${name}", url: ${JSON.stringify(overrides[name])})` : whole,
   );
+}
+
+/**
+ * Every application of the named directives in a supergraph SDL, as sorted
+ * `Coordinate@name(args)` lines: two supergraphs with the same text here enforce the same
+ * authorization and cost rules, whatever else changed.
+ */
+export function directiveApplications(supergraphSdl: string, names: ReadonlySet<string>): string {
+  const lines: string[] = [];
+  const note = (coordinate: string, directives: readonly DirectiveNode[] | undefined) => {
+    for (const directive of directives ?? []) if (names.has(directive.name.value)) lines.push(`${coordinate}${print(directive)}`);
+  };
+  for (const definition of parse(supergraphSdl, { noLocation: true }).definitions) {
+    if (!('name' in definition) || !definition.name || !('directives' in definition)) continue;
+    const type = definition.name.value;
+    note(type, definition.directives);
+    const members = 'fields' in definition ? definition.fields : 'values' in definition ? definition.values : undefined;
+    for (const member of members ?? []) {
+      note(`${type}.${member.name.value}`, member.directives);
+      for (const argument of 'arguments' in member ? (member.arguments ?? []) : []) note(`${type}.${member.name.value}(${argument.name.value})`, argument.directives);
+    }
+  }
+  return lines.sort().join('\n');
+}
+
+/**
+ * Calls `onSdl` with the supergraph each time `source.sdlFile` changes (a broken file: `onError`,
+ * and the caller keeps what it serves). Nothing to watch without an SDL file.
+ */
+export function watchSupergraph(source: SupergraphSource, onSdl: (sdl: string) => Promise<void>, onError: (error: unknown) => void): { close(): void } | null {
+  if (!source.sdlFile) return null;
+  return watchFile(source.sdlFile, () => void loadSupergraphSdl(source).then(onSdl).catch(onError), onError);
 }

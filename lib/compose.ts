@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
+import { parse, printSchema } from 'graphql';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -47,11 +47,23 @@ export async function readSupergraphConfig(configPath: string): Promise<Subgraph
   );
 }
 
+export interface Composition {
+  /** What the gateway serves: the API schema plus the federation metadata (join__, link__). */
+  supergraphSdl: string;
+  /** The client-facing API schema: what clients can query, without federation internals. */
+  apiSchemaSdl: string;
+}
+
 /**
  * Composes subgraph SDLs into a supergraph SDL with `@apollo/composition` (what rover does).
  * Throws a CompositionError listing every composition error, one per line, with its code.
  */
 export function composeSupergraph(subgraphs: SubgraphSource[]): string {
+  return compose(subgraphs).supergraphSdl;
+}
+
+/** The supergraph and its API schema (`Schema.toAPISchema`, what Apollo's gateway and router serve). */
+export function compose(subgraphs: SubgraphSource[]): Composition {
   const services = subgraphs.map((subgraph) => {
     try {
       return { name: subgraph.name, url: subgraph.url, typeDefs: parse(subgraph.typeDefs) };
@@ -67,5 +79,5 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): string {
     });
     throw new CompositionError(`composition failed with ${result.errors.length} error(s):\n${lines.join('\n')}`);
   }
-  return result.supergraphSdl;
+  return { supergraphSdl: result.supergraphSdl, apiSchemaSdl: printSchema(result.schema.toAPISchema().toGraphQLJSSchema()) };
 }

@@ -17,6 +17,8 @@ const WRONG_VARIABLE = { query: 'query V($s: String!) { __type(name: $s) { name 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const raw = (body: string, contentType = 'application/json') => ({ method: 'POST', headers: { 'content-type': contentType }, body });
 const deep = (levels: number) => `{ ${'__type(name: "Query") { ofType { '.repeat(levels)} name ${'} '.repeat(levels * 2)}}`;
+/** Every error answered over HTTP names its request (gateway/access-log/); graphql-ws errors carry none. */
+const REQUEST_ID = expect.any(String) as unknown as string;
 
 /** Requests that partners, codegen mistakes and hostile callers send; each must be answered as a client error. */
 const HOSTILE: Record<string, { path?: string; method: string; headers?: Record<string, string>; body?: string }> = {
@@ -119,26 +121,26 @@ describe('what clients see: every error has a catalogue code and no internals', 
   it.each(ACCEPTS)('regression: a wrongly typed variable was 200 INTERNAL_SERVER_ERROR "Unexpected error."; now 400 BAD_USER_INPUT (Accept: %s)', async (accept) => {
     const { status, body } = await postGraphQL(platform.gatewayUrl, WRONG_VARIABLE.query, WRONG_VARIABLE.variables, { accept });
     expect(status).toBe(400);
-    expect(body.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('Variable "$s" got invalid value 7'), extensions: { code: 'BAD_USER_INPUT' } })]);
+    expect(body.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('Variable "$s" got invalid value 7'), extensions: { code: 'BAD_USER_INPUT', requestId: REQUEST_ID } })]);
     expect(body).not.toHaveProperty('data');
   });
 
   it.each(ACCEPTS)('regression: a missing required variable had no extensions.code; now 400 BAD_USER_INPUT (Accept: %s)', async (accept) => {
     const { status, body } = await postGraphQL(platform.gatewayUrl, WRONG_VARIABLE.query, undefined, { accept });
     expect(status).toBe(400);
-    expect(body.errors).toEqual([expect.objectContaining({ message: 'Variable "$s" of required type "String!" was not provided.', extensions: { code: 'BAD_USER_INPUT' } })]);
+    expect(body.errors).toEqual([expect.objectContaining({ message: 'Variable "$s" of required type "String!" was not provided.', extensions: { code: 'BAD_USER_INPUT', requestId: REQUEST_ID } })]);
   });
 
   it.each(ACCEPTS)('regression: invalid JSON leaked extensions.originalError (the SyntaxError and its position); now 400 BAD_REQUEST alone (Accept: %s)', async (accept) => {
     const response = await fetch(platform.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: '{' });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ errors: [{ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+    expect(await response.json()).toEqual({ errors: [{ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST', requestId: REQUEST_ID } }] });
   });
 
   it('regression: a GET with invalid variables JSON was INTERNAL_SERVER_ERROR (an uncaught SyntaxError); now 400 BAD_REQUEST', async () => {
     const response = await fetch(`${platform.gatewayUrl}?query=%7B__typename%7D&variables=%7B`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ errors: [{ message: 'The variables or extensions parameter is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+    expect(await response.json()).toEqual({ errors: [{ message: 'The variables or extensions parameter is not valid JSON.', extensions: { code: 'BAD_REQUEST', requestId: REQUEST_ID } }] });
   });
 
   it('regression: an unknown operationName had a code outside the catalogue; OPERATION_RESOLUTION_FAILURE is in it now, with 400', async () => {
@@ -152,7 +154,7 @@ describe('what clients see: every error has a catalogue code and no internals', 
     const client = new ApolloClient({ link: new HttpLink({ uri: platform.gatewayUrl }), cache: new InMemoryCache() });
     const outcome = await client.query({ query: gql(WRONG_VARIABLE.query), variables: WRONG_VARIABLE.variables }).catch((error: unknown) => error);
     const errors = (outcome as { error?: { errors?: unknown[] }; errors?: unknown[] }).error?.errors ?? (outcome as { errors?: unknown[] }).errors;
-    expect(errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+    expect(errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', requestId: REQUEST_ID } })]);
   });
 
   it('regression: a wrongly typed variable was INTERNAL_SERVER_ERROR over graphql-ws and SSE too; now BAD_USER_INPUT', async () => {
@@ -170,7 +172,7 @@ describe('what clients see: every error has a catalogue code and no internals', 
     const sse = await fetch(platform.gatewayUrl, { ...json(WRONG_VARIABLE), headers: { 'content-type': 'application/json', accept: 'text/event-stream' } });
     expect(sse.status).toBe(400);
     const event = (await sse.text()).split('\n').find((line) => line.startsWith('data: '))!;
-    expect(JSON.parse(event.slice('data: '.length)).errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+    expect(JSON.parse(event.slice('data: '.length)).errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', requestId: REQUEST_ID } })]);
   });
 
   it('regression: a subgraph answered its own variable coercion errors as INTERNAL_SERVER_ERROR; now BAD_USER_INPUT', async () => {

@@ -49,7 +49,8 @@ class JwksServer {
   }
 }
 
-const unauthenticated = { errors: [{ message: 'Invalid or expired credentials', extensions: { code: 'UNAUTHENTICATED' } }] };
+/** Every HTTP error names its request (gateway/access-log/). */
+const unauthenticated = { errors: [{ message: 'Invalid or expired credentials', extensions: { code: 'UNAUTHENTICATED', requestId: expect.any(String) } }] };
 
 describe('authentication at the gateway', () => {
   let platform: TestPlatform;
@@ -354,7 +355,7 @@ describe('failed credentials per client address', () => {
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
       const body = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
-      expect(body.errors[0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter });
+      expect(body.errors[0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter, requestId: expect.any(String) });
     }
     expect(await apiKeyLookups()).toBe(lookupsBefore + LIMIT);
     expect(await unknownKeyEntries()).toBe(LIMIT);

@@ -103,7 +103,7 @@ describe('Redis restarts and outages', () => {
     expect(response.headers.get('retry-after')).toBe('5');
     const body = (await response.json()) as GraphQLResponse['body'];
     expect(body.data ?? null).toBeNull();
-    expect(body.errors).toEqual([{ message: 'Cannot check credentials right now; retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 5 } }]);
+    expect(body.errors).toEqual([{ message: 'Cannot check credentials right now; retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 5, requestId: expect.any(String) } }]);
   };
 
   it('regression: a Redis restart does not bring back sessions ended by logout, password change, password reset or refresh-token reuse', async () => {

@@ -176,7 +176,7 @@ describe('safe defaults of a production gateway', () => {
         const { status, body } = await platform.query(INTROSPECTION, undefined, headers);
         expect(status).toBe(400);
         expect(body.data).toBeUndefined();
-        expect(body.errors).toEqual([{ message: expect.stringMatching(/introspection has been disabled/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
+        expect(body.errors).toEqual([{ message: expect.stringMatching(/introspection has been disabled/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', requestId: expect.any(String) } }]);
       }
       expect(await platform.query('{ __typename }')).toMatchObject({ status: 200, body: { data: { __typename: 'Query' } } });
     });
@@ -190,7 +190,7 @@ describe('safe defaults of a production gateway', () => {
     it('regression: a misspelled field was answered with "Did you mean"; now the error names no schema field', async () => {
       const { status, body } = await platform.query(MISSPELLED, undefined, { authorization: `Bearer ${userToken}` });
       expect(status).toBe(400);
-      expect(body.errors).toEqual([{ message: 'Cannot query field "idd" on type "User".', locations: [{ line: 1, column: 8 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }]);
+      expect(body.errors).toEqual([{ message: 'Cannot query field "idd" on type "User".', locations: [{ line: 1, column: 8 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED', requestId: expect.any(String) } }]);
     });
 
     it('gives no "Did you mean" over WebSocket either', async () => {

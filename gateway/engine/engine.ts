@@ -18,7 +18,8 @@ export interface SubscriptionPlan {
 /**
  * The one seam through which operations reach the subgraphs, and the only part of the gateway
  * that knows the federation runtime (today `@apollo/gateway` and `@apollo/query-planner`).
- * It loads the supergraph once; everything else asks it. Swapping the engine (a faster
+ * It loads the supergraph (one per engine; `reloadable.ts` swaps engines on a new one);
+ * everything else asks it. Swapping the engine (a faster
  * executor) means writing one new implementation of this interface.
  */
 export interface GatewayEngine {

@@ -19,7 +19,11 @@ export interface SubgraphEndpoint {
  */
 export interface UpstreamCaller {
   identityHeader(): Promise<string>;
+  /** The client request's id (gateway/access-log), sent as `x-request-id` so subgraph logs can be joined to it. */
+  requestId?: string | undefined;
 }
+
+const REQUEST_ID_HEADER = 'x-request-id';
 
 /** One request about to leave for a subgraph, as the hooks see it. */
 export interface SubgraphRequest {
@@ -72,6 +76,7 @@ export function createUpstream(options: UpstreamOptions) {
   };
   const headersFor = async (subgraph: string, kind: SubgraphRequest['kind'], caller: UpstreamCaller) => {
     const headers: Record<string, string> = { [IDENTITY_HEADER]: await caller.identityHeader() };
+    if (caller.requestId) headers[REQUEST_ID_HEADER] = caller.requestId;
     for (const hook of hooks) await hook({ subgraph, kind, headers });
     return headers;
   };
