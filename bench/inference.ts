@@ -71,7 +71,9 @@ export function inferencePlatformSettings(upstream: FakeOpenAi, settings: Infere
     // Every request differs anyway (a nonce in each prompt); no job is answered from the cache.
     INFERENCE_CACHE_TTL_SECONDS: 0,
   };
-  return { worker, inference };
+  // One bench user opens every stream; a real population of users stays under the per-caller limit each.
+  const gatewayEnv = { MAX_SUBSCRIPTIONS_PER_PRINCIPAL: String(settings.streams + 10) };
+  return { worker, inference, gatewayEnv };
 }
 
 /** Upper bound of the run, for the overall time budget. */

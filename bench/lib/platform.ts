@@ -41,7 +41,7 @@ export interface BenchPlatformOptions {
   /** Aborting it during start-up undoes what was done so far and rejects. */
   signal?: AbortSignal | undefined;
   /** Worker and inference-subgraph settings over their defaults (the inference benchmark's backend and limits). */
-  services?: Pick<HostPlatformOptions, 'worker' | 'inference'>;
+  services?: Pick<HostPlatformOptions, 'worker' | 'inference' | 'gatewayEnv'>;
 }
 
 export interface BenchPlatform {
@@ -111,8 +111,8 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
       redisKeyPrefix,
       logLevel: options.logLevel,
       secrets,
-      gatewayEnv: { RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS },
       ...options.services,
+      gatewayEnv: { RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS, ...options.services?.gatewayEnv },
     };
     let mode: BenchPlatform['mode'];
     let description: string;
