@@ -12,6 +12,7 @@ import { SYSTEM_PROMPTS } from '../lib/autonomy/prompts.js';
 import { systemClock } from '../lib/clock.js';
 import { type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
 import { USAGE_EVENTS_STREAM } from '../lib/live/keys.js';
+import { tokenCounterKey } from '../lib/plans/quotas.js';
 import { createAutonomyPrisma } from '../subgraphs/autonomy/data/database.js';
 import { workerEnvSchema } from '../worker/config.js';
 import { createWorker, type Worker } from '../worker/worker.js';
@@ -108,6 +109,11 @@ async function usageRecorded(platform: TestPlatform, jobId: string): Promise<voi
     30_000,
     'no usage event',
   );
+}
+
+/** Resolves once the Redis counter at `key` reads `value` (the usage subgraph counts asynchronously). */
+async function counterReaches(platform: TestPlatform, key: string, value: string): Promise<void> {
+  while ((await platform.redis.get(key)) !== value) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Takes jobs from the real queue and writes their events, as a worker would, when told to. */
@@ -437,6 +443,31 @@ describe('inference through the gateway', () => {
     const run = await worker.start(delivery);
     await run.token('LGTM');
     await run.complete();
+  });
+
+  it("refuses a job with QUOTA_EXCEEDED once the free plan's hard monthly token quota is used up, and queues nothing", async () => {
+    const dave = randomUUID();
+    const now = new Date();
+    const counter = tokenCounterKey(dave, now);
+    // Counted as in production: a usage event → the usage subgraph's token counter.
+    await platform.redis.xadd(USAGE_EVENTS_STREAM, '*', 'eventId', `quota-seed:${dave}`, 'userId', dave, 'at', now.toISOString(), 'requests', '0', 'tokensIn', '60000', 'tokensOut', '39995');
+    await within(counterReaches(platform, counter, '99995'), 30_000, 'the seeded usage was not counted');
+    const underQuota = await submitOk(dave, { prompt: 'One more, please' });
+    expect(underQuota.status).toBe('QUEUED');
+    const run = await worker.start(await worker.take());
+    await run.token('Done');
+    await run.complete();
+    // The job's own 7 + 1 tokens, through its usage event, use the quota up.
+    await within(counterReaches(platform, counter, '100003'), 30_000, "the job's usage was not counted");
+
+    const depth = await bus.queue.depth();
+    const refused = await submit(dave, { prompt: 'And another' });
+    expect(refused.body.data?.submitInference ?? null).toBeNull();
+    expect(refused.body.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUOTA_EXCEEDED', quota: 'tokens', limit: 100_000, used: 100_003, resetAt: expect.any(String) }) }),
+    ]);
+    expect(new Date(refused.body.errors![0]!.extensions!.resetAt as string).getTime()).toBeGreaterThan(now.getTime());
+    expect(await bus.queue.depth()).toBe(depth);
   });
 
   it('answers an identical deterministic request from the response cache, as a completed job whose events stream', async () => {

@@ -59,8 +59,8 @@ export const quotaExceeded = (quota: 'requests' | 'tokens', limit: number, used:
  * the usage subgraph's record) has a hard monthly token quota and this month's tokens
  * (in + out, counted from the usage events of completed jobs) have reached it. A soft quota
  * never refuses: the tokens beyond it are billed as overage. One Redis round trip (MGET);
- * rejects with the Redis error when Redis does not answer (`isRedisUnavailable`), for the
- * caller to answer SERVICE_UNAVAILABLE as it does when it cannot queue the job.
+ * rejects with the Redis error when Redis does not answer (`isRedisUnavailable`), and the
+ * caller decides: `submitInference` lets the job through, as the gateway's request quota does.
  * Jobs already running when the quota is reached finish: the quota can be overrun by them.
  */
 export async function checkTokenQuota(redis: Redis, caller: { userId: string; plan: string }, now: Date): Promise<void> {

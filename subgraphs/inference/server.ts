@@ -55,7 +55,7 @@ export function createInferenceSubgraph(deps: SubgraphDeps, options: InferenceSu
     timeoutMs: config.AUTONOMY_TIMEOUT_MS,
     logger,
   });
-  const submissions = createSubmissions({ jobs, store, bus, autonomy, cache, metrics, settings: config, clock: deps.clock, logger });
+  const submissions = createSubmissions({ jobs, store, bus, autonomy, cache, redis: deps.redis, metrics, settings: config, clock: deps.clock, logger });
   const events = createEventStreams({ jobs, bus, logger });
   const lifecycle = createLifecycleConsumer({ bus, jobs, store, cache, redis: deps.redis, metrics, logger });
   const subgraph = createSubgraph<InferenceContext>({

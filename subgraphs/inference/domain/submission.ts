@@ -1,3 +1,5 @@
+import { GraphQLError } from 'graphql';
+
 import { canSeeDataOf, DATA_ADMIN_SCOPES } from '../../../lib/auth/ownership.js';
 import type { Principal } from '../../../lib/auth/principal.js';
 import type { Clock } from '../../../lib/clock.js';
@@ -5,7 +7,9 @@ import { badUserInput, conflict, forbidden, graphqlError, notFound, serviceUnava
 import { isUuid } from '../../../lib/ids.js';
 import type { InferenceBus, JobEvent, JobRequest, QueuePriority } from '../../../lib/inference/contract.js';
 import type { Logger } from '../../../lib/logger.js';
-import { isRedisUnavailable } from '../../../lib/redis.js';
+import { checkTokenQuota } from '../../../lib/plans/quotas.js';
+import { isRedisUnavailable, type Redis } from '../../../lib/redis.js';
+import { throttledWarning } from '../../../lib/throttled-warning.js';
 import type { SubmitInferenceInput } from '../__generated__/resolvers-types.js';
 import type { InferenceConfig } from '../config.js';
 import type { InferenceJob } from '../data/__generated__/prisma/client.js';
@@ -30,6 +34,8 @@ export interface SubmissionDeps {
   bus: Pick<InferenceBus, 'log' | 'queue'>;
   autonomy: AutonomyClient;
   cache: ResponseCache;
+  /** Where the monthly token counters and the plan catalogue are (`lib/plans/quotas.ts`). */
+  redis: Redis;
   metrics: InferenceMetrics;
   settings: SubmissionSettings;
   clock: Clock;
@@ -55,8 +61,8 @@ async function onRedis<T>(step: () => Promise<T>): Promise<T> {
 
 /**
  * `submitInference` and `cancelInference`. A submission is validated, then checked against
- * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; level unknown: SERVICE_UNAVAILABLE),
- * then answered from the response cache when it is deterministic and cached, else checked
+ * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; level unknown: SERVICE_UNAVAILABLE)
+ * and the plan's monthly token quota (a hard one used up: QUOTA_EXCEEDED), then answered from the response cache when it is deterministic and cached, else checked
  * against the per-user and queue limits, stored, announced (`queued`) and enqueued.
  */
 export function createSubmissions(deps: SubmissionDeps) {
@@ -66,6 +72,23 @@ export function createSubmissions(deps: SubmissionDeps) {
     metrics.refused(code);
     return graphqlError(code, message, { retryAfter: settings.INFERENCE_RETRY_AFTER_SECONDS });
   };
+  const quotaUnchecked = throttledWarning(deps.logger, 'token quota not checked: Redis unavailable');
+
+  /**
+   * A hard monthly token quota used up refuses the job, cached or not (a cache hit is metered
+   * too). Redis unreachable: allowed, as the gateway's request quota does (a business limit,
+   * not protection; the queue then decides whether the job can run at all).
+   */
+  async function checkTokens(userId: string, plan: string): Promise<void> {
+    try {
+      await checkTokenQuota(deps.redis, { userId, plan }, deps.clock.now());
+    } catch (error) {
+      if (isRedisUnavailable(error)) return quotaUnchecked(error);
+      // checkTokenQuota's only GraphQL error is QUOTA_EXCEEDED.
+      if (error instanceof GraphQLError) metrics.refused('QUOTA_EXCEEDED');
+      throw error;
+    }
+  }
 
   async function checkCapacity(userId: string): Promise<void> {
     if ((await store.countActive(userId)) >= settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER) {
@@ -151,6 +174,7 @@ export function createSubmissions(deps: SubmissionDeps) {
           context: request.context,
         });
       }
+      await checkTokens(userId, principal.plan);
       const messages = withSystemPrompt(level, request.messages);
       const cacheKey = deps.cache.enabled && isDeterministic(request) ? cacheKeyOf({ ...request, messages }) : null;
       const priority = priorityOf(principal.plan);
