@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
  * answers depends on the requested model name:
  * - `fast`: every token at once; `slow`: one token every `slowTokenMs`;
  * - `broken`: three tokens, then the connection is cut; `error-chunk`: two tokens, then an error chunk;
- * - `hang`: headers, then silence; `failing`: HTTP 500 with an OpenAI-style error body.
+ * - `hang`: headers, then silence; `failing`: HTTP 500 with an OpenAI-style error body;
+ * - `tool-call`: the tokens, then FAKE_TOOL_CALLS as `delta.tool_calls`, each call's arguments
+ *   streamed in several pieces (finish reason `tool_calls`).
  * Token i is ` w<i>` (deterministic, so a regenerated completion repeats itself exactly),
  * up to `max_tokens` or `tokenCount`, whichever is less. A last message containing `pace=<ms>`
  * spaces the tokens of any model that streams by that many ms (the benchmark's long streams).
@@ -43,6 +45,12 @@ export interface FakeOpenAiOptions {
 }
 
 export const fakeToken = (index: number) => ` w${index}`;
+
+/** The actions the `tool-call` model proposes, as a client assembles them; `pieces` is how each call's arguments are streamed. */
+export const FAKE_TOOL_CALLS = [
+  { id: 'call_email', name: 'send_email', pieces: ['{"to": "ada@', 'example.com", "subj', 'ect": "hello"}'] },
+  { id: 'call_archive', name: 'archive_thread', pieces: ['{"thread', '": "t-1"}'] },
+].map(({ id, name, pieces }) => ({ id, name, pieces, arguments: pieces.join('') }));
 
 export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
   const requests: FakeRequest[] = [];
@@ -85,7 +93,14 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       await send({ choices: [{ index: 0, delta: { content: fakeToken(i) }, finish_reason: null }] });
       request.firstTokenAt ??= performance.now();
     }
-    await send({ choices: [{ index: 0, delta: {}, finish_reason: 'length' }] });
+    if (body.model === 'tool-call') {
+      for (const [index, call] of FAKE_TOOL_CALLS.entries()) {
+        const [first, ...rest] = call.pieces;
+        await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: first } }] } }] });
+        for (const piece of rest) await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] } }] });
+      }
+    }
+    await send({ choices: [{ index: 0, delta: {}, finish_reason: body.model === 'tool-call' ? 'tool_calls' : 'length' }] });
     await send({ choices: [], usage: { prompt_tokens: 7, completion_tokens: count, total_tokens: 7 + count } });
     res.end('data: [DONE]\n\n');
   }

@@ -8,15 +8,17 @@ import { WebSocket } from 'ws';
 
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
+import { AUTONOMY_DECISIONS_STREAM, parseActionDecision } from '../lib/autonomy/actions.js';
 import { SYSTEM_PROMPTS } from '../lib/autonomy/prompts.js';
 import { systemClock } from '../lib/clock.js';
+import { uuidV5 } from '../lib/ids.js';
 import { type Delivery, type InferenceBus, type JobEvent } from '../lib/inference/index.js';
 import { USAGE_EVENTS_STREAM } from '../lib/live/keys.js';
 import { tokenCounterKey } from '../lib/plans/quotas.js';
 import { createAutonomyPrisma } from '../subgraphs/autonomy/data/database.js';
 import { workerEnvSchema } from '../worker/config.js';
 import { createWorker, type Worker } from '../worker/worker.js';
-import { type FakeOpenAi, fakeToken, startFakeOpenAi } from './fake-openai.js';
+import { FAKE_TOOL_CALLS, type FakeOpenAi, fakeToken, startFakeOpenAi } from './fake-openai.js';
 import { type GraphQLResponse, postGraphQL, startTestPlatform, type TestPlatform } from './kit.js';
 import { within } from './within.js';
 
@@ -581,7 +583,7 @@ describe('inference with the real worker (openai backend against a local OpenAI-
   let worker: Worker;
   const disposers: Array<() => unknown> = [];
   const user = randomUUID();
-  const MODEL_MAP = { 'fake-fast': 'fast', 'fake-slow': 'slow' };
+  const MODEL_MAP = { 'fake-fast': 'fast', 'fake-slow': 'slow', 'fake-tools': 'tool-call' };
 
   beforeAll(async () => {
     platform = await startTestPlatform({ startWorker: false });
@@ -691,6 +693,70 @@ describe('inference with the real worker (openai backend against a local OpenAI-
     expect(rest.at(-1)).toMatchObject({ __typename: 'InferenceCancelledEvent' });
     expect(tokensOf(rest).length).toBeLessThan(11);
     await within(upstream.requests.at(-1)!.aborted, 30_000, 'the model server request was not aborted');
+  });
+
+  describe('tool calls the model proposes become actions held at the caller\'s autonomy level', () => {
+    const ACTION = 'id jobId context name arguments status decidedBy';
+    const PENDING = `{ pendingActions(first: 100) { edges { node { ${ACTION} } } } }`;
+    const setLevel = async (level: string, context: string) => {
+      const { body } = await platform.query('mutation ($level: AutonomyLevel!, $context: String) { setAutonomy(level: $level, context: $context) { level } }', { level, context }, await headers());
+      expect(body.errors).toBeUndefined();
+    };
+    const pendingOf = async (jobId: string) => {
+      const { body } = await platform.query(PENDING, undefined, await headers());
+      expect(body.errors).toBeUndefined();
+      return (body.data!.pendingActions.edges as Array<{ node: { id: string; jobId: string } }>).map((edge) => edge.node).filter((action) => action.jobId === jobId);
+    };
+    /** The job, run to its end by the real worker against the fake server's `tool-call` model. */
+    const runToolJob = async (context: string) => {
+      // Deterministic (a seed), so it would be cached if completions with tool calls were.
+      const job = await submitOk({ model: 'fake-tools', prompt: 'Email Ada, then archive the thread', maxTokens: 3, seed: 7, context });
+      expect(job.cached).toBe(false);
+      const events = await eventsOf(await subscribe('SSE', { jobId: job.id }));
+      expect(events.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', completionTokens: 3 });
+      return job;
+    };
+    const expectedActions = (jobId: string, context: string, status: string) =>
+      FAKE_TOOL_CALLS.map((call) => expect.objectContaining({ id: uuidV5(jobId, call.id), jobId, context, name: call.name, arguments: call.arguments, status }));
+
+    it('COLLABORATOR: each call is pending, by an id derived from the job and the call, and approveAction approves it', async () => {
+      await setLevel('COLLABORATOR', 'email');
+      const job = await runToolJob('email');
+      let pending: Array<{ id: string }> = [];
+      await within(
+        (async () => {
+          while ((pending = await pendingOf(job.id)).length < FAKE_TOOL_CALLS.length) await new Promise((resolve) => setTimeout(resolve, 50));
+        })(),
+        30_000,
+        'the proposed actions were not held as pending',
+      );
+      expect(pending).toEqual(expectedActions(job.id, 'email', 'PENDING'));
+      const { body } = await platform.query(`mutation ($id: ID!) { approveAction(id: $id) { ${ACTION} } }`, { id: pending[0]!.id }, await headers());
+      expect(body.errors).toBeUndefined();
+      expect(body.data!.approveAction).toMatchObject({ id: pending[0]!.id, status: 'APPROVED', decidedBy: `user:${user}` });
+      expect((await pendingOf(job.id)).map((action) => action.id)).toEqual([pending[1]!.id]);
+      // Not cached: a replay would have skipped the proposals. The same request runs again.
+      await usageRecorded(platform, job.id);
+      await runToolJob('email');
+    });
+
+    it('AGENT: each call is approved automatically, and nothing waits for the user', async () => {
+      await setLevel('AGENT', 'ops');
+      const job = await runToolJob('ops');
+      const decisions = async () =>
+        (await platform.redis.xrange(AUTONOMY_DECISIONS_STREAM, '-', '+')).flatMap(([, fields]) => parseActionDecision(fields) ?? []).filter((decision) => decision.jobId === job.id);
+      await within(
+        (async () => {
+          while ((await decisions()).length < FAKE_TOOL_CALLS.length) await new Promise((resolve) => setTimeout(resolve, 50));
+        })(),
+        30_000,
+        'the proposed actions were not decided',
+      );
+      expect(await decisions()).toEqual(
+        FAKE_TOOL_CALLS.map((call) => expect.objectContaining({ actionId: uuidV5(job.id, call.id), userId: user, decision: 'AUTO_APPROVED', decidedBy: 'autonomy:auto' })),
+      );
+      expect(await pendingOf(job.id)).toEqual([]);
+    });
   });
 
   it('answers the same deterministic request a second time from the cache, without asking the model server', async () => {

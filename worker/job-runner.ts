@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 import type { Clock } from '../lib/clock.js';
-import { type Delivery, type Fence, type InferenceBus, isTerminal, type JobEvent, type JobRequest, type NumberedJobEvent } from '../lib/inference/index.js';
+import { type Delivery, type Fence, type InferenceBus, isTerminal, type JobEvent, type JobRequest, type NumberedJobEvent, type ToolCall } from '../lib/inference/index.js';
 import type { Logger } from '../lib/logger.js';
 import { BackendError, type InferenceBackend } from './backends/index.js';
 import type { JobOutcome, WorkerMetrics } from './metrics.js';
@@ -108,6 +108,7 @@ export async function runJob(delivery: Delivery, deps: JobRunnerDeps, shutdown: 
   const startedAt = performance.now();
   let firstTokenAt: number | null = null;
   let usage: { promptTokens: number; completionTokens: number } | null = null;
+  let toolCalls: ToolCall[] = [];
   const texts = [...emitted];
   let position = 0;
   let failure: { code: string; message: string } | null = null;
@@ -115,6 +116,10 @@ export async function runJob(delivery: Delivery, deps: JobRunnerDeps, shutdown: 
     for await (const output of deps.backend.generate(job, controller.signal)) {
       if (output.type === 'usage') {
         usage = output;
+        continue;
+      }
+      if (output.type === 'toolCalls') {
+        toolCalls = output.calls;
         continue;
       }
       // Resuming: the regenerated tokens the client already has are checked, not sent again.
@@ -170,6 +175,7 @@ export async function runJob(delivery: Delivery, deps: JobRunnerDeps, shutdown: 
     tokensPerSecond: Math.round((completionTokens / seconds) * 100) / 100,
     text: texts.join(''),
     cached: false,
+    ...(toolCalls.length > 0 ? { toolCalls } : {}),
   };
   const outcome = await finish(completed, fence, 'completed');
   if (outcome === 'completed') {

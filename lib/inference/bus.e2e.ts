@@ -128,6 +128,24 @@ describe.each([
   });
 
   describe('lifecycle feed', () => {
+    it("carries a completion's tool calls, in the log and on the feed, as they were appended", async () => {
+      const { bus } = await openBus(inProcess);
+      const jobId = randomUUID();
+      const withToolCalls: JobEvent = {
+        ...completed,
+        toolCalls: [
+          { id: 'call_1', name: 'send_email', arguments: '{"to":"ada@example.com"}' },
+          { id: 'call_2', name: 'archive', arguments: '{}' },
+        ],
+      };
+      await bus.log.append(jobId, started(1));
+      await bus.log.append(jobId, withToolCalls, { attempt: 1 });
+      expect(await bus.log.lastEvent(jobId)).toEqual({ seq: 2, event: withToolCalls });
+      const taken = await bus.lifecycle.take('subgraph-tools', { count: 10, blockMs: 0 });
+      expect(taken.find((entry) => entry.jobId === jobId && entry.event.type === 'completed')?.event).toEqual(withToolCalls);
+      await bus.lifecycle.ack(taken.map((entry) => entry.id));
+    });
+
     it('carries started and terminal events (not queued or tokens) once each, and hands unacknowledged ones to another consumer', async () => {
       const { bus } = await openBus(inProcess);
       const jobId = randomUUID();

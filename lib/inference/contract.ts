@@ -37,6 +37,17 @@ export interface JobRequest {
   enqueuedAt: string;
 }
 
+/**
+ * An action the model proposed (an OpenAI-style tool call), as the worker assembled it from
+ * the streamed pieces: `id` the model's call id (unique within the job), `name` the tool,
+ * `arguments` the JSON text of its arguments.
+ */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 /** Codes of `failed` events the worker writes; the subgraph may add its own. */
 export type FailureCode = 'BACKEND_ERROR' | 'BACKEND_TIMEOUT' | 'WORKER_LOST' | 'UNKNOWN_MODEL' | 'INVALID_JOB' | (string & {});
 
@@ -54,6 +65,8 @@ export type JobEvent =
     tokensPerSecond: number;
     text: string;
     cached: boolean;
+    /** The actions the model proposed, in the order it numbered them; absent when none. */
+    toolCalls?: ToolCall[];
   }
   | { type: 'failed'; at: string; code: FailureCode; message: string }
   | { type: 'cancelled'; at: string };

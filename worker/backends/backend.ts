@@ -1,8 +1,12 @@
-import type { JobRequest } from '../../lib/inference/index.js';
+import type { JobRequest, ToolCall } from '../../lib/inference/index.js';
 
-/** What a backend streams: completion tokens in order, then (when it knows them) the token counts. */
+/**
+ * What a backend streams: completion tokens in order, then the actions the model proposed
+ * (when it proposed any) and (when it knows them) the token counts.
+ */
 export type BackendOutput =
   | { type: 'token'; text: string }
+  | { type: 'toolCalls'; calls: ToolCall[] }
   | { type: 'usage'; promptTokens: number; completionTokens: number };
 
 /** Failure codes a backend reports; they become the `failed` event's code. */

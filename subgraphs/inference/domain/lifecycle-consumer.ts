@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import type { InferenceBus, LifecycleEntry } from '../../../lib/inference/contract.js';
+import { ZodError } from 'zod';
+
+import { proposeAction } from '../../../lib/autonomy/actions.js';
+import { uuidV5 } from '../../../lib/ids.js';
+import type { InferenceBus, JobEvent, LifecycleEntry } from '../../../lib/inference/contract.js';
 import { recordUsageEvent } from '../../../lib/live/usage-events.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
+import type { InferenceJob } from '../data/__generated__/prisma/client.js';
 import type { JobStore } from '../data/job-store.js';
 import type { JobsRepository } from '../data/jobs-repository.js';
 import type { ResponseCache } from '../data/response-cache.js';
@@ -42,7 +47,9 @@ export interface LifecycleConsumerDeps {
  * replica): each `started` or terminal event updates its job row (status only moves forward,
  * so redelivery changes nothing), a completion fills the response cache when the request was
  * deterministic and records the usage event (`inference:<jobId>`, which the usage aggregator
- * counts once however often it arrives), and only then is the entry acknowledged.
+ * counts once however often it arrives), proposes each tool call the model made as an action
+ * (`proposeAction`, with an `actionId` derived from the job and the call, so the autonomy
+ * subgraph records it once however often it arrives), and only then is the entry acknowledged.
  */
 export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -63,6 +70,31 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
     }
   }
 
+  /**
+   * One proposal per tool call. The job's level decides nothing here: the autonomy subgraph
+   * holds each at the user's level when it arrives (subgraphs/autonomy/README.md). A call the
+   * contract refuses (a worker that did not check it) is logged and skipped, never retried.
+   */
+  async function proposeActions(job: InferenceJob, completed: Extract<JobEvent, { type: 'completed' }>): Promise<void> {
+    for (const call of completed.toolCalls ?? []) {
+      const action = {
+        actionId: uuidV5(job.id, call.id),
+        jobId: job.id,
+        userId: job.userId,
+        context: job.autonomyContext,
+        name: call.name,
+        arguments: call.arguments,
+        proposedAt: completed.at,
+      };
+      try {
+        await proposeAction(deps.redis, action);
+      } catch (error) {
+        if (!(error instanceof ZodError)) throw error;
+        deps.logger.warn({ jobId: job.id, actionId: action.actionId, tool: call.name, issues: error.issues.map((issue) => issue.path.join('.')) }, 'tool call skipped: not a valid proposal');
+      }
+    }
+  }
+
   async function apply(entry: LifecycleEntry): Promise<void> {
     const { jobId, event } = entry;
     const job = await deps.jobs.findJob(jobId);
@@ -76,7 +108,8 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
     if (event.type !== 'completed') return;
     if (applied && !event.cached) {
       deps.metrics.completed(event.timeToFirstTokenMs, event.tokensPerSecond);
-      if (job.cacheKey) {
+      // A completion that proposed actions is not cached: a replay would skip its proposals.
+      if (job.cacheKey && !event.toolCalls?.length) {
         const tokens = await tokensOf(jobId);
         // Only a complete record is cached: a replay must give exactly the original events.
         if (tokens.length === event.completionTokens && Object.keys(tokens).length === tokens.length) {
@@ -84,6 +117,7 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
         }
       }
     }
+    await proposeActions(job, event);
     await recordUsageEvent(deps.redis, {
       eventId: `inference:${jobId}`,
       userId: job.userId,

@@ -1,5 +1,6 @@
 import { BackendError, type BackendOutput, type InferenceBackend } from '../backend.js';
 import { sseData } from './sse.js';
+import { createToolCallAssembler, type ToolCallDelta } from './tool-calls.js';
 
 export interface OpenAiBackendOptions {
   /** The server's API root, e.g. `http://vllm:8000/v1` (requests go to `<baseUrl>/chat/completions`). */
@@ -17,7 +18,7 @@ export interface OpenAiBackendOptions {
 }
 
 interface CompletionChunk {
-  choices?: Array<{ delta?: { content?: string | null } }>;
+  choices?: Array<{ delta?: { content?: string | null; tool_calls?: ToolCallDelta[] | null } }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   error?: { message?: string } | string;
 }
@@ -28,7 +29,9 @@ const MAX_UPSTREAM_MESSAGE = 200;
 /**
  * Any OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama) through streaming chat
  * completions: one SSE chunk per token, `[DONE]` at the end, `usage` in the last chunk when
- * the server honours `stream_options.include_usage`. An error status, a chunk carrying an
+ * the server honours `stream_options.include_usage`. Tool calls the model streams
+ * (`delta.tool_calls`) are assembled (`tool-calls.ts`) and handed on after the last token.
+ * An error status, a chunk carrying an
  * error, or a stream that ends before `[DONE]` is BACKEND_ERROR; silence past a timeout is
  * BACKEND_TIMEOUT. Ending the iteration early (cancellation) closes the connection, which
  * makes these servers stop generating.
@@ -88,7 +91,8 @@ export function createOpenAiBackend(options: OpenAiBackendOptions): InferenceBac
         deadline(options.firstTokenTimeoutMs, 'first token');
         let usage: BackendOutput | null = null;
         let finished = false;
-        let tokens = 0;
+        let outputStarted = false;
+        const toolCalls = createToolCallAssembler();
         for await (const payload of sseData(response.body)) {
           if (payload.trim() === '[DONE]') {
             finished = true;
@@ -99,16 +103,17 @@ export function createOpenAiBackend(options: OpenAiBackendOptions): InferenceBac
           if (chunk.usage?.completion_tokens !== undefined) {
             usage = { type: 'usage', promptTokens: chunk.usage.prompt_tokens ?? 0, completionTokens: chunk.usage.completion_tokens };
           }
-          const text = chunk.choices?.[0]?.delta?.content;
-          if (text) {
-            tokens++;
-            deadline(options.idleTimeoutMs, 'next chunk');
-            yield { type: 'token', text };
-          } else if (tokens > 0) {
-            deadline(options.idleTimeoutMs, 'next chunk');
-          }
+          const delta = chunk.choices?.[0]?.delta;
+          const text = delta?.content;
+          if (delta?.tool_calls) toolCalls.add(delta.tool_calls);
+          // A piece of a proposed action is output as a token is: from the first, the idle limit applies.
+          outputStarted ||= Boolean(text) || Boolean(delta?.tool_calls);
+          if (outputStarted) deadline(options.idleTimeoutMs, 'next chunk');
+          if (text) yield { type: 'token', text };
         }
         if (!finished) throw new BackendError('BACKEND_ERROR', 'the model server ended the stream before [DONE]');
+        const calls = toolCalls.finish();
+        if (calls.length > 0) yield { type: 'toolCalls', calls };
         if (usage) yield usage;
       } catch (error) {
         throw failure(error);
