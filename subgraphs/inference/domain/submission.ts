@@ -62,8 +62,9 @@ async function onRedis<T>(step: () => Promise<T>): Promise<T> {
 /**
  * `submitInference` and `cancelInference`. A submission is validated, then checked against
  * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; level unknown: SERVICE_UNAVAILABLE)
- * and the plan's monthly token quota (a hard one used up: QUOTA_EXCEEDED), then answered from the response cache when it is deterministic and cached, else checked
- * against the per-user and queue limits, stored, announced (`queued`) and enqueued.
+ * and the plan's monthly token quota (a hard one used up: QUOTA_EXCEEDED), then answered from
+ * the response cache when it is deterministic and cached, else checked against the per-user
+ * and queue limits, stored, announced (`queued`) and enqueued.
  */
 export function createSubmissions(deps: SubmissionDeps) {
   const { store, bus, settings, metrics } = deps;

@@ -31,8 +31,8 @@ const MAX_UPSTREAM_MESSAGE = 200;
  * completions: one SSE chunk per token, `[DONE]` at the end, `usage` in the last chunk when
  * the server honours `stream_options.include_usage`. Tool calls the model streams
  * (`delta.tool_calls`) are assembled (`tool-calls.ts`) and handed on after the last token.
- * An error status, a chunk carrying an
- * error, or a stream that ends before `[DONE]` is BACKEND_ERROR; silence past a timeout is
+ * An error status, a chunk carrying an error, a malformed tool call, or a stream that ends
+ * before `[DONE]` is BACKEND_ERROR; silence past a timeout is
  * BACKEND_TIMEOUT. Ending the iteration early (cancellation) closes the connection, which
  * makes these servers stop generating.
  */
