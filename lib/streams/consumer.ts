@@ -8,6 +8,19 @@ import { throttledWarning } from '../throttled-warning.js';
 const STAND_IN_POLL_MS = 100;
 
 /** One stream entry: its id and its fields as a map. */
+/**
+ * Creates `group` on `stream` (and the stream, if missing) unless it exists. `startId` is where a
+ * new group starts reading: `'0'` for every entry already there, `'$'` for only new ones. ioredis
+ * does not apply its keyPrefix to XGROUP's key (it follows a subcommand), so it is prefixed here.
+ */
+export async function createConsumerGroup(redis: Redis, stream: string, group: string, startId: '0' | '$'): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', `${redis.options.keyPrefix ?? ''}${stream}`, group, startId, 'MKSTREAM');
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+  }
+}
+
 export interface StreamEntry {
   id: string;
   fields: Record<string, string>;
@@ -62,14 +75,7 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
       };
     });
 
-  const ensureGroup = async () => {
-    try {
-      // ioredis does not prefix XGROUP's key (it sits behind a subcommand): prefix it here.
-      await connection.xgroup('CREATE', `${connection.options.keyPrefix ?? ''}${stream}`, group, '$', 'MKSTREAM');
-    } catch (error) {
-      if (!String(error).includes('BUSYGROUP')) throw error;
-    }
-  };
+  const ensureGroup = () => createConsumerGroup(connection, stream, group, '$');
   const handleBatch = async (raw: Array<[string, string[]]>) => {
     const entries = raw.filter(([, fields]) => fields).map(([id, fields]) => ({ id, fields: fieldsOf(fields) }));
     if (entries.length === 0) return;

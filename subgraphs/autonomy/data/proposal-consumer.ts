@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AUTONOMY_ACTIONS_GROUP, AUTONOMY_ACTIONS_STREAM, parseProposedAction, type ProposedAction } from '../../../lib/autonomy/actions.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
+import { createConsumerGroup } from '../../../lib/streams/consumer.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
 
 /** @default 1_000 // ms an XREADGROUP waits for proposals: well under the client's 5 s command timeout. */
@@ -52,14 +53,8 @@ export function startProposalConsumer(options: ProposalConsumerOptions): { stop(
 
   async function ensureGroup(): Promise<void> {
     if (groupReady) return;
-    try {
-      // From the start of the stream: proposals appended before the group existed count too.
-      // ioredis does not prefix XGROUP's key (a subcommand's argument), so the prefix is added here.
-      const stream = `${connection.options.keyPrefix ?? ''}${AUTONOMY_ACTIONS_STREAM}`;
-      await connection.xgroup('CREATE', stream, AUTONOMY_ACTIONS_GROUP, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
-    }
+    // From the start of the stream: proposals appended before the group existed count too.
+    await createConsumerGroup(connection, AUTONOMY_ACTIONS_STREAM, AUTONOMY_ACTIONS_GROUP, '0');
     groupReady = true;
   }
 

@@ -6,6 +6,7 @@ import { type LiveUsageUpdate, parseUsageEventFields } from '../../../lib/live/u
 import type { Logger } from '../../../lib/logger.js';
 import { METRIC_NAMESPACE } from '../../../lib/metrics.js';
 import { isInProcessStandIn, type Redis } from '../../../lib/redis.js';
+import { createConsumerGroup } from '../../../lib/streams/consumer.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
 import type { AggregatesRepository, MeteredEvent, PeriodTotals } from '../data/aggregates-repository.js';
 import { monthOf, periodStartOf } from './billing-period.js';
@@ -116,14 +117,7 @@ export function createMeteringConsumer(options: MeteringOptions) {
   const ack = (ids: string[]) => redis.xack(USAGE_EVENTS_STREAM, METERING_GROUP, ...ids);
   const entriesOf = (reply: unknown): StreamEntry[] => (reply as Array<[string, StreamEntry[]]> | null)?.[0]?.[1] ?? [];
 
-  async function ensureGroup(): Promise<void> {
-    try {
-      // ioredis does not apply keyPrefix to XGROUP's key (it follows a subcommand): prefixed here.
-      await redis.xgroup('CREATE', `${redis.options.keyPrefix ?? ''}${USAGE_EVENTS_STREAM}`, METERING_GROUP, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
-    }
-  }
+  const ensureGroup = () => createConsumerGroup(redis, USAGE_EVENTS_STREAM, METERING_GROUP, '0');
 
   /** This consumer's own pending entries, oldest first, until none is left. */
   async function drainOwnPending(client: Redis): Promise<void> {
