@@ -1,0 +1,9 @@
+import { createApolloEngine } from './apollo-engine.js';
+import type { EngineOptions, GatewayEngine } from './engine.js';
+import { createNativeEngine } from './native/native-engine.js';
+
+/** The engines the gateway can run (`GATEWAY_ENGINE`): the same contract, two executors. */
+export const engineFactories: Record<'native' | 'apollo', (options: EngineOptions) => Promise<GatewayEngine>> = {
+  native: createNativeEngine,
+  apollo: createApolloEngine,
+};
