@@ -1,0 +1,11 @@
+import type { EngineOptions, GatewayEngine } from './engine.js';
+import { createNativeEngine } from './native/native-engine.js';
+
+/**
+ * The engines the gateway can run (`GATEWAY_ENGINE`): the same contract, two executors.
+ * `@apollo/gateway` is loaded only when its engine is chosen (it is most of the engine's memory).
+ */
+export const engineFactories: Record<'native' | 'apollo', (options: EngineOptions) => Promise<GatewayEngine>> = {
+  native: createNativeEngine,
+  apollo: async (options) => (await import('./apollo-engine.js')).createApolloEngine(options),
+};
