@@ -230,6 +230,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       await liveHub.close();
       await yoga.dispose();
       await engine.close();
+      await upstream.close();
     },
   };
 }
