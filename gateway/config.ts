@@ -122,6 +122,12 @@ export const gatewayEnvSchema = z.object({
    * variables and identity) share one request; mutations never. See gateway/upstream/.
    */
   SUBGRAPH_DEDUPLICATION: env.bool(true),
+  /**
+   * @default false // identical queries in flight at once from the same principal share one
+   * execution (each is still checked, charged and logged on its own). Off by default: see the
+   * README, "Inbound de-duplication". See gateway/inbound-dedup/.
+   */
+  INBOUND_DEDUPLICATION: env.bool(false),
   /** @default 1_000 // 1 s: /health/subgraphs reports a subgraph down, and /ready Redis down, past this. */
   HEALTH_PROBE_TIMEOUT_MS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s to finish in-flight requests after SIGTERM. */

@@ -30,6 +30,7 @@ import { useCostLimits } from './cost/use-cost-limits.js';
 import { linkedDirectiveNameIn } from './engine/apollo-engine.js';
 import { createReloadableEngine } from './engine/reloadable.js';
 import { useHealth } from './health/use-health.js';
+import { useInboundDeduplication } from './inbound-dedup/use-inbound-deduplication.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
 import { createPersistedQueryResolver } from './persisted-queries/resolver.js';
 import { usePersistedQueries } from './persisted-queries/use-persisted-queries.js';
@@ -190,6 +191,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useMultipartSubscriptions(config.MULTIPART_HEARTBEAT_MS),
       subscriptions.plugin,
       useFederatedExecution(engine),
+      // Last: it wraps the engine's execute, after every check has run for this request.
+      ...(config.INBOUND_DEDUPLICATION ? [useInboundDeduplication(registry)] : []),
     ],
   });
   return {
