@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ConfigError } from '../lib/config.js';
 import { startFakeOpenAi } from '../test/fake-openai.js';
+import { engineBudgetSeconds, measureEngines } from './engines.js';
 import { featureBudgetSeconds, type FeatureSettings, measureFeatures } from './features.js';
 import { hostileBudgetSeconds, hostileFailureCount, type HostileSettings, measureHostile } from './hostile.js';
 import { inferenceBudgetSeconds, inferencePlatformSettings, type InferenceSettings, measureInference } from './inference.js';
@@ -23,7 +24,7 @@ import { postGraphQL } from './lib/graphql.js';
 import { failureCount, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
 import { type BenchPlatform, startBenchPlatform } from './lib/platform.js';
-import { featureFailureCount, type HttpRow, inferenceFailureCount, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
+import { engineFailureCount, featureFailureCount, type HttpRow, inferenceFailureCount, type MicroRow, renderMarkdown, type Report, subscriptionFailureCount } from './lib/report.js';
 import { median } from './lib/stats.js';
 import { microBenchmarks } from './microbenchmarks.js';
 import { type BenchContext, httpNotes, type HttpScenario, httpScenarios, seedUser } from './scenarios.js';
@@ -78,6 +79,10 @@ async function main(): Promise<number> {
   const failed = report.http.filter((row) => failureCount(row.failures) > 0);
   if (failed.length > 0) {
     log(`FAILED: responses that were not successes in ${failed.map((row) => `"${row.name}"`).join(', ')}; the numbers above are not valid`);
+    return 1;
+  }
+  if (engineFailureCount(report.engines) > 0) {
+    log('FAILED: responses that were not successes in the engines measurement; its numbers above are not valid');
     return 1;
   }
   if (featureFailureCount(report.features) > 0) {
@@ -164,12 +169,14 @@ async function measure(
     nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS,
   };
   const featuresSkipped = skipped(config.BENCH_FEATURES, 'BENCH_FEATURES', 'features');
+  const enginesSkipped = skipped(config.BENCH_ENGINES, 'BENCH_ENGINES', 'engines');
   guard.setBudget(
     windows * (config.BENCH_WARMUP + config.BENCH_DURATION + WINDOW_SLACK_S) +
       SETUP_BUDGET_S +
       (subscriptionsSkipped ? 0 : subscriptionBudgetSeconds(subscriptionSettings)) +
       (hostileSkipped ? 0 : hostileBudgetSeconds(hostileSettings)) +
       (featuresSkipped ? 0 : featureBudgetSeconds(featureSettings)) +
+      (enginesSkipped ? 0 : engineBudgetSeconds(featureSettings)) +
       (inference ? inferenceBudgetSeconds(inference.settings) : 0),
   );
 
@@ -196,6 +203,9 @@ async function measure(
   const features: Report['features'] = featuresSkipped
     ? { skipped: featuresSkipped }
     : await measureFeatures(context, featureSettings, { log, addCleanup: guard.addCleanup });
+  const engines: Report['engines'] = enginesSkipped
+    ? { skipped: enginesSkipped }
+    : await measureEngines(context, featureSettings, { log, addCleanup: guard.addCleanup });
 
   let subscriptions: Report['subscriptions'];
   if (subscriptionsSkipped) {
@@ -239,6 +249,7 @@ async function measure(
     http: rows,
     httpNotes: httpNotes(new Map(rows.map((row) => [row.name, row.reqPerSec]))),
     features,
+    engines,
     subscriptions,
     hostile,
     inference: inferenceResult,

@@ -119,6 +119,22 @@ export const gatewayEnvSchema = z.object({
   SUBSCRIPTION_MAX_QUEUED_EVENTS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s: a subgraph slower than this counts as unavailable for the request. */
   SUBGRAPH_TIMEOUT_MS: env.positiveInt(10_000),
+  /**
+   * @default 64 // keep-alive connections per subgraph: enough that 50 concurrent clients'
+   * fetches (a few per subgraph each) rarely queue, few enough for a subgraph's accept backlog.
+   */
+  SUBGRAPH_CONNECTIONS: env.positiveInt(64),
+  /**
+   * @default true // identical subgraph queries in flight at once (same subgraph, document,
+   * variables and identity) share one request; mutations never. See gateway/upstream/.
+   */
+  SUBGRAPH_DEDUPLICATION: env.bool(true),
+  /**
+   * @default false // identical queries in flight at once from the same principal share one
+   * execution (each is still checked, charged and logged on its own). Off by default: see the
+   * README, "Inbound de-duplication". See gateway/inbound-dedup/.
+   */
+  INBOUND_DEDUPLICATION: env.bool(false),
   /** @default 1_000 // 1 s: /health/subgraphs reports a subgraph down, and /ready Redis down, past this. */
   HEALTH_PROBE_TIMEOUT_MS: env.positiveInt(1_000),
   /** @default 10_000 // 10 s to finish in-flight requests after SIGTERM. */

@@ -31,6 +31,7 @@ import { engineFactories } from './engine/engines.js';
 import { createReloadableEngine } from './engine/reloadable.js';
 import { linkedDirectiveNameIn } from './engine/supergraph-links.js';
 import { useHealth } from './health/use-health.js';
+import { useInboundDeduplication } from './inbound-dedup/use-inbound-deduplication.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
 import { createPersistedQueryResolver } from './persisted-queries/resolver.js';
 import { usePersistedQueries } from './persisted-queries/use-persisted-queries.js';
@@ -195,6 +196,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useMultipartSubscriptions(config.MULTIPART_HEARTBEAT_MS),
       subscriptions.plugin,
       useFederatedExecution(engine),
+      // Last: it wraps the engine's execute, after every check has run for this request.
+      ...(config.INBOUND_DEDUPLICATION ? [useInboundDeduplication(registry)] : []),
     ],
   });
   return {
@@ -235,6 +238,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       await liveHub.close();
       await yoga.dispose();
       await engine.close();
+      await upstream.close();
     },
   };
 }

@@ -15,7 +15,7 @@ import { repoRoot } from './spawn.js';
 /** The only packages that make the gateway's engine: nothing outside `gateway/engine/` imports them. */
 const ENGINE_PACKAGES = ['@apollo/gateway', '@apollo/query-planner', '@apollo/federation-internals', '@apollo/utils.keyvaluecache'];
 /** Gateway folders that own one feature, its plugin and its logic; they never reach up into `plugins/`. */
-const GATEWAY_FEATURES = ['auth', 'authorization', 'subscriptions', 'live-stats', 'usage-events', 'health', 'plans'];
+const GATEWAY_FEATURES = ['auth', 'authorization', 'subscriptions', 'live-stats', 'usage-events', 'health', 'plans', 'inbound-dedup'];
 /**
  * Known breaks of a rule, each with the change that removes it. `lib/db/schema-engine.ts` is
  * the migration tool's (devDependencies by design) and moves to `scripts/`: delete the entry then.
@@ -107,6 +107,11 @@ describe('architecture rules', async () => {
 
   it('gateway/upstream/ never imports gateway/auth/ (it declares the caller it needs)', () => {
     const broken = imports.filter((i) => inside(i.file, 'gateway/upstream') && inside(i.target, 'gateway/auth'));
+    expect(describeAll(broken)).toEqual([]);
+  });
+
+  it('only gateway/upstream/ imports the HTTP client that talks to subgraphs (undici)', () => {
+    const broken = imports.filter((i) => i.target === null && packageOf(i.specifier) === 'undici' && !inside(i.file, 'gateway/upstream'));
     expect(describeAll(broken)).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import { gatewayEnvSchema } from '../gateway/config.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
-import { createIdentitySigner } from '../lib/auth/identity-header.js';
+import { createIdentitySigner, type IdentitySigner } from '../lib/auth/identity-header.js';
 import { ACCESS_TOKEN_ALG } from '../lib/auth/keys.js';
 import { createRevokedSessionsCache } from '../lib/auth/revocation.js';
 import { systemClock } from '../lib/clock.js';
@@ -79,7 +79,7 @@ export interface AdHocGateway {
 export async function startAdHocGateway(
   subgraphs: AdHocSubgraph[],
   env: Record<string, string> = {},
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; identity?: IdentitySigner } = {},
 ): Promise<AdHocGateway> {
   const supergraphSdl = composeSupergraph(subgraphs.map(({ name, url, typeDefs }) => ({ name, url, typeDefs })));
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
@@ -93,7 +93,7 @@ export async function startAdHocGateway(
     supergraphSdl,
     redis,
     clock: systemClock,
-    identity: createIdentitySigner(randomBytes(32)),
+    identity: options.identity ?? createIdentitySigner(randomBytes(32)),
     keys,
   });
   const server = await listen(gateway.yoga, { host: '127.0.0.1', port: 0 });

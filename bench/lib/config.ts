@@ -9,7 +9,7 @@ import { env, parseEnv } from '../../lib/config.js';
 const windowSeconds = (defaultValue: number) => z.coerce.number().min(0).max(50).default(defaultValue);
 
 /** The parts of a run, in the order they run; `BENCH_ONLY` picks some. */
-export const BENCH_PARTS = ['http', 'micro', 'features', 'subscriptions', 'hostile', 'inference'] as const;
+export const BENCH_PARTS = ['http', 'micro', 'features', 'engines', 'subscriptions', 'hostile', 'inference'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /** Every setting of `npm run bench`; the README's table lists the same. */
@@ -46,6 +46,8 @@ export const benchEnvSchema = z.object({
   BENCH_GATEWAY_NODE_OPTIONS: z.string().default('--max-old-space-size=384'),
   /** @default true // measure gateway req/s with cost + persisted features on vs off, two gateway processes (`0` skips it) */
   BENCH_FEATURES: env.bool(true),
+  /** @default true // measure gateway req/s and CPU per request with GATEWAY_ENGINE=apollo vs native, two gateway processes (`0` skips it) */
+  BENCH_ENGINES: env.bool(true),
   /** @default true // fire the hostile corpus at the gateway as deployed, after the subscriptions (`0` skips it) */
   BENCH_HOSTILE: env.bool(true),
   /** @default 10 // seconds of hostile traffic; at most 120 */

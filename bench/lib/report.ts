@@ -1,3 +1,4 @@
+import type { EngineResult } from '../engines.js';
 import type { FeatureResult, FeatureRow } from '../features.js';
 import type { HostileResult } from '../hostile.js';
 import type { InferenceResult } from '../inference.js';
@@ -43,6 +44,8 @@ export interface Report {
   httpNotes: string[];
   /** Gateway req/s with cost + persisted features on vs off, or why it did not run. */
   features: FeatureResult | { skipped: string };
+  /** Gateway req/s and CPU per request with GATEWAY_ENGINE=apollo vs native, or why it did not run. */
+  engines: EngineResult | { skipped: string };
   /** The subscription benchmark, or why it did not run. */
   subscriptions: SubscriptionResult | { skipped: string };
   /** The hostile corpus against the gateway as deployed, or why it did not run. */
@@ -100,6 +103,7 @@ export function renderMarkdown(report: Report): string {
   if (report.httpNotes.length > 0) lines.push('', ...report.httpNotes);
   lines.push('', ...renderInference(report.inference));
   lines.push('', ...renderFeatures(report.features));
+  lines.push('', ...renderEngines(report.engines));
   lines.push('', ...renderSubscriptions(report.subscriptions));
   lines.push('', ...renderHostile(report.hostile));
   return lines.join('\n');
@@ -128,6 +132,33 @@ function renderFeatures(result: Report['features']): string[] {
       `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request.`,
   );
   return lines;
+}
+
+/** Each request's rows (apollo, native, direct where measured), then native ÷ apollo and the overhead over the subgraph. */
+function renderEngines(result: Report['engines']): string[] {
+  if ('skipped' in result) return [`Engines (GATEWAY_ENGINE=apollo vs native): not measured (${result.skipped}).`];
+  const lines = [
+    'Engines: two gateway processes (compiled build) in front of the same subgraphs, differing only in `GATEWAY_ENGINE`, with the user\'s access token; interleaved rounds.',
+    '',
+    '| request | engine | req/s (median) | p50 ms | p99 ms | gateway CPU ms/request (median) | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of result.rows) {
+    lines.push(
+      `| ${row.request} | ${row.name} | ${integer.format(row.reqPerSec)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.cpuMsPerRequest, 3)} | ${formatFailures(row.failures)} |`,
+    );
+  }
+  lines.push('');
+  for (const { request, reqPerSecRatio, cpuRatio, overheadP50Ms } of result.comparisons) {
+    const overhead = overheadP50Ms ? `; p50 over the subgraph directly: apollo +${fixed(overheadP50Ms.apollo, 2)} ms, native +${fixed(overheadP50Ms.native, 2)} ms` : '';
+    lines.push(`- ${request}: native ÷ apollo req/s ${fixed(reqPerSecRatio, 2)}, gateway CPU ms/request ${fixed(cpuRatio, 2)}${overhead}`);
+  }
+  return lines;
+}
+
+/** Failures in the engines measurement that make the run invalid. */
+export function engineFailureCount(result: Report['engines']): number {
+  return 'skipped' in result ? 0 : result.rows.reduce((sum, row) => sum + failureCount(row.failures), 0);
 }
 
 /** Failures in the features measurement that make the run invalid. */

@@ -71,7 +71,7 @@ describe('native engine: plans interpreted on the subgraphs’ JSON, shaped like
       supergraphSdl,
       logger: createLogger({ name: 'engine-test', level: 'silent' }),
       connect: (subgraphs: readonly { name: string; url: string }[]) => {
-        const upstream = createUpstream({ subgraphs, timeoutMs: 10_000, keepAliveMs: 10_000, protocolOf: () => 'ws', registry: new Registry() });
+        const upstream = createUpstream({ subgraphs, timeoutMs: 10_000, keepAliveMs: 10_000, protocolOf: () => 'ws', registry: new Registry(), connectionsPerSubgraph: 8, deduplicate: false });
         const execute = upstream.execute.bind(upstream);
         return {
           ...upstream,

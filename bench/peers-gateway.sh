@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Our built gateway (npm run build) as a contender in ../shared/bench-peers, which runs it with
+# NODE_ENV=production from its own folder:
+#   GATEWAY_NAME=lotabots GATEWAY_CMD='/path/to/repo/bench/peers-gateway.sh --supergraph {supergraph} --port {port}' run.sh
+# Production mode with every feature as deployed (auth, persisted-query policy, cost limits
+# charged in Redis, metrics, access log); what production requires from outside is made here:
+# throwaway secrets (the bench's subgraphs verify no identity header), the local Redis under a
+# key prefix of this process, a metrics port the kernel picks. The anonymous plan's limits are
+# raised for this run only: TestQuery is priced at 24,420 (nested lists without @listSize), over
+# the free ceiling of 1,000, and 50 connections from one address share one anonymous bucket.
+# Every variable can be overridden from the environment.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+unlimited='{"bucketSize":1000000000000,"restorePerSecond":1000000000000,"requestsPerWindow":1000000000000,"windowSeconds":60}'
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-lotabots_bench_peers:$$:}"
+export IDENTITY_SIGNING_SECRET="${IDENTITY_SIGNING_SECRET:-$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')}"
+export JWT_PUBLIC_KEY="${JWT_PUBLIC_KEY:-$(node -e 'process.stdout.write(require("node:crypto").generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }))')}"
+export PERSISTED_DOCUMENTS_FILE="${PERSISTED_DOCUMENTS_FILE:-$repo/clients/persisted-documents.json}"
+export COST_PLANS="${COST_PLANS:-{\"free\":{\"maxOperationCost\":100000\}\}}"
+export RATE_LIMIT_PLANS="${RATE_LIMIT_PLANS:-{\"free\":$unlimited\}}"
+export METRICS_PORT="${METRICS_PORT:-0}"
+exec node "$repo/dist/gateway/main.js" "$@"

@@ -1,0 +1,86 @@
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, getOperationAST, print } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { Counter, type Registry } from 'prom-client';
+
+import type { Principal } from '../../lib/auth/principal.js';
+import { METRIC_NAMESPACE } from '../../lib/metrics.js';
+
+type Execution = ReturnType<ExecuteFn>;
+type ExecuteFn = (args: ExecutionArgs) => Promise<ExecutionResult | AsyncIterable<ExecutionResult>> | ExecutionResult | AsyncIterable<ExecutionResult>;
+
+/** One execution in flight and the requests waiting to share its result. */
+interface InFlight {
+  joiners: { resolve(result: Execution): void; args: ExecutionArgs }[];
+}
+
+/**
+ * Identical queries in flight at once from the same principal share one execution
+ * (INBOUND_DEDUPLICATION, off by default: see the README). "Identical" is exact: the same
+ * principal (every field, so the same identity reaches the subgraphs), the same document as
+ * it will run (after authorization filtered it), operation name and variables. Mutations and
+ * subscriptions never share.
+ *
+ * Only the execution is shared: each request has passed auth, persisted-query and cost checks
+ * of its own by the time this runs (register it last, after useFederatedExecution, so it wraps
+ * the engine's execute), and each is charged, metered and logged on its own, with its own
+ * request id. Each joiner gets a copy of the result (its data cloned, its errors and
+ * extensions in new containers) made before the first request's plugins see the original,
+ * since those plugins complete the result in place for their own request (cost, merged
+ * authorization errors).
+ */
+export function useInboundDeduplication(registry: Registry): Plugin<{ principal?: Principal }> {
+  const shared = new Counter({
+    name: `${METRIC_NAMESPACE}_inbound_requests_shared_total`,
+    help: 'Queries answered by an identical query of the same principal already executing (INBOUND_DEDUPLICATION).',
+    registers: [registry],
+  });
+  const inFlight = new Map<string, InFlight>();
+  const printed = new WeakMap<DocumentNode, string>();
+  const keyOf = (args: ExecutionArgs): string | null => {
+    const principal = (args.contextValue as { principal?: Principal } | undefined)?.principal;
+    if (!principal || getOperationAST(args.document, args.operationName)?.operation !== 'query') return null;
+    let source = printed.get(args.document);
+    if (source === undefined) printed.set(args.document, (source = print(args.document)));
+    return JSON.stringify([principal, source, args.operationName ?? null, args.variableValues ?? null]);
+  };
+
+  const execute = async (executeFn: ExecuteFn, args: ExecutionArgs): Promise<Execution> => {
+    const key = keyOf(args);
+    if (key === null) return executeFn(args);
+    const running = inFlight.get(key);
+    if (running) {
+      shared.inc();
+      return new Promise<Execution>((resolve) => running.joiners.push({ resolve, args }));
+    }
+    const entry: InFlight = { joiners: [] };
+    inFlight.set(key, entry);
+    let result: Awaited<Execution>;
+    try {
+      result = await executeFn(args);
+    } catch (error) {
+      // Each joiner runs on its own: the failure may have been this request's alone.
+      for (const joiner of entry.joiners) joiner.resolve(executeFn(joiner.args));
+      throw error;
+    } finally {
+      inFlight.delete(key);
+    }
+    for (const joiner of entry.joiners) joiner.resolve(isAsyncIterable(result) ? executeFn(joiner.args) : copyOf(result));
+    return result;
+  };
+
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn((args) => execute(executeFn as ExecuteFn, args));
+    },
+  };
+}
+
+/** A result the caller may complete in place without touching the original. */
+function copyOf(result: ExecutionResult): ExecutionResult {
+  return {
+    ...result,
+    ...(result.data !== undefined && { data: structuredClone(result.data) }),
+    ...(result.errors && { errors: [...result.errors] }),
+    ...(result.extensions && { extensions: { ...result.extensions } }),
+  };
+}
