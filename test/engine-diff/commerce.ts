@@ -1,0 +1,408 @@
+import { GraphQLError } from 'graphql';
+
+import { federation } from './federation-link.js';
+import type { SupergraphFixture } from './harness.js';
+
+/**
+ * Four subgraphs around products: entity chains through lists (product → reviews → author →
+ * reviews → product), `@requires` (plain, nested, and of a field with arguments), `@provides`,
+ * `@external`, `@override`, a `@shareable` value type, subgraph errors with and without a code,
+ * and nulls in non-null positions. Resolvers are pure over fixed data (mutations upsert by id),
+ * so every engine sees the same subgraphs whatever ran before.
+ */
+
+interface Product {
+  upc: string;
+  name: string;
+  price: number;
+  weight: number;
+  dimensions: { size: string; heightCm: number };
+}
+const products: Product[] = [
+  { upc: 'p1', name: 'Table', price: 100, weight: 20, dimensions: { size: 'L', heightCm: 80 } },
+  { upc: 'p2', name: 'Chair', price: 50, weight: 5, dimensions: { size: 'M', heightCm: 90 } },
+  { upc: 'p3', name: 'Lamp', price: 20, weight: 1, dimensions: { size: 'S', heightCm: 40 } },
+];
+const createdProducts = new Map<string, Product>();
+const productByUpc = (upc: string) => products.find((p) => p.upc === upc) ?? createdProducts.get(upc) ?? null;
+
+interface Review {
+  id: string;
+  productUpc: string;
+  authorId: string;
+  body: string;
+  stars: number;
+}
+const reviews: Review[] = [
+  { id: 'r1', productUpc: 'p1', authorId: 'u1', body: 'Sturdy', stars: 5 },
+  { id: 'r2', productUpc: 'p1', authorId: 'u2', body: 'Wobbly', stars: 2 },
+  { id: 'r3', productUpc: 'p2', authorId: 'u1', body: 'Comfy', stars: 4 },
+  { id: 'r4', productUpc: 'p3', authorId: 'u2', body: 'Dim', stars: 3 },
+];
+const addedReviews = new Map<string, Review>();
+const users = [
+  { id: 'u1', username: 'ada', email: 'ada@example.test' },
+  { id: 'u2', username: 'grace', email: null },
+];
+
+/** A resolver that needs a field another subgraph provides: fails loudly when the engine did not send it. */
+function required<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new GraphQLError(`required field ${field} missing from the representation`, { extensions: { code: 'MISSING_REQUIRED' } });
+  return value;
+}
+
+const productsSubgraph = {
+  name: 'products',
+  typeDefs: /* GraphQL */ `
+    ${federation('@key', '@shareable')}
+    type Query {
+      topProducts(first: Int = 3): [Product!]!
+      product(upc: ID!): Product
+    }
+    type Mutation {
+      createProduct(input: ProductInput!): Product!
+    }
+    input ProductInput {
+      upc: ID!
+      name: String!
+      price: Int!
+      weight: Int = 1
+      dimensions: DimensionsInput = { size: "S", heightCm: 10 }
+    }
+    input DimensionsInput {
+      size: String!
+      heightCm: Int!
+    }
+    enum Currency {
+      USD
+      EUR
+    }
+    type Product @key(fields: "upc") {
+      upc: ID!
+      name: String!
+      price: Int!
+      weight: Int!
+      priceIn(currency: Currency!): Int!
+      dimensions: Dimensions!
+    }
+    type Dimensions @shareable {
+      size: String!
+      heightCm: Int!
+    }
+  `,
+  resolvers: {
+    Query: {
+      topProducts: (_: unknown, { first }: { first: number }) => products.slice(0, first),
+      product: (_: unknown, { upc }: { upc: string }) => productByUpc(upc),
+    },
+    Mutation: {
+      createProduct(_: unknown, { input }: { input: Product }) {
+        createdProducts.set(input.upc, input);
+        return input;
+      },
+    },
+    Product: {
+      __resolveReference: ({ upc }: { upc: string }) => productByUpc(upc),
+      priceIn: (product: Product, { currency }: { currency: 'USD' | 'EUR' }) => (currency === 'EUR' ? Math.round((product.price * 9) / 10) : product.price),
+    },
+  },
+};
+
+const inventorySubgraph = {
+  name: 'inventory',
+  typeDefs: /* GraphQL */ `
+    ${federation('@key', '@external', '@requires', '@shareable')}
+    enum Currency {
+      USD
+      EUR
+    }
+    type Product @key(fields: "upc") {
+      upc: ID!
+      price: Int! @external
+      weight: Int! @external
+      dimensions: Dimensions! @external
+      inStock: Boolean!
+      shippingEstimate: Int! @requires(fields: "price weight")
+      packaging: String! @requires(fields: "dimensions { size }")
+      warehouseCode: String!
+    }
+    type Dimensions @shareable {
+      size: String!
+      heightCm: Int!
+    }
+  `,
+  resolvers: {
+    Product: {
+      __resolveReference: (reference: Partial<Product> & { upc: string }) => reference,
+      inStock: ({ upc }: Product) => upc !== 'p2',
+      shippingEstimate: (p: Partial<Product>) => (required(p.price, 'price') > 60 ? 0 : required(p.weight, 'weight') * 2),
+      packaging: (p: Partial<Product>) => (required(p.dimensions, 'dimensions').size === 'L' ? 'crate' : 'box'),
+      // p3 breaks its contract: a null where the schema promises a value.
+      warehouseCode: ({ upc }: Product) => (upc === 'p3' ? null : `WH-${upc}`),
+    },
+  },
+};
+
+const reviewsSubgraph = {
+  name: 'reviews',
+  typeDefs: /* GraphQL */ `
+    ${federation('@key', '@external', '@provides', '@override')}
+    type Query {
+      latestReviews(first: Int = 2): [Review!]!
+      review(id: ID!): Review
+    }
+    type Mutation {
+      addReview(input: ReviewInput!): Review!
+    }
+    input ReviewInput {
+      id: ID!
+      productUpc: ID!
+      authorId: ID!
+      body: String!
+      stars: Int = 5
+    }
+    type Review @key(fields: "id") {
+      id: ID!
+      body: String!
+      stars: Int!
+      flagged: Boolean
+      author: User! @provides(fields: "username")
+      product: Product!
+    }
+    type User @key(fields: "id") {
+      id: ID!
+      username: String! @external
+      name: String! @override(from: "accounts")
+      reviews: [Review!]!
+    }
+    type Product @key(fields: "upc") {
+      upc: ID!
+      reviews: [Review!]!
+    }
+  `,
+  resolvers: {
+    Query: {
+      latestReviews: (_: unknown, { first }: { first: number }) => [...reviews].reverse().slice(0, first),
+      review: (_: unknown, { id }: { id: string }) => reviews.find((r) => r.id === id) ?? addedReviews.get(id) ?? null,
+    },
+    Mutation: {
+      addReview(_: unknown, { input }: { input: Review }) {
+        addedReviews.set(input.id, input);
+        return input;
+      },
+    },
+    Review: {
+      __resolveReference: ({ id }: { id: string }) => reviews.find((r) => r.id === id),
+      flagged(review: Review) {
+        if (review.id === 'r2') throw new GraphQLError('moderation state of r2 is private', { extensions: { code: 'FORBIDDEN' } });
+        return false;
+      },
+      // The provided username differs from accounts' on purpose: it shows which subgraph answered.
+      author: (review: Review) => ({ id: review.authorId, username: `${users.find((u) => u.id === review.authorId)!.username} (provided)` }),
+      product: (review: Review) => ({ upc: review.productUpc }),
+    },
+    User: {
+      __resolveReference: ({ id }: { id: string }) => ({ id }),
+      name: ({ id }: { id: string }) => `Name of ${id} (reviews)`,
+      reviews: ({ id }: { id: string }) => reviews.filter((r) => r.authorId === id),
+    },
+    Product: {
+      reviews: ({ upc }: { upc: string }) => reviews.filter((r) => r.productUpc === upc),
+    },
+  },
+};
+
+const accountsSubgraph = {
+  name: 'accounts',
+  typeDefs: /* GraphQL */ `
+    ${federation('@key', '@shareable')}
+    type Query {
+      me: User
+      users: [User!]!
+    }
+    type User @key(fields: "id") {
+      id: ID!
+      username: String! @shareable
+      name: String!
+      email: String
+    }
+  `,
+  resolvers: {
+    Query: {
+      me: () => users[0],
+      users: () => users,
+    },
+    User: {
+      __resolveReference: ({ id }: { id: string }) => users.find((u) => u.id === id),
+      name: ({ id }: { id: string }) => `Name of ${id} (accounts)`,
+      email(user: (typeof users)[number]) {
+        // A plain Error: the subgraph reports it without a code.
+        if (user.email === null) throw new Error(`no email for ${user.id}`);
+        return user.email;
+      },
+    },
+  },
+};
+
+export const commerce: SupergraphFixture = {
+  name: 'commerce',
+  subgraphs: [productsSubgraph, inventorySubgraph, reviewsSubgraph, accountsSubgraph],
+  cases: [
+    {
+      name: 'aliases and __typename at every level, across entity fetches',
+      query: /* GraphQL */ `
+        query Aliased {
+          __typename
+          first: product(upc: "p1") { __typename upc title: name stock: inStock }
+          second: product(upc: "p2") { __typename kind: __typename name inStock }
+          missing: product(upc: "nope") { upc }
+        }
+      `,
+      codes: [],
+    },
+    {
+      name: 'nested entity chain through lists of entities',
+      query: /* GraphQL */ `
+        {
+          topProducts {
+            upc
+            reviews {
+              body
+              author {
+                name
+                username
+                reviews { __typename product { __typename name inStock shippingEstimate } }
+              }
+            }
+          }
+        }
+      `,
+      codes: [],
+    },
+    {
+      name: '@requires of plain and nested external fields',
+      query: '{ topProducts(first: 3) { upc shippingEstimate packaging } }',
+      codes: [],
+    },
+    {
+      name: '@requires when the query also selects the required fields',
+      query: '{ product(upc: "p2") { weight shippingEstimate price dimensions { size } packaging } }',
+      codes: [],
+    },
+    {
+      name: '@provides: the author username comes with the review',
+      query: '{ latestReviews { id author { id username name } } }',
+      codes: [],
+    },
+    {
+      name: '@override: User.name from reviews, username from accounts',
+      query: '{ me { __typename id name username email } }',
+      codes: [],
+    },
+    {
+      name: 'variables with defaults feeding arguments',
+      query: 'query Top($first: Int = 2, $upc: ID!) { topProducts(first: $first) { upc } product(upc: $upc) { name } }',
+      variables: { upc: 'p3' },
+      codes: [],
+    },
+    {
+      name: 'variables override defaults',
+      query: 'query Top($first: Int = 2) { topProducts(first: $first) { upc name } }',
+      variables: { first: 1 },
+      codes: [],
+    },
+    {
+      name: '@skip and @include driven by variables, on fields of several subgraphs',
+      query: /* GraphQL */ `
+        query Conditional($withReviews: Boolean!, $skipStock: Boolean = false) {
+          topProducts {
+            name
+            reviews @include(if: $withReviews) { body author @skip(if: $skipStock) { name } }
+            inStock @skip(if: $skipStock)
+            shippingEstimate @include(if: $withReviews)
+          }
+        }
+      `,
+      variables: { withReviews: true, skipStock: true },
+      codes: [],
+    },
+    {
+      name: '@skip and @include the other way round, on fragments too',
+      query: /* GraphQL */ `
+        query Conditional($withReviews: Boolean!, $skipStock: Boolean = false) {
+          topProducts(first: 2) {
+            name
+            ... @include(if: $withReviews) { reviews { stars } }
+            ...Stock @skip(if: $skipStock)
+          }
+        }
+        fragment Stock on Product { inStock warehouseCode }
+      `,
+      variables: { withReviews: false },
+      codes: [],
+    },
+    {
+      name: 'named fragments spread at several depths',
+      query: /* GraphQL */ `
+        query WithFragments {
+          topProducts(first: 2) { ...ProductCard reviews { ...ReviewLine } }
+          latestReviews(first: 1) { ...ReviewLine product { ...ProductCard } }
+        }
+        fragment ProductCard on Product { __typename upc name inStock }
+        fragment ReviewLine on Review { id stars author { ...Person } }
+        fragment Person on User { name username }
+      `,
+      codes: [],
+    },
+    {
+      name: 'operationName picks one of several operations',
+      query: 'query A { me { name } } query B { users { username } }',
+      operationName: 'B',
+      codes: [],
+    },
+    {
+      name: 'a subgraph error with a code, on one review of a list',
+      query: '{ latestReviews(first: 4) { id flagged author { username } } }',
+      codes: ['FORBIDDEN'],
+    },
+    {
+      name: 'a subgraph error without a code, from an entity fetch',
+      query: '{ latestReviews(first: 4) { id author { name email } } }',
+      // Apollo's code for a subgraph error that has none; u2 is fetched once but answers at two paths.
+      codes: ['DOWNSTREAM_SERVICE_ERROR', 'DOWNSTREAM_SERVICE_ERROR'],
+    },
+    {
+      name: 'a null in a non-null entity field nulls its nullable parent',
+      query: '{ product(upc: "p3") { name warehouseCode } other: product(upc: "p1") { name warehouseCode } review(id: "r4") { body product { warehouseCode } } }',
+      codes: ['DOWNSTREAM_SERVICE_ERROR', 'DOWNSTREAM_SERVICE_ERROR'],
+    },
+    {
+      name: 'a null in a non-null entity field bubbles up to data',
+      query: '{ topProducts { upc warehouseCode } }',
+      codes: ['DOWNSTREAM_SERVICE_ERROR'],
+    },
+    {
+      name: 'a null bubbles through lists of entities reached by a chain, up to data',
+      query: '{ users { name reviews { body product { name warehouseCode } } } me { username } }',
+      codes: ['DOWNSTREAM_SERVICE_ERROR'],
+    },
+    {
+      name: 'mutations run in order, with input objects, defaults and entity fields',
+      query: /* GraphQL */ `
+        mutation Create($product: ProductInput!, $stars: Int) {
+          created: createProduct(input: $product) { upc name weight dimensions { size } inStock shippingEstimate packaging reviews { id } }
+          addReview(input: { id: "r9", productUpc: "p9", authorId: "u2", body: "New", stars: $stars }) {
+            id stars author { name username } product { name inStock }
+          }
+        }
+      `,
+      variables: { product: { upc: 'p9', name: 'Shelf', price: 70 } },
+      codes: [],
+    },
+    {
+      name: 'what the mutations wrote is read back',
+      query: '{ product(upc: "p9") { name price weight } review(id: "r9") { body stars } }',
+      codes: [],
+    },
+  ],
+};

@@ -1,0 +1,108 @@
+import { type ExecutionResult, type GraphQLFormattedError, parse, validate } from 'graphql';
+import { Registry } from 'prom-client';
+
+import type { EngineOptions, GatewayEngine } from '../../gateway/engine/engine.js';
+import { createUpstream, type UpstreamCaller } from '../../gateway/upstream/index.js';
+import { composeSupergraph } from '../../lib/compose.js';
+import { createLogger } from '../../lib/logger.js';
+import { testEnv } from '../env.js';
+import { type AdHocSubgraph, startAdHocSubgraph } from '../gateway-kit.js';
+
+export interface SubgraphFixture {
+  name: string;
+  typeDefs: string;
+  resolvers: unknown;
+}
+
+/** One operation of the corpus, run unchanged through every engine. */
+export interface DiffCase {
+  name: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  operationName?: string;
+  /**
+   * The `extensions.code` of each error apollo answers with (null: an error without one), in the
+   * order of `Answer.errors`: proves the case reaches what it is about (an empty list: no error
+   * at all), so a broken fixture cannot pass as "the same".
+   */
+  codes: (string | null)[];
+}
+
+export interface SupergraphFixture {
+  name: string;
+  subgraphs: SubgraphFixture[];
+  /** Subgraphs composed into the supergraph, then stopped before any operation runs. */
+  down?: string[];
+  cases: DiffCase[];
+}
+
+export type EngineFactory = (options: EngineOptions) => Promise<GatewayEngine>;
+
+/** The fixture's subgraphs on real HTTP servers (port 0), composed into a supergraph. */
+export async function startSupergraph(fixture: SupergraphFixture) {
+  const servers: AdHocSubgraph[] = [];
+  const close = () => Promise.all(servers.map((server) => server.close()));
+  try {
+    for (const { name, typeDefs, resolvers } of fixture.subgraphs) servers.push(await startAdHocSubgraph(name, typeDefs, resolvers));
+    const supergraphSdl = composeSupergraph(servers.map(({ name, url, typeDefs }) => ({ name, url, typeDefs })));
+    await Promise.all(servers.filter((server) => fixture.down?.includes(server.name)).map((server) => server.close()));
+    return { supergraphSdl, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** An engine as the gateway builds it: its own upstream (fresh metrics registry) with real HTTP fetches. */
+export function startEngine(factory: EngineFactory, supergraphSdl: string): Promise<GatewayEngine> {
+  return factory({
+    supergraphSdl,
+    // Generous: a loaded machine must not turn a slow subgraph into SUBGRAPH_UNAVAILABLE.
+    connect: (subgraphs) => createUpstream({ subgraphs, timeoutMs: 20_000, keepAliveMs: 10_000, protocolOf: () => 'ws', registry: new Registry() }),
+    logger: createLogger({ name: 'engine-diff', level: testEnv.logLevel }),
+  });
+}
+
+/** The request's caller, as the gateway's auth context provides it. */
+const caller: UpstreamCaller = { identityHeader: async () => 'engine-diff-identity' };
+
+export interface NormalisedError {
+  message: string;
+  path: readonly (string | number)[] | null;
+  code: string | null;
+}
+
+/** What the comparison looks at: `data` as sent on the wire (JSON, so key order counts) and the errors. */
+export interface Answer {
+  data: unknown;
+  /** `data` serialised: the order of keys is part of the response (the selection's order). */
+  dataJson: string | undefined;
+  errors: NormalisedError[];
+}
+
+/** Parses and validates the case against the engine's schema, then executes it as the gateway does. */
+export async function answer(engine: GatewayEngine, diffCase: DiffCase): Promise<Answer> {
+  const document = parse(diffCase.query);
+  const invalid = validate(engine.schema, document);
+  if (invalid.length > 0) throw new Error(`case ${diffCase.name} is invalid: ${invalid.map((error) => error.message).join('; ')}`);
+  const result = await engine.execute({
+    schema: engine.schema,
+    document,
+    variableValues: diffCase.variables ?? {},
+    operationName: diffCase.operationName,
+    contextValue: caller,
+  });
+  return normalise(result);
+}
+
+export function normalise(result: ExecutionResult): Answer {
+  const wire = JSON.parse(JSON.stringify(result)) as { data?: unknown; errors?: GraphQLFormattedError[] };
+  const errors = (wire.errors ?? []).map((error) => ({
+    message: error.message,
+    path: error.path ?? null,
+    code: typeof error.extensions?.code === 'string' ? error.extensions.code : null,
+  }));
+  // Equivalent errors need not come in the same order: engines may fetch in parallel.
+  errors.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return { data: wire.data, dataJson: JSON.stringify(wire.data), errors };
+}
