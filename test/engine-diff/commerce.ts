@@ -58,6 +58,7 @@ const productsSubgraph = {
     type Query {
       topProducts(first: Int = 3): [Product!]!
       product(upc: ID!): Product
+      products(upcs: [ID!]!): [Product]!
     }
     type Mutation {
       createProduct(input: ProductInput!): Product!
@@ -94,6 +95,7 @@ const productsSubgraph = {
     Query: {
       topProducts: (_: unknown, { first }: { first: number }) => products.slice(0, first),
       product: (_: unknown, { upc }: { upc: string }) => productByUpc(upc),
+      products: (_: unknown, { upcs }: { upcs: string[] }) => upcs.map(productByUpc),
     },
     Mutation: {
       createProduct(_: unknown, { input }: { input: Product }) {
@@ -154,6 +156,10 @@ const reviewsSubgraph = {
     type Mutation {
       addReview(input: ReviewInput!): Review!
     }
+    type Subscription {
+      "Each review in turn, then the end."
+      reviewPosted(count: Int = 4): Review!
+    }
     input ReviewInput {
       id: ID!
       productUpc: ID!
@@ -189,6 +195,13 @@ const reviewsSubgraph = {
       addReview(_: unknown, { input }: { input: Review }) {
         addedReviews.set(input.id, input);
         return input;
+      },
+    },
+    Subscription: {
+      reviewPosted: {
+        async *subscribe(_: unknown, { count }: { count: number }) {
+          for (const review of reviews.slice(0, count)) yield { reviewPosted: review };
+        },
       },
     },
     Review: {
@@ -312,6 +325,12 @@ export const commerce: SupergraphFixture = {
       codes: [],
     },
     {
+      name: 'a list variable; an unknown key gives a null item, entity fields on the others',
+      query: 'query Some($upcs: [ID!]!) { products(upcs: $upcs) { upc name inStock reviews { stars author { username } } } }',
+      variables: { upcs: ['p2', 'nope', 'p1'] },
+      codes: [],
+    },
+    {
       name: '@skip and @include driven by variables, on fields of several subgraphs',
       query: /* GraphQL */ `
         query Conditional($withReviews: Boolean!, $skipStock: Boolean = false) {
@@ -398,6 +417,22 @@ export const commerce: SupergraphFixture = {
       `,
       variables: { product: { upc: 'p9', name: 'Shelf', price: 70 } },
       codes: [],
+    },
+    {
+      name: 'a subscription: each event resolved across subgraphs, with an error and a null bubbling to data',
+      query: /* GraphQL */ `
+        subscription Posted($withEmail: Boolean!) {
+          reviewPosted {
+            __typename
+            id
+            author { name username email @include(if: $withEmail) }
+            product { name inStock shippingEstimate warehouseCode }
+          }
+        }
+      `,
+      variables: { withEmail: true },
+      // r2 by u2 (no email); r4 by u2 on p3 (no email, no warehouse code).
+      codes: ['DOWNSTREAM_SERVICE_ERROR', 'DOWNSTREAM_SERVICE_ERROR', 'DOWNSTREAM_SERVICE_ERROR'],
     },
     {
       name: 'what the mutations wrote is read back',

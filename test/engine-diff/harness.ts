@@ -1,4 +1,4 @@
-import { type ExecutionResult, type GraphQLFormattedError, parse, validate } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, getOperationAST, type GraphQLFormattedError, OperationTypeNode, parse, validate } from 'graphql';
 import { Registry } from 'prom-client';
 
 import type { EngineOptions, GatewayEngine } from '../../gateway/engine/engine.js';
@@ -80,19 +80,31 @@ export interface Answer {
   errors: NormalisedError[];
 }
 
-/** Parses and validates the case against the engine's schema, then executes it as the gateway does. */
-export async function answer(engine: GatewayEngine, diffCase: DiffCase): Promise<Answer> {
+/**
+ * Parses and validates the case against the engine's schema, then runs it as the gateway does:
+ * one answer for a query or mutation; for a subscription, one per event of the upstream
+ * subscription the engine plans (opened through the engine's upstream, run to its end).
+ */
+export async function answers(engine: GatewayEngine, diffCase: DiffCase): Promise<Answer[]> {
   const document = parse(diffCase.query);
   const invalid = validate(engine.schema, document);
   if (invalid.length > 0) throw new Error(`case ${diffCase.name} is invalid: ${invalid.map((error) => error.message).join('; ')}`);
-  const result = await engine.execute({
-    schema: engine.schema,
-    document,
-    variableValues: diffCase.variables ?? {},
-    operationName: diffCase.operationName,
-    contextValue: caller,
-  });
-  return normalise(result);
+  const variables = diffCase.variables ?? {};
+  const args: ExecutionArgs = { schema: engine.schema, document, variableValues: variables, operationName: diffCase.operationName, contextValue: caller };
+  if (getOperationAST(document, diffCase.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION) return [normalise(await engine.execute(args))];
+  const plan = engine.planSubscription(document, diffCase.operationName);
+  const primaryVariables = Object.fromEntries(plan.variableNames.filter((name) => name in variables).map((name) => [name, variables[name]]));
+  const results: Answer[] = [];
+  for await (const event of engine.upstream.subscribe(plan.subgraph, { query: plan.query, variables: primaryVariables, operationName: plan.operationName }, caller)) {
+    results.push(normalise(await engine.resolveEvent(plan, args, event)));
+  }
+  return results;
+}
+
+/** The one answer to a query or mutation. */
+export async function answer(engine: GatewayEngine, diffCase: DiffCase): Promise<Answer> {
+  const [only] = await answers(engine, diffCase);
+  return only!;
 }
 
 export function normalise(result: ExecutionResult): Answer {

@@ -91,6 +91,8 @@ const ratingsSubgraph = {
       id: ID!
       rating: Float
       stars: [Int!]!
+      "Votes per star, per year."
+      histogram: [[Int!]!]!
     }
   `,
   resolvers: {
@@ -104,6 +106,7 @@ const ratingsSubgraph = {
       __resolveReference: ({ id }: { id: string }) => ({ id }),
       rating: ({ id }: { id: string }) => ratings[id] ?? null,
       stars: ({ id }: { id: string }) => [5, 4, id.length],
+      histogram: ({ id }: { id: string }) => [[1, 2, id.length], [], [3]],
     },
   },
 };
@@ -164,6 +167,7 @@ export const media: SupergraphFixture = {
             id
             title
             rating
+            histogram
             ... on Book { pages author { name } isbn }
             ... on Movie { minutes director { __typename name born } studio }
           }
