@@ -27,8 +27,9 @@ import { createCostAnalysis, operationLimitsOf } from './cost/analysis.js';
 import type { CostBudget } from './cost/budget.js';
 import { COST_SPEC, readCostDirectives } from './cost/directives.js';
 import { useCostLimits } from './cost/use-cost-limits.js';
-import { linkedDirectiveNameIn } from './engine/apollo-engine.js';
+import { engineFactories } from './engine/engines.js';
 import { createReloadableEngine } from './engine/reloadable.js';
+import { linkedDirectiveNameIn } from './engine/supergraph-links.js';
 import { useHealth } from './health/use-health.js';
 import { useLiveStats } from './live-stats/use-live-stats.js';
 import { createPersistedQueryResolver } from './persisted-queries/resolver.js';
@@ -98,11 +99,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const supergraphSdl = acknowledgeEnforcedSecurityFeatures(deps.supergraphSdl);
   // Transport → plugins → engine → upstream: the engine loads the supergraph and reaches its
   // subgraphs only through the upstream module, made for the subgraph list it found.
-  const engine = await createReloadableEngine({
-    supergraphSdl,
-    connect: (subgraphs) => createGatewayUpstream(config, subgraphs, registry),
-    logger,
-  });
+  const engine = await createReloadableEngine(
+    {
+      supergraphSdl,
+      connect: (subgraphs) => createGatewayUpstream(config, subgraphs, registry),
+      logger,
+      planCacheSize: config.ENGINE_PLAN_CACHE_SIZE,
+    },
+    engineFactories[config.GATEWAY_ENGINE],
+  );
   const { subgraphs, upstream } = engine;
   const authenticator = createGatewayAuthenticator(config, deps, upstream);
   const subscriptions = createGatewaySubscriptions(config, { engine, upstream, registry, clock: deps.clock, logger });

@@ -1,7 +1,7 @@
 import { buildSchema, defaultFieldResolver, execute, type ExecutionResult, getNamedType, parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 
-import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
+import { linkedDirectiveNameIn } from '../engine/supergraph-links.js';
 import { mergeIntoResult, resultWithoutExecution } from './apply.js';
 import { planFilter, TYPENAME_ALIAS } from './plan.js';
 import { type CallerView, checkRequirement, readAuthorizationRequirements } from './requirements.js';

@@ -2,7 +2,7 @@ import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
-import { linkedDirectiveNameIn } from '../engine/apollo-engine.js';
+import { linkedDirectiveNameIn } from '../engine/supergraph-links.js';
 import { readAuthorizationRequirements } from './requirements.js';
 import { useAuthDirectives } from './use-auth-directives.js';
 

@@ -53,4 +53,6 @@ export interface EngineOptions {
   /** Makes the upstream for the subgraphs the supergraph names (see gateway/upstream/). */
   connect: (subgraphs: readonly SubgraphEndpoint[]) => Upstream;
   logger: Logger;
+  /** Documents whose plans an engine keeps (engines that cache plans; default theirs). */
+  planCacheSize?: number | undefined;
 }

@@ -1,10 +1,12 @@
 import { createApolloEngine } from './apollo-engine.js';
 import type { EngineOptions, GatewayEngine } from './engine.js';
+import { createNativeEngine } from './native/native-engine.js';
 
 /**
- * Every engine the gateway can run, by name. The differential test (test/engine-diff/) runs its
- * corpus through each of them and compares the answers with `apollo`'s.
+ * The engines the gateway can run (`GATEWAY_ENGINE`): the same contract, two executors. The
+ * differential test (test/engine-diff/) runs its corpus through each and compares with `apollo`.
  */
-export const engineFactories: Record<string, (options: EngineOptions) => Promise<GatewayEngine>> = {
+export const engineFactories: Record<'native' | 'apollo', (options: EngineOptions) => Promise<GatewayEngine>> = {
+  native: createNativeEngine,
   apollo: createApolloEngine,
 };

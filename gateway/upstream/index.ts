@@ -42,6 +42,12 @@ export interface GraphQLRequestBody {
   operationName?: string | undefined;
 }
 
+/** How one fetch may be handled. */
+export interface FetchOptions {
+  /** The fetch reads only (a query's), so identical in-flight fetches may share one answer. */
+  dedupe?: boolean;
+}
+
 export interface UpstreamOptions {
   subgraphs: readonly SubgraphEndpoint[];
   /** Every request to a subgraph is bounded by this (a probe may ask for its own bound). */
@@ -96,8 +102,11 @@ export function createUpstream(options: UpstreamOptions) {
 
   return {
     subgraphs: options.subgraphs,
-    /** Runs one GraphQL request on a subgraph: its result, or a SUBGRAPH_UNAVAILABLE error thrown. */
-    async execute(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller): Promise<ExecutionResult> {
+    /**
+     * Runs one GraphQL request on a subgraph: its result, or a SUBGRAPH_UNAVAILABLE error thrown.
+     * `options.dedupe` marks a request safe to share with an identical one in flight (a query's fetch).
+     */
+    async execute(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller, _fetchOptions?: FetchOptions): Promise<ExecutionResult> {
       const stop = fetchDuration.startTimer({ subgraph });
       try {
         const result = await post(subgraph, JSON.stringify(request), await headersFor(subgraph, 'fetch', caller), options.timeoutMs);
