@@ -374,6 +374,45 @@ export const commerce: SupergraphFixture = {
       codes: [],
     },
     {
+      name: 'introspection beside federated fields',
+      query: /* GraphQL */ `
+        {
+          __schema { queryType { name } mutationType { name } subscriptionType { name } }
+          __type(name: "Product") { name kind fields { name type { kind name ofType { kind name } } } }
+          topProducts(first: 1) { __typename name }
+        }
+      `,
+      codes: [],
+    },
+    {
+      name: 'one field under several aliases with different arguments',
+      query: /* GraphQL */ `
+        query Prices($currency: Currency!) {
+          a: products(upcs: ["p1"]) { name eur: priceIn(currency: EUR) usd: priceIn(currency: USD) chosen: priceIn(currency: $currency) }
+          b: products(upcs: ["p2", "p3"]) { name inStock }
+        }
+      `,
+      variables: { currency: 'EUR' },
+      codes: [],
+    },
+    {
+      name: '@skip and @include on root fields and on __typename',
+      query: 'query Roots($yes: Boolean = true, $no: Boolean = false) { me @include(if: $no) { name } users @include(if: $yes) { __typename @skip(if: $yes) username } __typename @include(if: $yes) }',
+      codes: [],
+    },
+    {
+      name: 'a variable of the wrong type',
+      query: 'query Top($first: Int) { topProducts(first: $first) { upc } }',
+      variables: { first: 'three' },
+      // No data at all, and no code: what graphql-js gives (Yoga adds a code before the engine sees variables).
+      codes: [null],
+    },
+    {
+      name: 'a required variable missing',
+      query: 'query One($upc: ID!) { product(upc: $upc) { name inStock } }',
+      codes: [null],
+    },
+    {
       name: 'operationName picks one of several operations',
       query: 'query A { me { name } } query B { users { username } }',
       operationName: 'B',
@@ -438,6 +477,44 @@ export const commerce: SupergraphFixture = {
       name: 'what the mutations wrote is read back',
       query: '{ product(upc: "p9") { name price weight } review(id: "r9") { body stars } }',
       codes: [],
+    },
+  ],
+  apolloGetsWrong: [
+    {
+      // Apollo orders a merged field's sub-fields by the fetches that answered them, not as
+      // CollectFields does (first occurrence in the query): checked against graphql-js.
+      name: 'one field selected several times with different sub-selections: keys in query order',
+      query: /* GraphQL */ `
+        {
+          topProducts(first: 1) {
+            reviews { id }
+            ... on Product { reviews { body author { name } } }
+            ...Reviews
+            reviews { author { username } }
+          }
+        }
+        fragment Reviews on Product { reviews { id stars author { name } } }
+      `,
+      correct: {
+        topProducts: [
+          {
+            reviews: [
+              { id: 'r1', body: 'Sturdy', author: { name: 'Name of u1 (reviews)', username: 'ada (provided)' }, stars: 5 },
+              { id: 'r2', body: 'Wobbly', author: { name: 'Name of u2 (reviews)', username: 'grace (provided)' }, stars: 2 },
+            ],
+          },
+        ],
+      },
+      apollo: {
+        topProducts: [
+          {
+            reviews: [
+              { id: 'r1', author: { username: 'ada (provided)', name: 'Name of u1 (reviews)' }, body: 'Sturdy', stars: 5 },
+              { id: 'r2', author: { username: 'grace (provided)', name: 'Name of u2 (reviews)' }, body: 'Wobbly', stars: 2 },
+            ],
+          },
+        ],
+      },
     },
   ],
 };

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayEngine } from '../../gateway/engine/engine.js';
 import { engineFactories } from '../../gateway/engine/engines.js';
 import { commerce } from './commerce.js';
-import { type Answer, answers, type DiffCase, startEngine, startSupergraph } from './harness.js';
+import { type Answer, answers, type DiffCase, type EngineFactory, startEngine, startSupergraph } from './harness.js';
 import { media } from './media.js';
 import { outage } from './outage.js';
 import { requiresArguments } from './requires-arguments.js';
@@ -15,7 +15,8 @@ import { requiresArguments } from './requires-arguments.js';
  * a second instance: that proves the fixtures answer the same twice), which must answer with
  * the same `data`, key order included, and equivalent errors (message, path, extensions.code).
  */
-const candidates = Object.keys(engineFactories);
+const factories = new Map<string, EngineFactory>(Object.entries(engineFactories));
+const candidates = [...factories.keys()];
 
 describe.each([commerce, media, outage, requiresArguments])('$name supergraph', (fixture) => {
   let stopSubgraphs: (() => Promise<unknown>) | undefined;
@@ -32,7 +33,7 @@ describe.each([commerce, media, outage, requiresArguments])('$name supergraph', 
     const running = await startSupergraph(fixture);
     stopSubgraphs = running.close;
     reference = await startEngine(engineFactories.apollo!, running.supergraphSdl);
-    for (const name of candidates) engines.set(name, await startEngine(engineFactories[name]!, running.supergraphSdl));
+    for (const [name, factory] of factories) engines.set(name, await startEngine(factory, running.supergraphSdl));
   });
   afterAll(async () => {
     for (const engine of [reference, ...engines.values()]) await engine?.close();

@@ -28,12 +28,25 @@ export interface DiffCase {
   codes: (string | null)[];
 }
 
+/**
+ * An operation apollo answers wrongly, so no engine is held to apollo's answer: the correct
+ * answer (verified, not guessed: by graphql-js or by hand from the fixture's data) and the one
+ * apollo gives, both without errors and with keys in the order given.
+ */
+export interface ApolloWrongCase {
+  name: string;
+  query: string;
+  correct: unknown;
+  apollo: unknown;
+}
+
 export interface SupergraphFixture {
   name: string;
   subgraphs: SubgraphFixture[];
   /** Subgraphs composed into the supergraph, then stopped before any operation runs. */
   down?: string[];
   cases: DiffCase[];
+  apolloGetsWrong?: ApolloWrongCase[];
 }
 
 export type EngineFactory = (options: EngineOptions) => Promise<GatewayEngine>;

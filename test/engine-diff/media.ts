@@ -223,6 +223,16 @@ export const media: SupergraphFixture = {
       codes: [],
     },
     {
+      name: 'only __typename on abstract lists, from the owning subgraph',
+      query: '{ allMedia { __typename } search(term: "Dune") { __typename } recommended { __typename } topRated { __typename } }',
+      codes: [],
+    },
+    {
+      name: 'an interface field under several aliases, in interface and concrete fragments',
+      query: '{ allMedia { name: title ... on Book { bookTitle: title title } ... on Media { title rating again: rating } } }',
+      codes: [],
+    },
+    {
       name: 'conditional fragments on abstract types',
       query: /* GraphQL */ `
         query Conditional($books: Boolean!, $movies: Boolean!) {

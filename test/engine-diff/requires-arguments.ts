@@ -61,16 +61,14 @@ export const requiresArguments: SupergraphFixture = {
     { name: 'a required field with an argument', query: '{ products { upc shippingEur } }', codes: [] },
     { name: 'the required field also selected under an alias, with another argument', query: '{ products { upc usd: price(currency: USD) shippingEur } }', codes: [] },
   ],
-};
-
-/**
- * Where `@apollo/query-planner` 2.14.4 is wrong: when the query selects the required field
- * itself, unaliased, with another argument, the planner merges the two selections of `price`
- * into the one fetch from `prices` and keeps whichever comes first in the query. So either
- * `shipping` is given the USD price as the EUR one, or the client is given the EUR price it
- * did not ask for. Each case has the right answer and the one apollo gives.
- */
-export const requiresArgumentsApolloGetsWrong = [
+  /**
+   * Where `@apollo/query-planner` 2.14.4 is wrong: when the query selects the required field
+   * itself, unaliased, with another argument, the planner merges the two selections of `price`
+   * into the one fetch from `prices` and keeps whichever comes first in the query. So either
+   * `shipping` is given the USD price as the EUR one, or the client is given the EUR price it
+   * did not ask for.
+   */
+  apolloGetsWrong: [
   {
     name: 'the required field selected before, with another argument: shipping computed from the USD price',
     query: '{ products { upc price(currency: USD) shippingEur } }',
@@ -84,4 +82,5 @@ export const requiresArgumentsApolloGetsWrong = [
     correct: { products: [{ upc: 'p1', shippingEur: 0, price: 100 }, { upc: 'p2', shippingEur: 7, price: 55 }] },
     apollo: { products: [{ upc: 'p1', shippingEur: 0, price: 90 }, { upc: 'p2', shippingEur: 7, price: 50 }] },
   },
-];
+  ],
+};
