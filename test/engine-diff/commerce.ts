@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 
 import { federation } from './federation-link.js';
 import type { SupergraphFixture } from './harness.js';
@@ -17,12 +17,16 @@ interface Product {
   price: number;
   weight: number;
   dimensions: { size: string; heightCm: number };
+  condition?: string;
 }
 const products: Product[] = [
   { upc: 'p1', name: 'Table', price: 100, weight: 20, dimensions: { size: 'L', heightCm: 80 } },
   { upc: 'p2', name: 'Chair', price: 50, weight: 5, dimensions: { size: 'M', heightCm: 90 } },
-  { upc: 'p3', name: 'Lamp', price: 20, weight: 1, dimensions: { size: 'S', heightCm: 40 } },
+  // Refurbished is not in the API schema (@inaccessible): a value the client must never see.
+  { upc: 'p3', name: 'Lamp', price: 20, weight: 1, dimensions: { size: 'S', heightCm: 40 }, condition: 'REFURBISHED' },
 ];
+/** A custom scalar's values pass through as they are, objects and lists included. */
+const specs: Record<string, unknown> = { p1: { material: 'oak', legs: 4, finish: { coats: [1, 2] } }, p2: ['stackable', 2], p3: 'plain' };
 const createdProducts = new Map<string, Product>();
 const productByUpc = (upc: string) => products.find((p) => p.upc === upc) ?? createdProducts.get(upc) ?? null;
 
@@ -54,7 +58,7 @@ function required<T>(value: T | undefined, field: string): T {
 const productsSubgraph = {
   name: 'products',
   typeDefs: /* GraphQL */ `
-    ${federation('@key', '@shareable')}
+    ${federation('@key', '@shareable', '@inaccessible')}
     type Query {
       topProducts(first: Int = 3): [Product!]!
       product(upc: ID!): Product
@@ -85,13 +89,24 @@ const productsSubgraph = {
       weight: Int!
       priceIn(currency: Currency!): Int!
       dimensions: Dimensions!
+      condition: Condition
+      specs: JSON
+      "Unknown for p3: an error, and a null for whoever requires it."
+      volume: Int
     }
     type Dimensions @shareable {
       size: String!
       heightCm: Int!
     }
+    enum Condition {
+      NEW
+      USED
+      REFURBISHED @inaccessible
+    }
+    scalar JSON
   `,
   resolvers: {
+    JSON: new GraphQLScalarType({ name: 'JSON', serialize: (value) => value }),
     Query: {
       topProducts: (_: unknown, { first }: { first: number }) => products.slice(0, first),
       product: (_: unknown, { upc }: { upc: string }) => productByUpc(upc),
@@ -106,6 +121,12 @@ const productsSubgraph = {
     Product: {
       __resolveReference: ({ upc }: { upc: string }) => productByUpc(upc),
       priceIn: (product: Product, { currency }: { currency: 'USD' | 'EUR' }) => (currency === 'EUR' ? Math.round((product.price * 9) / 10) : product.price),
+      condition: (product: Product) => product.condition ?? (product.upc === 'p1' ? 'NEW' : 'USED'),
+      specs: (product: Product) => specs[product.upc] ?? null,
+      volume(product: Product) {
+        if (product.upc === 'p3') throw new GraphQLError('volume of p3 is unknown', { extensions: { code: 'UNMEASURED' } });
+        return product.weight * 10;
+      },
     },
   },
 };
@@ -123,7 +144,9 @@ const inventorySubgraph = {
       price: Int! @external
       weight: Int! @external
       dimensions: Dimensions! @external
+      volume: Int @external
       inStock: Boolean!
+      fragile: Boolean @requires(fields: "volume")
       shippingEstimate: Int! @requires(fields: "price weight")
       packaging: String! @requires(fields: "dimensions { size }")
       warehouseCode: String!
@@ -138,6 +161,10 @@ const inventorySubgraph = {
       __resolveReference: (reference: Partial<Product> & { upc: string }) => reference,
       inStock: ({ upc }: Product) => upc !== 'p2',
       shippingEstimate: (p: Partial<Product>) => (required(p.price, 'price') > 60 ? 0 : required(p.weight, 'weight') * 2),
+      fragile: (p: Partial<Product> & { volume?: number | null }) => {
+        const volume = required(p.volume, 'volume');
+        return volume === null ? null : volume < 100;
+      },
       packaging: (p: Partial<Product>) => (required(p.dimensions, 'dimensions').size === 'L' ? 'crate' : 'box'),
       // p3 breaks its contract: a null where the schema promises a value.
       warehouseCode: ({ upc }: Product) => (upc === 'p3' ? null : `WH-${upc}`),
@@ -152,9 +179,12 @@ const reviewsSubgraph = {
     type Query {
       latestReviews(first: Int = 2): [Review!]!
       review(id: ID!): Review
+      "Reviews of a product and by an author that no longer exist."
+      orphanReviews: [Review]!
     }
     type Mutation {
       addReview(input: ReviewInput!): Review!
+      deleteReview(id: ID!): Boolean!
     }
     type Subscription {
       "Each review in turn, then the end."
@@ -190,11 +220,15 @@ const reviewsSubgraph = {
     Query: {
       latestReviews: (_: unknown, { first }: { first: number }) => [...reviews].reverse().slice(0, first),
       review: (_: unknown, { id }: { id: string }) => reviews.find((r) => r.id === id) ?? addedReviews.get(id) ?? null,
+      orphanReviews: () => [{ id: 'r404', productUpc: 'p404', authorId: 'u404', body: 'Gone', stars: 1 }],
     },
     Mutation: {
       addReview(_: unknown, { input }: { input: Review }) {
         addedReviews.set(input.id, input);
         return input;
+      },
+      deleteReview() {
+        throw new GraphQLError('reviews cannot be deleted', { extensions: { code: 'FORBIDDEN' } });
       },
     },
     Subscription: {
@@ -211,7 +245,7 @@ const reviewsSubgraph = {
         return false;
       },
       // The provided username differs from accounts' on purpose: it shows which subgraph answered.
-      author: (review: Review) => ({ id: review.authorId, username: `${users.find((u) => u.id === review.authorId)!.username} (provided)` }),
+      author: (review: Review) => ({ id: review.authorId, username: `${users.find((u) => u.id === review.authorId)?.username ?? 'nobody'} (provided)` }),
       product: (review: Review) => ({ upc: review.productUpc }),
     },
     User: {
@@ -413,6 +447,29 @@ export const commerce: SupergraphFixture = {
       codes: [null],
     },
     {
+      name: 'a custom scalar: objects, lists and strings pass through',
+      query: '{ topProducts { upc specs } }',
+      codes: [],
+    },
+    {
+      name: 'an @inaccessible enum value from a subgraph',
+      query: '{ topProducts { upc condition } }',
+      // Apollo answers null without an error (graphql-js would raise one); engines must agree.
+      codes: [],
+    },
+    {
+      name: '@requires of a field that failed: null required, with its error',
+      query: '{ topProducts { upc fragile } }',
+      // The error keeps the path of the required field, which the client did not select.
+      codes: ['UNMEASURED'],
+    },
+    {
+      name: 'entities their subgraphs no longer find: nulls for nullable fields, bubbling for non-null ones',
+      query: '{ orphanReviews { id author { id username email } } again: orphanReviews { id product { upc name } } }',
+      // Apollo bubbles the missing non-null name to the list item without an error.
+      codes: [],
+    },
+    {
       name: 'operationName picks one of several operations',
       query: 'query A { me { name } } query B { users { username } }',
       operationName: 'B',
@@ -472,6 +529,18 @@ export const commerce: SupergraphFixture = {
       variables: { withEmail: true },
       // r2 by u2 (no email); r4 by u2 on p3 (no email, no warehouse code).
       codes: ['DOWNSTREAM_SERVICE_ERROR', 'DOWNSTREAM_SERVICE_ERROR', 'DOWNSTREAM_SERVICE_ERROR'],
+    },
+    {
+      name: 'a failing mutation between two that succeed',
+      query: /* GraphQL */ `
+        mutation Mixed {
+          __typename
+          first: addReview(input: { id: "r10", productUpc: "p1", authorId: "u1", body: "Ten" }) { id }
+          deleteReview(id: "r1")
+          last: createProduct(input: { upc: "p10", name: "Stool", price: 30 }) { upc inStock }
+        }
+      `,
+      codes: ['FORBIDDEN'],
     },
     {
       name: 'what the mutations wrote is read back',
