@@ -4,6 +4,7 @@ import { Histogram, type Registry } from 'prom-client';
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { GatewayConfig } from '../config.js';
+import { createJsonPoster } from './http-post.js';
 import { openSubscription, type UpstreamProtocol } from './subscribe.js';
 
 export type { UpstreamProtocol } from './subscribe.js';
@@ -67,7 +68,8 @@ export interface UpstreamOptions {
  * or response body.
  */
 export function createUpstream(options: UpstreamOptions) {
-  const urls = new Map(options.subgraphs.map((s) => [s.name, s.url]));
+  // Parsed once: a URL per request showed in profiles of the fetch path.
+  const endpoints = new Map(options.subgraphs.map((s) => [s.name, { url: s.url, parsed: new URL(s.url) }]));
   const hooks = options.hooks ?? [];
   const fetchDuration = new Histogram({
     name: `${METRIC_NAMESPACE}_subgraph_fetch_duration_seconds`,
@@ -75,29 +77,23 @@ export function createUpstream(options: UpstreamOptions) {
     labelNames: ['subgraph', 'outcome'] as const,
     registers: [options.registry],
   });
-  const urlOf = (subgraph: string) => {
-    const url = urls.get(subgraph);
-    if (!url) throw new Error(`unknown subgraph ${subgraph}`);
-    return url;
+  const endpointOf = (subgraph: string) => {
+    const endpoint = endpoints.get(subgraph);
+    if (!endpoint) throw new Error(`unknown subgraph ${subgraph}`);
+    return endpoint;
   };
+  const urlOf = (subgraph: string) => endpointOf(subgraph).url;
   const headersFor = async (subgraph: string, kind: SubgraphRequest['kind'], caller: UpstreamCaller) => {
     const headers: Record<string, string> = { [IDENTITY_HEADER]: await caller.identityHeader() };
     if (caller.requestId) headers[REQUEST_ID_HEADER] = caller.requestId;
     for (const hook of hooks) await hook({ subgraph, kind, headers });
     return headers;
   };
+  const postJson = createJsonPoster();
   const post = async (subgraph: string, body: string, headers: Record<string, string>, timeoutMs: number) => {
-    const response = await fetch(urlOf(subgraph), {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new HttpStatusError(response.status);
-    }
-    return (await response.json()) as ExecutionResult;
+    const response = await postJson(endpointOf(subgraph).parsed, body, headers, timeoutMs);
+    if (response.status < 200 || response.status > 299) throw new HttpStatusError(response.status);
+    return JSON.parse(response.body) as ExecutionResult;
   };
 
   return {

@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { createUpstream, type SubgraphRequest } from './index.js';
 
-/** A subgraph stand-in on loopback: answers `{ __typename }`, or HTTP 500 on /broken. */
+/** A subgraph stand-in on loopback: answers `{ __typename }`, HTTP 500 on /broken, nothing ever on /silent. */
 async function startSubgraph() {
   const received: IncomingHttpHeaders[] = [];
   const server: Server = createServer((request, response) => {
     received.push(request.headers);
     request.resume();
     request.on('end', () => {
+      if (request.url === '/silent') return;
       if (request.url === '/broken') {
         response.writeHead(500, { 'content-type': 'text/plain' }).end('stack trace of the subgraph');
         return;
@@ -23,7 +24,7 @@ async function startSubgraph() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { base, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { base, received, close: () => new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections()) };
 }
 
 describe('upstream: the one way out to the subgraphs', () => {
@@ -38,6 +39,7 @@ describe('upstream: the one way out to the subgraphs', () => {
       subgraphs: [
         { name: 'ok', url: `${subgraph.base}/graphql` },
         { name: 'broken', url: `${subgraph.base}/broken` },
+        { name: 'silent', url: `${subgraph.base}/silent` },
       ],
       timeoutMs: 5_000,
       keepAliveMs: 10_000,
@@ -71,5 +73,10 @@ describe('upstream: the one way out to the subgraphs', () => {
     expect(error).toMatchObject({ message: 'Subgraph "broken" is unavailable', extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'broken', reason: 'http 500' } });
     expect(JSON.stringify(error)).not.toMatch(/127\.0\.0\.1|stack trace/);
     expect(await upstream.probe('broken', caller, 5_000)).toBe('down');
+  });
+
+  it('bounds every fetch by the timeout: a subgraph that never answers is SUBGRAPH_UNAVAILABLE (timeout)', async () => {
+    const error = await upstream.execute('silent', { query: '{ __typename }' }, caller).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'silent', reason: 'timeout' } });
   });
 });

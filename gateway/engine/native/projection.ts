@@ -62,6 +62,26 @@ const enum FieldKind {
   Introspection,
 }
 
+/** Which values a leaf type accepts from a subgraph, decided once per field. */
+const enum LeafKind {
+  /** Custom scalars: any value, as Apollo passes them through. */
+  Any,
+  Boolean,
+  /** Int and ID: integral numbers (ID also strings). */
+  Integer,
+  Id,
+  Float,
+  String,
+  Enum,
+}
+
+/** Wrapping types, outermost first, so shaping compares numbers rather than testing classes. */
+const enum Wrapper {
+  NonNull,
+  List,
+  Named,
+}
+
 interface FieldPlan {
   responseName: string;
   kind: FieldKind;
@@ -69,7 +89,10 @@ interface FieldPlan {
   parentType: GraphQLCompositeType;
   /** The field's type, then each wrapped type in turn: `[User!]!` → `[User!]!`, `[User!]`, `User!`, `User`. */
   types: GraphQLOutputType[];
+  /** What each of `types` is. */
+  wrappers: Wrapper[];
   leaf: GraphQLLeafType | null;
+  leafKind: LeafKind;
   selection: SelectionPlan | null;
   /** The field itself, for introspection fields, which graphql-js answers. */
   node: FieldNode;
@@ -139,8 +162,8 @@ function shapeObject(shaping: Shaping, plan: SelectionPlan, fields: FieldPlan[],
 }
 
 function complete(shaping: Shaping, field: FieldPlan, depth: number, input: unknown, path: (string | number)[]): unknown {
-  const type = field.types[depth]!;
-  if (type instanceof GraphQLNonNull) {
+  const wrapper = field.wrappers[depth];
+  if (wrapper === Wrapper.NonNull) {
     const value = complete(shaping, field, depth + 1, input, path);
     if (value !== null && value !== INVALID) return value;
     if (!shaping.hadErrors) {
@@ -153,8 +176,8 @@ function complete(shaping: Shaping, field: FieldPlan, depth: number, input: unkn
     shaping.hadErrors = false;
     return null;
   }
-  if (type instanceof GraphQLList) {
-    if (!Array.isArray(input)) throw new Error(`Invalid non-list value returned by subgraph for list type ${String(type)}`);
+  if (wrapper === Wrapper.List) {
+    if (!Array.isArray(input)) throw new Error(`Invalid non-list value returned by subgraph for list type ${String(field.types[depth])}`);
     const output = new Array<unknown>(input.length);
     let invalid = false;
     let hadErrors = false;
@@ -174,7 +197,7 @@ function complete(shaping: Shaping, field: FieldPlan, depth: number, input: unkn
     return invalid ? null : output;
   }
   if (field.leaf) {
-    if (isValidLeafValue(field.leaf, input)) {
+    if (isValidLeafValue(field.leafKind, field.leaf, input)) {
       shaping.hadErrors = false;
       return input;
     }
@@ -182,7 +205,7 @@ function complete(shaping: Shaping, field: FieldPlan, depth: number, input: unkn
     shaping.hadErrors = true;
     return null;
   }
-  if (typeof input !== 'object') throw new Error(`Invalid non-object value returned by subgraph for composite type ${String(type)}`);
+  if (typeof input !== 'object') throw new Error(`Invalid non-object value returned by subgraph for composite type ${String(field.types[depth])}`);
   const plan = field.selection!;
   const object = input as JsonObject;
   const typename = object.__typename;
@@ -213,18 +236,40 @@ function apolloError(message: string, path: readonly (string | number)[]): Graph
 const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 
 /** Whether a subgraph's leaf value fits the API schema's type (federation-internals' `isValidLeafValue`). */
-function isValidLeafValue(type: GraphQLLeafType, value: unknown): boolean {
-  if (!isEnumType(type) && !isSpecifiedScalarType(type)) return true;
-  if (typeof value === 'boolean') return type.name === 'Boolean';
-  if (typeof value === 'number' && Number.isFinite(value)) {
-    if (type.name === 'Int' || type.name === 'ID') return INTEGER.test(String(value));
-    return type.name === 'Float';
+function isValidLeafValue(kind: LeafKind, type: GraphQLLeafType, value: unknown): boolean {
+  switch (kind) {
+    case LeafKind.Any:
+      return true;
+    case LeafKind.Boolean:
+      return typeof value === 'boolean';
+    case LeafKind.Integer:
+    case LeafKind.Id:
+      if (typeof value === 'number') return Number.isFinite(value) && INTEGER.test(String(value));
+      return kind === LeafKind.Id && typeof value === 'string';
+    case LeafKind.Float:
+      return typeof value === 'number' && Number.isFinite(value);
+    case LeafKind.String:
+      return typeof value === 'string';
+    case LeafKind.Enum:
+      return typeof value === 'string' && (type as GraphQLEnumType).getValue(value) !== undefined;
   }
-  if (typeof value === 'string') {
-    if (isEnumType(type)) return (type as GraphQLEnumType).getValue(value) !== undefined;
-    return type.name !== 'Boolean' && type.name !== 'Int' && type.name !== 'Float';
+}
+
+function leafKindOf(type: GraphQLLeafType): LeafKind {
+  if (isEnumType(type)) return LeafKind.Enum;
+  if (!isSpecifiedScalarType(type)) return LeafKind.Any;
+  switch (type.name) {
+    case 'Boolean':
+      return LeafKind.Boolean;
+    case 'Int':
+      return LeafKind.Integer;
+    case 'ID':
+      return LeafKind.Id;
+    case 'Float':
+      return LeafKind.Float;
+    default:
+      return LeafKind.String;
   }
-  return false;
 }
 
 /** The fields of `plan` for objects of type `typeName`, compiled once per type. */
@@ -268,20 +313,22 @@ function collectFields(
 
 function fieldPlan(context: ProjectionContext, parentType: GraphQLCompositeType, node: FieldNode, responseName: string): FieldPlan {
   const name = node.name.value;
-  const base = { responseName, parentType, node, shadowsPrototype: responseName in Object.prototype, leaf: null, selection: null, types: [] };
+  const base = { responseName, parentType, node, shadowsPrototype: responseName in Object.prototype, leaf: null, leafKind: LeafKind.Any, selection: null, types: [], wrappers: [] };
   if (name === '__typename') return { ...base, kind: FieldKind.Typename };
   if (name === '__schema' || name === '__type') return { ...base, kind: FieldKind.Introspection };
   const definition = 'getFields' in parentType ? parentType.getFields()[name] : undefined;
   if (!definition) throw new Error(`field ${parentType.name}.${name} not in the API schema`);
   const types: GraphQLOutputType[] = [];
+  const wrappers: Wrapper[] = [];
   for (let type: GraphQLOutputType = definition.type; ; type = (type as GraphQLList<GraphQLOutputType>).ofType) {
     types.push(type);
+    wrappers.push(type instanceof GraphQLNonNull ? Wrapper.NonNull : type instanceof GraphQLList ? Wrapper.List : Wrapper.Named);
     if (!(type instanceof GraphQLNonNull) && !(type instanceof GraphQLList)) break;
   }
   const named = getNamedType(definition.type);
-  if (isLeafType(named)) return { ...base, kind: FieldKind.Leaf, types, leaf: named };
+  if (isLeafType(named)) return { ...base, kind: FieldKind.Leaf, types, wrappers, leaf: named, leafKind: leafKindOf(named) };
   const selection: SelectionPlan = { context, staticType: named as GraphQLCompositeType, selections: [...(node.selectionSet?.selections ?? [])], byType: new Map() };
-  return { ...base, kind: FieldKind.Composite, types, selection };
+  return { ...base, kind: FieldKind.Composite, types, wrappers, selection };
 }
 
 /** Whether objects of type `runtime` get a fragment on `condition` (Apollo's `isSubtype`). */
