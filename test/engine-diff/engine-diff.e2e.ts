@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { GatewayEngine } from '../../gateway/engine/engine.js';
 import { engineFactories } from '../../gateway/engine/engines.js';
+import { broken } from './broken-subgraph.js';
 import { commerce } from './commerce.js';
 import { type Answer, answers, type DiffCase, type EngineFactory, startEngine, startSupergraph } from './harness.js';
 import { media } from './media.js';
@@ -18,7 +19,7 @@ import { requiresArguments } from './requires-arguments.js';
 const factories = new Map<string, EngineFactory>(Object.entries(engineFactories));
 const candidates = [...factories.keys()];
 
-describe.each([commerce, media, outage, requiresArguments])('$name supergraph', (fixture) => {
+describe.each([commerce, media, outage, requiresArguments, broken])('$name supergraph', (fixture) => {
   let stopSubgraphs: (() => Promise<unknown>) | undefined;
   let reference: GatewayEngine;
   const engines = new Map<string, GatewayEngine>();

@@ -6,13 +6,11 @@ import { createUpstream, type UpstreamCaller } from '../../gateway/upstream/inde
 import { composeSupergraph } from '../../lib/compose.js';
 import { createLogger } from '../../lib/logger.js';
 import { testEnv } from '../env.js';
-import { type AdHocSubgraph, startAdHocSubgraph } from '../gateway-kit.js';
+import { startAdHocSubgraph } from '../gateway-kit.js';
+import { type RawResponder, startRawSubgraph } from './raw-subgraph.js';
 
-export interface SubgraphFixture {
-  name: string;
-  typeDefs: string;
-  resolvers: unknown;
-}
+/** A subgraph: `@apollo/subgraph` over `resolvers`, or a raw server answering with `respond`. */
+export type SubgraphFixture = { name: string; typeDefs: string } & ({ resolvers: unknown } | { respond: RawResponder });
 
 /** One operation of the corpus, run unchanged through every engine. */
 export interface DiffCase {
@@ -53,10 +51,13 @@ export type EngineFactory = (options: EngineOptions) => Promise<GatewayEngine>;
 
 /** The fixture's subgraphs on real HTTP servers (port 0), composed into a supergraph. */
 export async function startSupergraph(fixture: SupergraphFixture) {
-  const servers: AdHocSubgraph[] = [];
+  const servers: { name: string; url: string; typeDefs: string; close(): Promise<void> }[] = [];
   const close = () => Promise.all(servers.map((server) => server.close()));
   try {
-    for (const { name, typeDefs, resolvers } of fixture.subgraphs) servers.push(await startAdHocSubgraph(name, typeDefs, resolvers));
+    for (const subgraph of fixture.subgraphs) {
+      const { name, typeDefs } = subgraph;
+      servers.push(await ('respond' in subgraph ? startRawSubgraph(name, typeDefs, subgraph.respond) : startAdHocSubgraph(name, typeDefs, subgraph.resolvers)));
+    }
     const supergraphSdl = composeSupergraph(servers.map(({ name, url, typeDefs }) => ({ name, url, typeDefs })));
     await Promise.all(servers.filter((server) => fixture.down?.includes(server.name)).map((server) => server.close()));
     return { supergraphSdl, close };
