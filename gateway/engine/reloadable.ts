@@ -1,7 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 
 import type { Upstream } from '../upstream/index.js';
-import { createApolloEngine } from './apollo-engine.js';
 import type { EngineOptions, GatewayEngine, SubscriptionPlan } from './engine.js';
 
 /** An engine whose supergraph can be replaced while it serves. */
@@ -22,7 +21,7 @@ export interface ReloadableEngine extends GatewayEngine {
  * was validated against (`args.schema`), and each subscription's events are resolved by the
  * engine that planned it, so a swap drops nothing in flight; new operations see the new schema.
  */
-export async function createReloadableEngine(options: EngineOptions, create: (options: EngineOptions) => Promise<GatewayEngine> = createApolloEngine): Promise<ReloadableEngine> {
+export async function createReloadableEngine(options: EngineOptions, create: (options: EngineOptions) => Promise<GatewayEngine>): Promise<ReloadableEngine> {
   let current = await create(options);
   const upstream: Upstream = current.upstream;
   const bySchema = new WeakMap<GraphQLSchema, GatewayEngine>([[current.schema, current]]);

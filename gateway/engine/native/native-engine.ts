@@ -1,7 +1,6 @@
 import { Supergraph } from '@apollo/federation-internals';
 import { type FetchNode, type PlanNode, QueryPlanner } from '@apollo/query-planner';
-import { type ExecutionArgs, type ExecutionResult, GraphQLError, type GraphQLSchema } from 'graphql';
-import { getVariableValues } from 'graphql/execution/values.js';
+import { type ExecutionArgs, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema } from 'graphql';
 
 import type { Upstream, UpstreamCaller } from '../../upstream/index.js';
 import type { EngineOptions, GatewayEngine, SubscriptionPlan } from '../engine.js';
