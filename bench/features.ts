@@ -12,7 +12,10 @@ import type { SubscriptionRunHooks } from './subscriptions.js';
  * operation and charges the caller's Redis budget (`COST_LIMITS=on`) and holds callers to the
  * trusted documents (`PERSISTED_QUERIES_MODE=enforce`); `off` has neither (`COST_LIMITS=off`,
  * `PERSISTED_QUERIES_MODE=off`). Both get budgets no load here can empty (GENEROUS_RATE_LIMIT_PLANS), so
- * nothing is refused. They are measured in interleaved rounds with the same request.
+ * nothing is refused. They are measured in rounds with the same request: each round runs both
+ * windows back to back, alternating which goes first, and the ratios are medians of the
+ * rounds' own on ÷ off, so the machine's load drifting between rounds (other processes on a
+ * shared machine) moves both windows of a pair alike and cancels out.
  */
 
 export interface FeatureSettings {
@@ -45,12 +48,19 @@ export interface FeatureResult {
   query: string;
   on: FeatureRow;
   off: FeatureRow;
-  /** on req/s ÷ off req/s (the baseline). */
+  /**
+   * on req/s ÷ off req/s: the median over rounds of each round's pair (the two windows of a
+   * round run back to back, so a change in the machine's load between rounds cancels out).
+   */
   ratio: number;
+  /** Each round's on ÷ off req/s, in round order. */
+  roundRatios: number[];
   /** 1 − ratio ≤ TARGET_COST: on costs under 5 % of req/s. */
   withinTarget: boolean;
-  /** on CPU ms per request ÷ off CPU ms per request. */
+  /** on CPU ms per request ÷ off CPU ms per request: the median over rounds of each round's pair. */
   cpuRatio: number;
+  /** Each round's on ÷ off gateway CPU ms per request, in round order. */
+  roundCpuRatios: number[];
   targetCost: number;
 }
 
@@ -111,9 +121,11 @@ export async function measureFeatures(context: BenchContext, settings: FeatureSe
       failures: sumFailures(rounds[index]!.map((r) => r.failures)),
       rounds: rounds[index]!,
     })) as [FeatureRow, FeatureRow];
-    const ratio = off.reqPerSec > 0 ? on.reqPerSec / off.reqPerSec : Number.NaN;
-    const cpuRatio = off.cpuMsPerRequest > 0 ? on.cpuMsPerRequest / off.cpuMsPerRequest : Number.NaN;
-    return { query: QUERY, on, off, ratio, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST, cpuRatio };
+    const pairs = (values: number[][]) => values[0]!.map((on, round) => on / values[1]![round]!);
+    const roundRatios = pairs(rounds.map((results) => results.map((r) => r.reqPerSec)));
+    const roundCpuRatios = pairs(cpuMsPerRequest);
+    const ratio = median(roundRatios);
+    return { query: QUERY, on, off, ratio, roundRatios, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST, cpuRatio: median(roundCpuRatios), roundCpuRatios };
   } finally {
     await Promise.all(gateways.map((gateway) => gateway.stop()));
     removeCleanup();

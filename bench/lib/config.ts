@@ -46,6 +46,11 @@ export const benchEnvSchema = z.object({
   BENCH_GATEWAY_NODE_OPTIONS: z.string().default('--max-old-space-size=384'),
   /** @default true // measure gateway req/s with cost + persisted features on vs off, two gateway processes (`0` skips it) */
   BENCH_FEATURES: env.bool(true),
+  /**
+   * @default 8 // on/off pairs of windows in that measurement: a 5 % difference is smaller than
+   * what one window varies by on a shared machine, so it takes the median of many pairs
+   */
+  BENCH_FEATURES_ROUNDS: env.positiveInt(8),
   /** @default true // fire the hostile corpus at the gateway as deployed, after the subscriptions (`0` skips it) */
   BENCH_HOSTILE: env.bool(true),
   /** @default 10 // seconds of hostile traffic; at most 120 */

@@ -122,10 +122,12 @@ function renderFeatures(result: Report['features']): string[] {
     );
   }
   const cost = (1 - result.ratio) * 100;
+  const percents = (ratios: number[], sign: 1 | -1) => ratios.map((ratio) => fixed(sign * (ratio - 1) * 100, 1)).join(', ');
   lines.push(
     '',
     `Features on cost ${fixed(cost, 1)} % of req/s (target: under ${fixed(result.targetCost * 100, 0)} %) → ${result.withinTarget ? '**pass**' : '**FAIL**'}; ` +
-      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request.`,
+      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request. Both are medians of the ${result.roundRatios.length} rounds' own on ÷ off ` +
+      `(the two windows of a round run back to back); per round, % of req/s: ${percents(result.roundRatios, -1)}; % more CPU per request: ${percents(result.roundCpuRatios, 1)}.`,
   );
   return lines;
 }
