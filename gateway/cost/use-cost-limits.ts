@@ -6,7 +6,7 @@ import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js'
 import { graphqlError } from '../../lib/errors.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { CostAnalysis } from './analysis.js';
-import type { CostBudget, ThrottleStatus } from './budget.js';
+import type { CostBudget, CountedWithCharge, ThrottleStatus } from './budget.js';
 import { type CostPlans, planOf } from './plans.js';
 import { rateLimitData, splitRateLimitFields } from './rate-limit-field.js';
 
@@ -23,6 +23,8 @@ export interface CostLimitsOptions {
   /** Operation limits per tier, or a function giving them now (the plan catalogue, gateway/plans/). */
   plans: CostPlans | (() => CostPlans);
   registry: Registry;
+  /** Counted with each charge, in the take's round trip (the monthly request quota); see CountedWithCharge. */
+  countWithCharge?: CountedWithCharge;
 }
 
 const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
@@ -87,7 +89,8 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     if (cost > ceiling) {
       return void (await refuse(graphqlError('COST_LIMIT_EXCEEDED', `The operation costs ${cost}, more than the ${ceiling} one operation may.`, { cost, maxCost: ceiling }), cost));
     }
-    const decision = await budget.take(principal, cost);
+    const decision = await budget.take(principal, cost, options.countWithCharge?.counterOf(args) ?? undefined);
+    if (decision.allowed && decision.counted) options.countWithCharge!.counted(args, decision.counted);
     if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: null });
     if (!decision.allowed) {
       const retryAfter = decision.retryAfterSeconds;

@@ -97,17 +97,17 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
   let flushTimer: NodeJS.Timeout | undefined;
 
   const budget: CostBudget = {
-    async take(principal, cost): Promise<BudgetDecision> {
+    async take(principal, cost, count): Promise<BudgetDecision> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
       const key = keyOf(principal);
       // A refund held for this caller goes with this take; should the take fail, it is lost like any write to a Redis that is down.
       const credit = held.get(key)?.amount ?? 0;
       held.delete(key);
-      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amountOf(cost), nowMs, credit));
+      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amountOf(cost), nowMs, credit, count));
       const status = throttleStatusOf(algorithm, plan, outcome, nowMs);
       metrics.decisions.inc({ outcome: `${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}` });
-      if (outcome.allowed) return { allowed: true, status };
+      if (outcome.allowed) return outcome.counted ? { allowed: true, status, counted: outcome.counted } : { allowed: true, status };
       metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
       return { allowed: false, status, retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterMs / 1_000)) };
     },
