@@ -161,7 +161,7 @@ async function measure(
   };
   const hostileSkipped = skipped(config.BENCH_HOSTILE, 'BENCH_HOSTILE', 'hostile');
   const featureSettings: FeatureSettings = {
-    rounds: config.BENCH_ROUNDS,
+    rounds: config.BENCH_FEATURES_ROUNDS,
     warmupS: config.BENCH_WARMUP,
     durationS: config.BENCH_DURATION,
     connections: config.BENCH_CONNECTIONS,

@@ -38,7 +38,7 @@ import { usePersistedQueries } from './persisted-queries/use-persisted-queries.j
 import { watchTrustedDocuments } from './persisted-queries/watch.js';
 import { createPlanDirectory } from './plans/plan-directory.js';
 import { usePlanTier } from './plans/use-plan-tier.js';
-import { useRequestQuota } from './plans/use-request-quota.js';
+import { createRequestQuota } from './plans/use-request-quota.js';
 import { useCors } from './plugins/use-cors.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
@@ -127,6 +127,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const probeCaller = { identityHeader: () => deps.identity.sign(anonymousPrincipal(null)) };
   const trustedDocuments = await watchTrustedDocuments(config.PERSISTED_DOCUMENTS_FILE, logger);
   const persistedQueries = createPersistedQueryResolver({ redis: deps.redis, ttlSeconds: config.APQ_TTL_SECONDS, documents: trustedDocuments.current });
+  const requestQuota = createRequestQuota({ directory: plans, redis: deps.redis, clock: deps.clock, logger });
   const credentialHeaders = ['authorization', 'x-api-key'];
   const servedDirectives = enforcedDirectivesOf(supergraphSdl);
   let draining = false;
@@ -185,11 +186,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
               budget: costBudget,
               plans: plans.costPlans,
               registry,
+              countWithCharge: requestQuota.withCharge,
             }),
           ]
         : []),
-      // After the cost limits: an operation they refuse does not count against the monthly quota.
-      useRequestQuota({ directory: plans, redis: deps.redis, clock: deps.clock, logger }),
+      // After the cost limits: an operation they refuse does not count against the monthly quota
+      // (one they allow was counted by their take, in its round trip: this applies the outcome).
+      requestQuota.plugin,
       // After authorization, so operations refused before execution are not metered.
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { DEFAULT_MONTHLY_QUOTAS, requestCounterKey } from '../lib/plans/quotas.js';
 import { type AdHocGateway, type AdHocSubgraph, startAdHocGateway, startAdHocSubgraph } from './gateway-kit.js';
 
 // COST_LIMITS=off exists to measure what the cost plugin costs (`npm run bench`) and for
@@ -11,6 +14,15 @@ const sdl = /* GraphQL */ `
     greeting: String
   }
 `;
+
+const ask = async (gateway: AdHocGateway, userId?: string) => {
+  const response = await fetch(gateway.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(await gateway.bearer([], { userId })) },
+    body: JSON.stringify({ query: '{ greeting }' }),
+  });
+  return { response, body: (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[]; extensions?: { cost?: unknown } } };
+};
 
 describe('COST_LIMITS', () => {
   let subgraph: AdHocSubgraph;
@@ -27,15 +39,6 @@ describe('COST_LIMITS', () => {
     await subgraph?.close();
   });
 
-  const ask = async (gateway: AdHocGateway) => {
-    const response = await fetch(gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...(await gateway.bearer()) },
-      body: JSON.stringify({ query: '{ greeting }' }),
-    });
-    return { response, body: (await response.json()) as { data?: unknown; extensions?: { cost?: unknown } } };
-  };
-
   it('on (the default): a response carries extensions.cost and the cost headers', async () => {
     const { response, body } = await ask(gateways.on!);
     expect(body.data).toEqual({ greeting: 'hello' });
@@ -48,5 +51,22 @@ describe('COST_LIMITS', () => {
     expect(body.data).toEqual({ greeting: 'hello' });
     expect(body.extensions?.cost).toBeUndefined();
     expect(response.headers.get('x-cost-estimate')).toBeNull();
+  });
+
+  // On, the cost take counts the operation in its own script run and the quota plugin applies
+  // the outcome; off, the quota plugin counts it: either way once, and a hard quota refuses.
+  it.each(['on', 'off'] as const)('%s: the monthly request quota counts each operation once and refuses past a hard quota (429)', async (costLimits) => {
+    const gateway = gateways[costLimits]!;
+    const userId = randomUUID();
+    const counter = requestCounterKey(userId, new Date());
+    const quota = DEFAULT_MONTHLY_QUOTAS.free!.monthlyRequestQuota;
+    await gateway.redis.set(counter, quota - 2);
+    expect((await ask(gateway, userId)).body.data).toEqual({ greeting: 'hello' });
+    expect(await gateway.redis.get(counter)).toBe(String(quota - 1));
+    expect((await ask(gateway, userId)).body.data).toEqual({ greeting: 'hello' });
+    const refused = await ask(gateway, userId);
+    expect(refused.response.status).toBe(429);
+    expect(refused.body.errors?.map((error) => error.extensions?.code)).toEqual(['QUOTA_EXCEEDED']);
+    expect(await gateway.redis.get(counter)).toBe(String(quota));
   });
 });

@@ -156,6 +156,26 @@ describe('cost budget in the shared Redis', () => {
     expect(await redis.exists(`ratelimit:cost:${caller.subject}`)).toBe(0);
   });
 
+  it('a take counts its capped counter (the request quota) in its own script run, only when allowed, up to the limit', async () => {
+    const redis = await connect();
+    const budget = budgetOn(redis, fakeClock());
+    const caller = user();
+    const count = { key: `quota:requests:${caller.userId}:2026-01`, limit: 2, ttlSeconds: 3_600 };
+    expect(await budget.take(caller, 10, count)).toMatchObject({ allowed: true, counted: { admitted: true, used: 1 } });
+    expect(await redis.ttl(count.key)).toBeGreaterThan(3_500);
+    // Refused by the bucket: nothing counted.
+    expect(await budget.take(caller, 1_000, count)).not.toHaveProperty('counted');
+    expect(await budget.take(caller, 10, count)).toMatchObject({ allowed: true, counted: { admitted: true, used: 2 } });
+    // At the limit: the count is refused, the take is not.
+    expect(await budget.take(caller, 10, count)).toMatchObject({ allowed: true, status: { currentlyAvailable: 70 }, counted: { admitted: false, used: 2 } });
+    expect(await budget.take(caller, 10, { ...count, limit: null })).toMatchObject({ counted: { admitted: true, used: 3 } });
+    expect(await redis.get(count.key)).toBe('3');
+    // Without a counter nothing is counted; the sliding window never counts one (its caller does).
+    expect(await budget.take(caller, 10)).not.toHaveProperty('counted');
+    expect(await budgetOn(redis, fakeClock(), { algorithm: 'sliding-window' }).take(caller, 1, count)).not.toHaveProperty('counted');
+    expect(await redis.get(count.key)).toBe('3');
+  });
+
   it('two gateway processes (two clients, two budgets) draw from one bucket per caller', async () => {
     const clock = fakeClock();
     const [a, b] = [budgetOn(await connect(), clock), budgetOn(await connect(), clock)];

@@ -48,6 +48,11 @@ export const benchEnvSchema = z.object({
   BENCH_FEATURES: env.bool(true),
   /** @default true // measure gateway req/s and CPU per request with GATEWAY_ENGINE=apollo vs native, two gateway processes (`0` skips it) */
   BENCH_ENGINES: env.bool(true),
+  /**
+   * @default 8 // on/off pairs of windows in that measurement: a 5 % difference is smaller than
+   * what one window varies by on a shared machine, so it takes the median of many pairs
+   */
+  BENCH_FEATURES_ROUNDS: env.positiveInt(8),
   /** @default true // fire the hostile corpus at the gateway as deployed, after the subscriptions (`0` skips it) */
   BENCH_HOSTILE: env.bool(true),
   /** @default 10 // seconds of hostile traffic; at most 120 */

@@ -114,7 +114,7 @@ function renderFeatures(result: Report['features']): string[] {
   if ('skipped' in result) return [`Cost + persisted features on vs off: not measured (${result.skipped}).`];
   const settings = (row: FeatureRow) => Object.entries(row.env).map(([name, value]) => `${name}=${value}`).join(' ');
   const lines = [
-    `Cost + persisted features: two gateway processes (compiled build) in front of the same subgraphs, \`${result.query}\` with the user's access token, budgets too large to refuse; interleaved rounds.`,
+    `Cost + persisted features: two gateway processes (compiled build) in front of the same subgraphs, \`${result.query}\` with the user's access token, budgets too large to refuse; in each round both under load at the same time.`,
     '',
     '| gateway features | settings | req/s (median) | p50 ms | p99 ms | ratio vs off | gateway CPU ms/request (median) | errors |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -126,10 +126,12 @@ function renderFeatures(result: Report['features']): string[] {
     );
   }
   const cost = (1 - result.ratio) * 100;
+  const percents = (ratios: number[], sign: 1 | -1) => ratios.map((ratio) => fixed(sign * (ratio - 1) * 100, 1)).join(', ');
   lines.push(
     '',
     `Features on cost ${fixed(cost, 1)} % of req/s (target: under ${fixed(result.targetCost * 100, 0)} %) → ${result.withinTarget ? '**pass**' : '**FAIL**'}; ` +
-      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request.`,
+      `${fixed((result.cpuRatio - 1) * 100, 1)} % more gateway CPU time per request. Both are medians of the ${result.roundRatios.length} rounds' own on ÷ off ` +
+      `(in a round both gateways are under load at the same time); per round, % of req/s: ${percents(result.roundRatios, -1)}; % more CPU per request: ${percents(result.roundCpuRatios, 1)}.`,
   );
   return lines;
 }

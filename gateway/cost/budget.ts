@@ -1,4 +1,7 @@
+import type { ExecutionArgs } from 'graphql';
+
 import type { Principal } from '../../lib/auth/principal.js';
+import type { CappedCount, CappedCountOutcome } from '../../lib/capped-counter.js';
 
 /**
  * What a caller may still spend, as `extensions.cost.throttleStatus` and the `rateLimit` field
@@ -16,7 +19,8 @@ export interface ThrottleStatus {
 }
 
 export type BudgetDecision =
-  | { allowed: true; status: ThrottleStatus }
+  /** `counted`: the take's capped counter, when the budget counted it with the take. */
+  | { allowed: true; status: ThrottleStatus; counted?: CappedCountOutcome }
   /** Refused: nothing was taken; `retryAfterSeconds` (whole seconds, ≥ 1) until `cost` fits. */
   | { allowed: false; status: ThrottleStatus; retryAfterSeconds: number };
 
@@ -27,8 +31,13 @@ export type BudgetDecision =
  * for anonymous callers, client IP; its size and restore rate from the principal's plan.
  */
 export interface CostBudget {
-  /** Takes `cost` from the caller's bucket when it fits, in one atomic step. */
-  take(principal: Principal, cost: number): Promise<BudgetDecision>;
+  /**
+   * Takes `cost` from the caller's bucket when it fits, in one atomic step. When it fits,
+   * `count` (the monthly request quota) is counted in that same step where the budget can (Redis,
+   * token bucket: no round trip of its own), and the decision says how in `counted`; without
+   * `counted` it was not counted (the in-process stand-in, the sliding window), and the caller counts it.
+   */
+  take(principal: Principal, cost: number, count?: CappedCount): Promise<BudgetDecision>;
   /** Gives back `amount`, never above the bucket's size; resolves once the bucket has it. */
   refund(principal: Principal, amount: number): Promise<ThrottleStatus>;
   /**
@@ -42,4 +51,15 @@ export interface CostBudget {
   flushRefunds(): Promise<void>;
   /** The caller's bucket as it is now, taking nothing (the `rateLimit` field). */
   peek(principal: Principal): Promise<ThrottleStatus>;
+}
+
+/**
+ * A counter the cost limits count with each operation's charge, in the take's own round trip
+ * (the monthly request quota, gateway/plans/use-request-quota.ts), so the two cost one.
+ */
+export interface CountedWithCharge {
+  /** The operation's counter; null: nothing to count. */
+  counterOf(args: ExecutionArgs): CappedCount | null;
+  /** What counting it came to; not called when the take did not count it (the counter's owner then counts it). */
+  counted(args: ExecutionArgs, outcome: CappedCountOutcome): void;
 }

@@ -1,4 +1,4 @@
-import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError, OperationTypeNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Histogram, type Registry } from 'prom-client';
 
@@ -6,7 +6,7 @@ import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js'
 import { graphqlError } from '../../lib/errors.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import type { CostAnalysis } from './analysis.js';
-import type { CostBudget, ThrottleStatus } from './budget.js';
+import type { CostBudget, CountedWithCharge, ThrottleStatus } from './budget.js';
 import { type CostPlans, planOf } from './plans.js';
 import { rateLimitData, splitRateLimitFields } from './rate-limit-field.js';
 
@@ -23,6 +23,8 @@ export interface CostLimitsOptions {
   /** Operation limits per tier, or a function giving them now (the plan catalogue, gateway/plans/). */
   plans: CostPlans | (() => CostPlans);
   registry: Registry;
+  /** Counted with each charge, in the take's round trip (the monthly request quota); see CountedWithCharge. */
+  countWithCharge?: CountedWithCharge;
 }
 
 const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
@@ -54,6 +56,9 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     buckets: COST_BUCKETS,
     registers: [options.registry],
   });
+  // Children bound once per operation type: observe() with a labels object hashes the labels on every call.
+  const estimatedOf = boundPerOperationType(estimated);
+  const actualOf = boundPerOperationType(actual);
   /** Per HTTP request, the figures its response headers carry. */
   const costsByRequest = new WeakMap<object, { estimate: number; actual: number | null }>();
 
@@ -82,12 +87,13 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       throw error;
     }
     const operationType = operationTypeOf(args);
-    estimated.observe({ operation_type: operationType }, cost);
+    estimatedOf[operationType].observe(cost);
     const ceiling = planOf(plansNow(), principal).maxOperationCost;
     if (cost > ceiling) {
       return void (await refuse(graphqlError('COST_LIMIT_EXCEEDED', `The operation costs ${cost}, more than the ${ceiling} one operation may.`, { cost, maxCost: ceiling }), cost));
     }
-    const decision = await budget.take(principal, cost);
+    const decision = await budget.take(principal, cost, options.countWithCharge?.counterOf(args) ?? undefined);
+    if (decision.allowed && decision.counted) options.countWithCharge!.counted(args, decision.counted);
     if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: null });
     if (!decision.allowed) {
       const retryAfter = decision.retryAfterSeconds;
@@ -105,7 +111,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
       /** After a query or mutation: the actual cost, the refund, and both on the result. */
       settle(result: ExecutionResult): ExecutionResult {
         const spent = priced.actual(result.data, variables);
-        actual.observe({ operation_type: operationType }, spent);
+        actualOf[operationType].observe(spent);
         // No round trip of its own: the refund rides with the caller's next take (or goes out
         // shortly after); the status shown is the take's answer plus the refund.
         const status = budget.refundLater(principal, cost - spent, decision.status);
@@ -144,9 +150,13 @@ const extensionOf = (requested: number, actual: number | null, status: ThrottleS
   throttleStatus: { maximumAvailable: status.maximumAvailable, currentlyAvailable: status.currentlyAvailable, restoreRate: status.restoreRate },
 });
 
-function operationTypeOf(args: ExecutionArgs): string {
+function boundPerOperationType(histogram: Histogram<'operation_type'>): Record<OperationTypeNode, ReturnType<Histogram<'operation_type'>['labels']>> {
+  return { query: histogram.labels('query'), mutation: histogram.labels('mutation'), subscription: histogram.labels('subscription') };
+}
+
+function operationTypeOf(args: ExecutionArgs): OperationTypeNode {
   for (const definition of args.document.definitions) {
     if (definition.kind === 'OperationDefinition' && (!args.operationName || definition.name?.value === args.operationName)) return definition.operation;
   }
-  return 'query';
+  return OperationTypeNode.QUERY;
 }

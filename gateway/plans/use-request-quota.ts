@@ -2,23 +2,27 @@ import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import { type CappedCount, cappedCountArgs, cappedCountLua, type CappedCountOutcome, cappedCountOutcome } from '../../lib/capped-counter.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { QUOTA_COUNTER_TTL_SECONDS, quotaExceeded, requestCounterKey } from '../../lib/plans/quotas.js';
 import type { Redis } from '../../lib/redis.js';
 import { throttledWarning } from '../../lib/throttled-warning.js';
+import type { CountedWithCharge } from '../cost/budget.js';
 import type { PlanDirectory } from './plan-directory.js';
 
-/**
- * Counts the operation against this month's request counter unless the quota is hard and
- * used up. KEYS: counter. ARGV: hard (1/0), quota, TTL seconds. Returns {admitted, used}.
- */
+/** KEYS: counter. ARGV: hard quota ('' for a soft one), TTL seconds. Returns {admitted (1|0), used}. */
 const COUNT_REQUEST = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] == '1' and used >= tonumber(ARGV[2]) then return {0, used} end
-used = redis.call('INCR', KEYS[1])
-if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return {1, used}`;
+local admitted, used
+local limit = tonumber(ARGV[1])
+${cappedCountLua('KEYS[1]', 'limit', 'ARGV[2]')}
+return {admitted, used}`;
+
+export interface RequestQuota {
+  plugin: Plugin<{ principal?: Principal }>;
+  /** For useCostLimits: each operation counted with its charge, one Redis round trip for both. */
+  withCharge: CountedWithCharge;
+}
 
 /**
  * The monthly request quota of a caller with a user (signed in or an API key's owner, whose
@@ -27,36 +31,56 @@ return {1, used}`;
  * is refused with QUOTA_EXCEEDED (HTTP 429) until the month ends. A soft quota only counts;
  * invoices bill the excess. Check and count are one atomic script, so concurrent operations
  * never pass a hard quota. Register after the cost limits: what they refuse is not counted.
+ * With the cost limits on, their take counts it (`withCharge`), in the same script run, only
+ * once the take is allowed; the plugin then only applies the outcome, and counts itself what
+ * was not counted there (cost limits off, their Redis down).
  * Redis unreachable: allowed (counted nowhere; the quota is a business limit, not protection).
  */
-export function useRequestQuota(options: { directory: PlanDirectory; redis: Redis; clock: Clock; logger: Logger }): Plugin<{ principal?: Principal }> {
+export function createRequestQuota(options: { directory: PlanDirectory; redis: Redis; clock: Clock; logger: Logger }): RequestQuota {
   const { directory, redis, clock } = options;
   const warn = throttledWarning(options.logger, 'request quota not checked: Redis unavailable');
+  redis.defineCommand('countRequestQuota', { numberOfKeys: 1, lua: COUNT_REQUEST });
+  const countRequest = (redis as unknown as Record<string, (key: string, ...args: (string | number)[]) => Promise<[number, number]>>).countRequestQuota!.bind(redis);
+  /** Outcomes the charge counted, for this plugin's hook on the same operation (the same args object). */
+  const countedByCharge = new WeakMap<ExecutionArgs, CappedCountOutcome>();
+
+  const counterOf = (principal: Principal | undefined, now: Date): CappedCount | null => {
+    if (!principal?.userId) return null;
+    const quotas = directory.quotasOf(principal.plan);
+    return { key: requestCounterKey(principal.userId, now), limit: quotas.requestQuotaHard ? quotas.monthlyRequestQuota : null, ttlSeconds: QUOTA_COUNTER_TTL_SECONDS };
+  };
 
   const check = async (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
-    const principal = (args.contextValue as { principal?: Principal }).principal;
-    if (!principal?.userId) return;
+    let outcome = countedByCharge.get(args);
     const now = clock.now();
-    const quotas = directory.quotasOf(principal.plan);
-    let outcome: [number, number];
-    try {
-      outcome = (await redis.eval(COUNT_REQUEST, 1, requestCounterKey(principal.userId, now), quotas.requestQuotaHard ? '1' : '0', quotas.monthlyRequestQuota, QUOTA_COUNTER_TTL_SECONDS)) as [number, number];
-    } catch (error) {
-      warn(error);
-      return;
+    if (!outcome) {
+      const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
+      if (!counter) return;
+      try {
+        outcome = cappedCountOutcome(...(await countRequest(counter.key, ...cappedCountArgs(counter))));
+      } catch (error) {
+        warn(error);
+        return;
+      }
     }
-    const [admitted, used] = outcome;
-    if (admitted) return;
+    if (outcome.admitted) return;
+    const { monthlyRequestQuota } = directory.quotasOf((args.contextValue as { principal: Principal }).principal.plan);
     // Nothing ran: HTTP 429, as for RATE_LIMITED (no Retry-After: the month's end is in `resetAt`).
-    stop({ errors: [quotaExceeded('requests', quotas.monthlyRequestQuota, used, now, { http: { status: 429 } })] });
+    stop({ errors: [quotaExceeded('requests', monthlyRequestQuota, outcome.used, now, { http: { status: 429 } })] });
   };
 
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      await check(args, setResultAndStopExecution);
+    plugin: {
+      async onExecute({ args, setResultAndStopExecution }) {
+        await check(args, setResultAndStopExecution);
+      },
+      async onSubscribe({ args, setResultAndStopExecution }) {
+        await check(args, setResultAndStopExecution);
+      },
     },
-    async onSubscribe({ args, setResultAndStopExecution }) {
-      await check(args, setResultAndStopExecution);
+    withCharge: {
+      counterOf: (args) => counterOf((args.contextValue as { principal?: Principal }).principal, clock.now()),
+      counted: (args, outcome) => void countedByCharge.set(args, outcome),
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { CappedCount, CappedCountOutcome } from '../../lib/capped-counter.js';
 import type { ThrottleStatus } from '../cost/budget.js';
 import type { RateLimitPlan } from './plans.js';
 
@@ -12,6 +13,8 @@ export interface LimiterOutcome {
   retryAfterMs: number;
   /** Until the limiter is full again (0 when full). */
   resetAfterMs: number;
+  /** The take's capped counter, when it counted it (see Limiter.take). */
+  counted?: CappedCountOutcome;
 }
 
 /**
@@ -24,8 +27,10 @@ export interface Limiter {
   /**
    * Takes `amount` when it fits; `credit` (refunds held back by this process, see
    * redis-budget.ts) is given back first, in the same atomic step. A request-count limiter ignores it.
+   * `count`, when the take is allowed, is counted in the same step (`counted`) by a limiter that
+   * can (the Redis token bucket); one that cannot leaves `counted` out and the caller counts it.
    */
-  take(key: string, plan: RateLimitPlan, amount: number, nowMs: number, credit?: number): Promise<LimiterOutcome>;
+  take(key: string, plan: RateLimitPlan, amount: number, nowMs: number, credit?: number, count?: CappedCount): Promise<LimiterOutcome>;
   refund(key: string, plan: RateLimitPlan, amount: number, nowMs: number): Promise<LimiterOutcome>;
   peek(key: string, plan: RateLimitPlan, nowMs: number): Promise<LimiterOutcome>;
 }

@@ -97,17 +97,17 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
   let flushTimer: NodeJS.Timeout | undefined;
 
   const budget: CostBudget = {
-    async take(principal, cost): Promise<BudgetDecision> {
+    async take(principal, cost, count): Promise<BudgetDecision> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
       const key = keyOf(principal);
       // A refund held for this caller goes with this take; should the take fail, it is lost like any write to a Redis that is down.
       const credit = held.get(key)?.amount ?? 0;
       held.delete(key);
-      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amountOf(cost), nowMs, credit));
+      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amountOf(cost), nowMs, credit, count));
       const status = throttleStatusOf(algorithm, plan, outcome, nowMs);
-      metrics.decisions.inc({ outcome: `${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}` });
-      if (outcome.allowed) return { allowed: true, status };
+      metrics.decisionsBy[`${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}`].inc();
+      if (outcome.allowed) return outcome.counted ? { allowed: true, status, counted: outcome.counted } : { allowed: true, status };
       metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
       return { allowed: false, status, retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterMs / 1_000)) };
     },
@@ -173,5 +173,7 @@ function rateLimitMetrics(registry: Registry, tiers: string[]) {
   });
   for (const reason of REASONS) for (const tier of tiers) throttled.inc({ reason, tier }, 0);
   for (const outcome of OUTCOMES) decisions.inc({ outcome }, 0);
-  return { throttled, decisions };
+  // Bound once: inc() with a labels object hashes them on every call, and every take counts one.
+  const decisionsBy = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, decisions.labels(outcome)])) as Record<(typeof OUTCOMES)[number], ReturnType<typeof decisions.labels>>;
+  return { throttled, decisions, decisionsBy };
 }

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 
+import { type CappedCount, cappedCountArgs, cappedCountLua, cappedCountOutcome } from '../../lib/capped-counter.js';
 import type { Redis } from '../../lib/redis.js';
 import { type Limiter, type LimiterOutcome, slidingWindowOutcome, tokenBucketOutcome } from './limiter.js';
 import type { RateLimitPlan } from './plans.js';
 
 /**
- * Token bucket, one hash per caller: `tokens` left and `at`, the time they were counted.
+ * Token bucket, one hash per caller (KEYS[1]): `tokens` left and `at`, the time they were counted.
  * ARGV: now (ms), size, restore rate (tokens per ms), op (take | refund | peek), amount, and
  * for take a credit (refunds held back) given back first. Refills by the time elapsed since `at`, capped at the size; a `now` behind `at` (another
  * gateway's clock runs ahead) refills nothing rather than twice. A full bucket is deleted
  * (an absent key reads as full) and any other expires when it would be full again, so idle
- * callers cost no memory. Returns {allowed (1|0), tokens (a string: Lua numbers become integers)}.
+ * callers cost no memory. A take may name a capped counter (KEYS[2]; ARGV 7 and 8: its limit,
+ * '' for none, and TTL), counted only when the take is allowed (lib/capped-counter.ts).
+ * Returns {allowed (1|0), tokens (a string: Lua numbers become integers), admitted (1|0, -1: no counter), used}.
  */
 const TOKEN_BUCKET = `
 local now = tonumber(ARGV[1])
@@ -40,7 +43,12 @@ if op ~= 'peek' then
     redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((size - tokens) / rate)))
   end
 end
-return {allowed, tostring(tokens)}
+local admitted, used = -1, 0
+if allowed == 1 and op == 'take' and KEYS[2] then
+  local limit = tonumber(ARGV[7])
+  ${cappedCountLua('KEYS[2]', 'limit', 'ARGV[8]')}
+end
+return {allowed, tostring(tokens), admitted, used}
 `;
 
 /**
@@ -66,28 +74,30 @@ local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 return {allowed, count, oldest[2] or '', newest[2] or ''}
 `;
 
-type Script = (key: string, ...args: (string | number)[]) => Promise<unknown[]>;
+type Script = (keys: readonly string[], ...args: (string | number)[]) => Promise<unknown[]>;
 
 /**
  * Registers `lua` on the client with ioredis' `defineCommand`: each call is one EVALSHA, and
  * a NOSCRIPT answer (Redis restarted, failed over or SCRIPT FLUSHed) is retried once as EVAL,
- * which loads the script again. The key gets the client's key prefix like any other.
+ * which loads the script again. The keys (as many as a call passes) get the client's key prefix like any other.
  */
-function defineScript(redis: Redis, name: string, lua: string): Script {
-  redis.defineCommand(name, { numberOfKeys: 1, lua });
-  const command = (redis as unknown as Record<string, Script>)[name]!;
-  return (key, ...args) => command.call(redis, key, ...args);
+export function defineScript(redis: Redis, name: string, lua: string): Script {
+  redis.defineCommand(name, { lua });
+  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown[]>>)[name]!;
+  return (keys, ...args) => command.call(redis, keys.length, ...keys, ...args);
 }
 
 export function redisTokenBucket(redis: Redis): Limiter {
   const script = defineScript(redis, 'rateLimitTokenBucket', TOKEN_BUCKET);
-  const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0): Promise<LimiterOutcome> => {
-    const [allowed, tokens] = await script(key, nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount, credit);
-    return tokenBucketOutcome(plan, Number(tokens), allowed === 1, amount);
+  const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0, count?: CappedCount): Promise<LimiterOutcome> => {
+    const args = [nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount, credit];
+    const [allowed, tokens, admitted, used] = await (count ? script([key, count.key], ...args, ...cappedCountArgs(count)) : script([key], ...args));
+    const outcome = tokenBucketOutcome(plan, Number(tokens), allowed === 1, amount);
+    return admitted === -1 ? outcome : { ...outcome, counted: cappedCountOutcome(admitted, used) };
   };
   return {
     algorithm: 'token-bucket',
-    take: (key, plan, amount, nowMs, credit) => step(key, plan, 'take', amount, nowMs, credit),
+    take: (key, plan, amount, nowMs, credit, count) => step(key, plan, 'take', amount, nowMs, credit, count),
     refund: (key, plan, amount, nowMs) => step(key, plan, 'refund', amount, nowMs),
     peek: (key, plan, nowMs) => step(key, plan, 'peek', 0, nowMs),
   };
@@ -97,7 +107,7 @@ export function redisTokenBucket(redis: Redis): Limiter {
 export function redisSlidingWindow(redis: Redis): Limiter {
   const script = defineScript(redis, 'rateLimitSlidingWindow', SLIDING_WINDOW);
   const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'peek', nowMs: number): Promise<LimiterOutcome> => {
-    const [allowed, count, oldest, newest] = await script(key, nowMs, plan.windowSeconds * 1_000, plan.requestsPerWindow, op, `${nowMs}:${randomUUID()}`);
+    const [allowed, count, oldest, newest] = await script([key], nowMs, plan.windowSeconds * 1_000, plan.requestsPerWindow, op, `${nowMs}:${randomUUID()}`);
     const scoreOf = (value: unknown) => (value === '' ? null : Number(value));
     return slidingWindowOutcome(plan, allowed === 1, Number(count), scoreOf(oldest), scoreOf(newest), nowMs);
   };

@@ -72,7 +72,7 @@ export function startEngine(factory: EngineFactory, supergraphSdl: string): Prom
   return factory({
     supergraphSdl,
     // Generous: a loaded machine must not turn a slow subgraph into SUBGRAPH_UNAVAILABLE.
-    connect: (subgraphs) => createUpstream({ subgraphs, timeoutMs: 20_000, keepAliveMs: 10_000, protocolOf: () => 'ws', registry: new Registry() }),
+    connect: (subgraphs) => createUpstream({ subgraphs, timeoutMs: 20_000, keepAliveMs: 10_000, protocolOf: () => 'ws', registry: new Registry(), connectionsPerSubgraph: 8, deduplicate: false }),
     logger: createLogger({ name: 'engine-diff', level: testEnv.logLevel }),
   });
 }
