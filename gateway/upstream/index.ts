@@ -1,8 +1,10 @@
+import { context, SpanKind, type Tracer } from '@opentelemetry/api';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { Histogram, type Registry } from 'prom-client';
 
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
+import { inSpan } from '../../lib/tracing/spans.js';
 import type { GatewayConfig } from '../config.js';
 import { openSubscription, type UpstreamProtocol } from './subscribe.js';
 
@@ -51,7 +53,13 @@ export interface UpstreamOptions {
   protocolOf: (subgraph: string) => UpstreamProtocol;
   registry: Registry;
   hooks?: readonly OnSubgraphRequest[];
+  /** When set (tracing on), each fetch is a client span, active while the hooks run (so they can send its traceparent). */
+  tracer?: Tracer | undefined;
 }
+
+/** The span of one fetch from a subgraph, and its attribute naming the subgraph. */
+export const SUBGRAPH_FETCH_SPAN = 'subgraph.fetch';
+export const ATTR_SUBGRAPH_NAME = 'lotabots.subgraph.name';
 
 /**
  * The one way out to the subgraphs: HTTP fetches, subscription connections and health probes.
@@ -97,16 +105,23 @@ export function createUpstream(options: UpstreamOptions) {
   return {
     subgraphs: options.subgraphs,
     /** Runs one GraphQL request on a subgraph: its result, or a SUBGRAPH_UNAVAILABLE error thrown. */
-    async execute(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller): Promise<ExecutionResult> {
-      const stop = fetchDuration.startTimer({ subgraph });
-      try {
-        const result = await post(subgraph, JSON.stringify(request), await headersFor(subgraph, 'fetch', caller), options.timeoutMs);
-        stop({ outcome: 'ok' });
-        return result;
-      } catch (error) {
-        stop({ outcome: 'unavailable' });
-        throw subgraphUnavailable(subgraph, error);
-      }
+    execute(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller): Promise<ExecutionResult> {
+      return inSpan(
+        options.tracer,
+        SUBGRAPH_FETCH_SPAN,
+        async () => {
+          const stop = fetchDuration.startTimer({ subgraph });
+          try {
+            const result = await post(subgraph, JSON.stringify(request), await headersFor(subgraph, 'fetch', caller), options.timeoutMs);
+            stop({ outcome: 'ok' });
+            return result;
+          } catch (error) {
+            stop({ outcome: 'unavailable' });
+            throw subgraphUnavailable(subgraph, error);
+          }
+        },
+        { kind: SpanKind.CLIENT, attributes: { [ATTR_SUBGRAPH_NAME]: subgraph } },
+      );
     },
     /** `{ __typename }` on the subgraph, which every GraphQL server answers. */
     async probe(subgraph: string, caller: UpstreamCaller, timeoutMs: number): Promise<'up' | 'down'> {
@@ -123,10 +138,13 @@ export function createUpstream(options: UpstreamOptions) {
      * silent retry, so the client learns that events may be missing.
      */
     subscribe(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller): AsyncIterableIterator<ExecutionResult> {
+      // The connection opens later, wherever its first event is awaited: the hooks see the
+      // trace context of the operation that subscribed, not that of the awaiting code.
+      const subscriber = context.active();
       return openSubscription({
         url: urlOf(subgraph),
         protocol: options.protocolOf(subgraph),
-        headers: () => headersFor(subgraph, 'subscription', caller),
+        headers: () => context.with(subscriber, () => headersFor(subgraph, 'subscription', caller)),
         payload: request,
         keepAliveMs: options.keepAliveMs,
         connectTimeoutMs: options.timeoutMs,
@@ -137,14 +155,24 @@ export function createUpstream(options: UpstreamOptions) {
 
 export type Upstream = ReturnType<typeof createUpstream>;
 
-/** The gateway's upstream, with its policy from the config. */
-export function createGatewayUpstream(config: GatewayConfig, subgraphs: readonly SubgraphEndpoint[], registry: Registry): Upstream {
+/**
+ * The gateway's upstream, with its policy from the config; with a tracer, each fetch is a span
+ * and every request carries the W3C trace context (`hooks`, from gateway/tracing).
+ */
+export function createGatewayUpstream(
+  config: GatewayConfig,
+  subgraphs: readonly SubgraphEndpoint[],
+  registry: Registry,
+  tracing: { tracer?: Tracer | undefined; hooks?: readonly OnSubgraphRequest[] } = {},
+): Upstream {
   return createUpstream({
     subgraphs,
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
     protocolOf: (subgraph) => config.SUBGRAPH_SUBSCRIPTION_PROTOCOLS[subgraph] ?? 'ws',
     registry,
+    tracer: tracing.tracer,
+    hooks: tracing.hooks,
   });
 }
 
