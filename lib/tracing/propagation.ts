@@ -40,7 +40,10 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
  */
 export function remoteContextOf(carrier: Headers | object | undefined): Context {
   if (!carrier) return ROOT_CONTEXT;
-  return carrier instanceof Headers
+  // Not `instanceof Headers`: Yoga's requests carry @whatwg-node's Headers, another class.
+  return isHeaders(carrier)
     ? w3c.extract(ROOT_CONTEXT, carrier, headersGetter)
     : w3c.extract(ROOT_CONTEXT, carrier as Readonly<Record<string, unknown>>, recordGetter);
 }
+
+const isHeaders = (carrier: object): carrier is Headers => typeof (carrier as Partial<Headers>).get === 'function' && typeof (carrier as Partial<Headers>).keys === 'function';
