@@ -4,6 +4,7 @@ import { gatewayEnvSchema } from '../gateway/config.js';
 import { env, parseEnv } from '../lib/config.js';
 import { serviceEnvSchema } from '../lib/service.js';
 import { SUBGRAPH_NAMES, type SubgraphName, SUBGRAPHS } from '../lib/subgraph-list.js';
+import { tracingEnv } from '../lib/tracing/config.js';
 import { inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { usageEnvSchema } from '../subgraphs/usage/config.js';
 import { usersEnvSchema } from '../subgraphs/users/config.js';
@@ -36,6 +37,8 @@ export const embeddedEnvSchema = z.object({
   REDIS_KEY_PREFIX: z.string().default('lotabots:'),
   /** Development token keys and identity secret are generated here once (gitignored). */
   DEV_KEY_DIR: z.string().min(1).default('.keys'),
+  /** OpenTelemetry tracing, off unless an endpoint is set; each service is `<OTEL_SERVICE_NAME or lotabots>-<service>`. */
+  ...tracingEnv,
 });
 
 /**

@@ -55,6 +55,7 @@ runMain(async () => {
     inference: config.inference,
     worker: config.worker,
     subgraphs: config.subgraphs,
+    tracing: config,
     secrets: {
       identitySecret: await loadIdentitySecret({ secret: config.subgraphs.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production: false }),
       signingKeys: await loadSigningKeys(

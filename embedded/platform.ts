@@ -18,6 +18,8 @@ import { connectRedis, type Redis } from '../lib/redis.js';
 import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
+import type { TracingSettings } from '../lib/tracing/config.js';
+import { startTracing, type Tracing, TRACING_OFF } from '../lib/tracing/tracing.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { type InferenceConfig, inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
@@ -60,6 +62,11 @@ export interface PlatformOptions {
   worker?: Partial<WorkerConfig>;
   /** Settings every subgraph shares (pool size, document and body limits, metrics labels). */
   subgraphs?: Partial<ServiceEnv>;
+  /**
+   * OpenTelemetry settings (lib/tracing), off unless an endpoint is set. Each service traces
+   * under its own name, `<OTEL_SERVICE_NAME or lotabots>-<service>` (lotabots-gateway, …).
+   */
+  tracing?: TracingSettings;
   clock?: Clock;
 }
 
@@ -75,6 +82,8 @@ export interface RunningPlatform {
   logger: Logger;
   /** Stops one subgraph's server (to see how the gateway copes without it). */
   stopSubgraph(name: SubgraphName): Promise<void>;
+  /** Exports every span ended so far, of every service (nothing to do with tracing off). */
+  flushTraces(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -95,6 +104,9 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     for (const step of cleanup.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
   };
   try {
+    const tracing = startServiceTracing(options.tracing);
+    // First in, so last out: every other step's spans are exported before the platform stops.
+    cleanup.push(() => tracing.shutdown());
     const subgraphSettings = { ...serviceEnvDefaults, ...options.subgraphs };
     const db = await openDatabase({ url: options.databaseUrl, embeddedDataDir: options.embeddedDataDir, poolSize: subgraphSettings.DATABASE_POOL_SIZE });
     cleanup.push(() => db.close());
@@ -132,7 +144,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     const subgraphUrlOf = (name: SubgraphName) => `${servers[name].url}/graphql`;
     const registries: Record<string, Registry> = {};
     for (const name of SUBGRAPH_NAMES) {
-      const subgraph = factories[name](deps);
+      const subgraph = factories[name]({ ...deps, tracer: tracing.of(name).tracer });
       registries[name] = subgraph.registry;
       cleanup.push(() => subgraph.close());
       servers[name] = await listen(subgraph.yoga, { host: options.host, port: options.ports[name] });
@@ -163,6 +175,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       clock,
       identity,
       keys: options.secrets.signingKeys,
+      tracer: tracing.of('gateway').tracer,
     });
     cleanup.push(() => gateway.close());
     registries.gateway = gateway.registry;
@@ -172,7 +185,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     cleanup.push(() => webSockets.close());
 
     if (options.startWorker ?? true) {
-      const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock });
+      const worker = createWorker(workerConfig, { redis, bus: inferenceBus, logger: logger.child({ service: 'worker' }), clock, tracer: tracing.of('worker').tracer });
       await worker.start();
       cleanup.push(() => worker.stop());
       registries.worker = worker.registry;
@@ -194,10 +207,31 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       inferenceBus,
       logger,
       stopSubgraph: (name) => servers[name].close(0),
+      flushTraces: () => tracing.forceFlush(),
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+type PlatformService = SubgraphName | 'gateway' | 'worker';
+
+/** One Tracing per service (each its own `service.name`), flushed and shut down together. */
+function startServiceTracing(settings: TracingSettings | undefined) {
+  const services = new Map<PlatformService, Tracing>();
+  const prefix = settings?.OTEL_SERVICE_NAME ?? 'lotabots';
+  return {
+    of(service: PlatformService): Tracing {
+      let tracing = services.get(service);
+      if (!tracing) {
+        tracing = settings ? startTracing({ ...settings, OTEL_SERVICE_NAME: undefined }, `${prefix}-${service}`) : TRACING_OFF;
+        services.set(service, tracing);
+      }
+      return tracing;
+    },
+    forceFlush: async () => void (await Promise.all([...services.values()].map((tracing) => tracing.forceFlush()))),
+    shutdown: async () => void (await Promise.all([...services.values()].map((tracing) => tracing.shutdown()))),
+  };
 }

@@ -4,6 +4,7 @@ import { DEFAULT_GATEWAY_MAX_REQUEST_BODY_BYTES } from '../lib/body-limit.js';
 import { ConfigError, env, flagsToEnv, parseEnv, requiredInProduction } from '../lib/config.js';
 import { CLIENT_DOCUMENT_LIMITS, documentLimitsEnv } from '../lib/graphql-limits.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from '../lib/metrics.js';
+import { tracingEnv } from '../lib/tracing/config.js';
 import { oidcIssuerSchema } from './auth/oidc.js';
 import { costPlanSchema } from './cost/plans.js';
 import { DEFAULT_RATE_LIMIT_PLANS, rateLimitPlansSchema } from './rate-limit/plans.js';
@@ -242,6 +243,8 @@ export const gatewayEnvSchema = z.object({
   MAX_OPERATION_ROOT_FIELDS: env.positiveInt(20),
   /** Most directives on one field; DIRECTIVE_LIMIT_EXCEEDED beyond. */
   MAX_DIRECTIVES_PER_FIELD: env.positiveInt(5),
+  /** OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT …), off unless an endpoint is set; see lib/tracing and gateway/tracing. */
+  ...tracingEnv,
 }).superRefine(requiredInProduction('REDIS_URL'));
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

@@ -7,6 +7,7 @@ import { createLogger } from '../lib/logger.js';
 import { runMain } from '../lib/main.js';
 import { listenMetrics } from '../lib/metrics-server.js';
 import { connectRedis } from '../lib/redis.js';
+import { startTracing } from '../lib/tracing/tracing.js';
 import { loadGatewayConfig } from './config.js';
 import { createGateway } from './server.js';
 import { loadSupergraphSdl, watchSupergraph } from './supergraph.js';
@@ -20,6 +21,7 @@ runMain(async () => {
   const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
   const keys = await loadSigningKeys({ publicKeyPem: config.JWT_PUBLIC_KEY, keyId: config.JWT_KEY_ID, devKeyDir: config.DEV_KEY_DIR, production }, false);
   const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  const tracing = startTracing(config, 'lotabots-gateway');
   const gateway = await createGateway(config, {
     logger,
     supergraphSdl,
@@ -27,6 +29,7 @@ runMain(async () => {
     clock: systemClock,
     identity: createIdentitySigner(identitySecret),
     keys,
+    tracer: tracing.tracer,
   });
   const server = await listen(gateway.yoga, { host: config.HOST, port: config.PORT });
   const webSockets = gateway.attachWebSockets(server.server);
@@ -51,6 +54,8 @@ runMain(async () => {
       await gateway.close();
       await metrics.close(0);
       redis.disconnect();
+      // Last: the spans of the requests drained above are exported before the process exits.
+      await tracing.shutdown();
     },
   };
 });

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 
+import type { Tracer } from '@opentelemetry/api';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 
@@ -51,6 +52,7 @@ import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
 import { watchRevocations } from './subscriptions/revocations.js';
 import { directiveApplications } from './supergraph.js';
+import { propagateTraceContext, useGatewayTracing } from './tracing/use-gateway-tracing.js';
 import { offlineGraphiQL } from './transports/graphiql.js';
 import { attachGraphqlWs } from './transports/graphql-ws.js';
 import { createGatewayUpstream, type SubgraphEndpoint } from './upstream/index.js';
@@ -66,6 +68,8 @@ export interface GatewayDeps {
   identity: IdentitySigner;
   /** Verifies LotaBots access tokens (which must name this `keyId`). */
   keys: Pick<SigningKeys, 'publicKey' | 'keyId'>;
+  /** The gateway's tracer (lib/tracing `startTracing`); unset: tracing off, no tracing plugin, hook or span. */
+  tracer?: Tracer | undefined;
 }
 
 export interface Gateway {
@@ -100,12 +104,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   const supergraphSdl = acknowledgeEnforcedSecurityFeatures(deps.supergraphSdl);
   // Transport → plugins → engine → upstream: the engine loads the supergraph and reaches its
   // subgraphs only through the upstream module, made for the subgraph list it found.
+  const { tracer } = deps;
   const engine = await createReloadableEngine(
     {
       supergraphSdl,
-      connect: (subgraphs) => createGatewayUpstream(config, subgraphs, registry),
+      connect: (subgraphs) => createGatewayUpstream(config, subgraphs, registry, tracer ? { tracer, hooks: [propagateTraceContext] } : {}),
       logger,
       planCacheSize: config.ENGINE_PLAN_CACHE_SIZE,
+      tracer,
     },
     engineFactories[config.GATEWAY_ENGINE],
   );
@@ -146,6 +152,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     plugins: [
       // First: it hands out the request id and sees every request, even one the next plugin refuses.
       useAccessLog({ logger, enabled: config.ACCESS_LOG, level: config.ACCESS_LOG_LEVEL, graphqlEndpoint: '/graphql' }),
+      // Its request span wraps the whole request (instrumentation), wherever it is listed.
+      ...(tracer ? [useGatewayTracing(tracer, '/graphql')] : []),
       useRequestBodyLimit(config.MAX_REQUEST_BODY_BYTES),
       useSecurityHeaders({ credentialHeaders, hstsMaxAgeSeconds: config.HSTS_MAX_AGE_SECONDS }),
       ...(config.CORS_ORIGINS.length > 0 ? [useCors(config.CORS_ORIGINS)] : []),
@@ -187,6 +195,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
               plans: plans.costPlans,
               registry,
               countWithCharge: requestQuota.withCharge,
+              tracer,
             }),
           ]
         : []),

@@ -31,6 +31,14 @@ export function connectionPrincipalOf(context: object): Principal | undefined {
   return (context as Record<symbol, Principal | undefined>)[CONNECTION_PRINCIPAL];
 }
 
+/** Where a WebSocket operation's context carries its connection's `connection_init` payload (its `traceparent`, for one). */
+const CONNECTION_PARAMS = Symbol('connectionParams');
+
+/** The `connection_init` payload of a WebSocket operation's connection, or undefined for an HTTP request. */
+export function connectionParamsOf(context: object): Readonly<Record<string, unknown>> | undefined {
+  return (context as Record<symbol, Readonly<Record<string, unknown>> | undefined>)[CONNECTION_PARAMS];
+}
+
 export interface GraphqlWsOptions {
   server: Server;
   /** Serves on its `graphqlEndpoint` path; operations run through its envelop. */
@@ -125,6 +133,7 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
           request: ctx.extra.request,
           params,
           [CONNECTION_PRINCIPAL]: ctx.extra.principal,
+          [CONNECTION_PARAMS]: ctx.connectionParams ?? {},
         });
         let document;
         try {

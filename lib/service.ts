@@ -7,6 +7,7 @@ import { documentLimitsEnv, SUBGRAPH_DOCUMENT_LIMITS } from './graphql-limits.js
 import { createLogger, type Logger } from './logger.js';
 import { DEFAULT_METRICS_MAX_OPERATION_NAMES } from './metrics.js';
 import { connectRedis, type Redis } from './redis.js';
+import { tracingEnv } from './tracing/config.js';
 
 /**
  * Settings every subgraph process shares; each subgraph's config module extends this with
@@ -38,6 +39,8 @@ export function serviceEnvSchema(defaultPort: number) {
     METRICS_MAX_OPERATION_NAMES: z.coerce.number().int().min(0).default(DEFAULT_METRICS_MAX_OPERATION_NAMES),
     /** Largest request body accepted (413 REQUEST_TOO_LARGE beyond), see DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES. */
     MAX_REQUEST_BODY_BYTES: env.positiveInt(DEFAULT_SUBGRAPH_MAX_REQUEST_BODY_BYTES),
+    /** OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT …), off unless an endpoint is set; see lib/tracing. */
+    ...tracingEnv,
   }).superRefine(requiredInProduction('DATABASE_URL', 'REDIS_URL'));
 }
 

@@ -7,6 +7,7 @@ import { listen } from './http.js';
 import { listenMetrics } from './metrics-server.js';
 import { connectServiceDeps, type ServiceEnv } from './service.js';
 import type { Subgraph, SubgraphDeps } from './subgraph.js';
+import { startTracing } from './tracing/tracing.js';
 
 /**
  * Starts one subgraph as its own process: connects PostgreSQL and Redis (failing fast when
@@ -14,6 +15,7 @@ import type { Subgraph, SubgraphDeps } from './subgraph.js';
  * same path) and serves its metrics on `METRICS_PORT`. Stopping drains (lib/http.ts `drain`):
  * `/ready` turns 503 and responses say `Connection: close` for `SHUTDOWN_DRAIN_DELAY_MS`, then
  * the listener and WebSocket connections close and in-flight requests get `SHUTDOWN_GRACE_MS`.
+ * Tracing (lib/tracing) starts from the config's OTEL_* settings and is flushed last.
  * Migrations are not applied here; they run as a separate job (`npm run db:migrate`).
  */
 export async function startSubgraphProcess(
@@ -24,6 +26,7 @@ export async function startSubgraphProcess(
   const production = config.NODE_ENV === 'production';
   const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
   const infrastructure = await connectServiceDeps(name, config);
+  const tracing = startTracing(config, `lotabots-${name}`);
   const subgraph = await create({
     ...infrastructure,
     clock: systemClock,
@@ -33,6 +36,7 @@ export async function startSubgraphProcess(
     processMetrics: true,
     documentLimits: documentLimitsOf(config),
     metricsMaxOperationNames: config.METRICS_MAX_OPERATION_NAMES,
+    tracer: tracing.tracer,
   });
   await subgraph.start();
   const server = await listen(subgraph.yoga, { host: config.HOST, port: config.PORT });
@@ -52,6 +56,8 @@ export async function startSubgraphProcess(
       await subgraph.close();
       await metrics.close(0);
       await infrastructure.close();
+      // Last: the spans of the requests drained above are exported before the process exits.
+      await tracing.shutdown();
     },
   };
 }

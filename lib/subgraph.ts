@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { Tracer } from '@opentelemetry/api';
 import { type DocumentNode, parse } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
@@ -22,6 +23,7 @@ import { maskUnexpectedError } from './mask-error.js';
 import { createMetricsRegistry, DEFAULT_METRICS_MAX_OPERATION_NAMES, useGraphqlMetrics } from './metrics.js';
 import type { Redis } from './redis.js';
 import { useSecurityHeaders } from './security-headers.js';
+import { useTracing } from './tracing/use-tracing.js';
 
 /** What every subgraph factory is given. Connected by the caller, who also closes them. */
 export interface SubgraphDeps {
@@ -41,6 +43,8 @@ export interface SubgraphDeps {
   documentLimits?: DocumentLimits;
   /** @default DEFAULT_METRICS_MAX_OPERATION_NAMES // distinct operation names labelled in the metrics. */
   metricsMaxOperationNames?: number;
+  /** This subgraph's tracer (lib/tracing `startTracing`); unset: tracing off, no tracing plugin at all. */
+  tracer?: Tracer | undefined;
 }
 
 export interface Subgraph {
@@ -117,6 +121,9 @@ export function createSubgraph<Context extends object>(definition: SubgraphDefin
     },
     maskedErrors: { maskError: maskUnexpectedError(logger) },
     plugins: [
+      // First, so its request span covers every other plugin. The gateway's traceparent is
+      // joined: spans of this subgraph land in the trace of the client's request.
+      ...(deps.tracer ? [useTracing({ tracer: deps.tracer, graphqlEndpoint: '/graphql', joinCallerTrace: true })] : []),
       useRequestBodyLimit(maxRequestBodyBytes),
       useSecurityHeaders({ credentialHeaders: [IDENTITY_HEADER] }),
       {

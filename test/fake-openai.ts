@@ -28,6 +28,8 @@ export interface FakeRequest {
   model: string;
   body: Record<string, unknown>;
   authorization: string | undefined;
+  /** The W3C `traceparent` header the worker sent (tracing on), else undefined. */
+  traceparent: string | undefined;
   /** The content of the last message (where a test or benchmark puts its marker). */
   lastMessage: string;
   /** `performance.now()` when the request's body had arrived, and when the first token was handed to the socket. */
@@ -70,7 +72,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     res.on('close', () => {
       if (!res.writableFinished) markAborted();
     });
-    const request: FakeRequest = { model: body.model, body, authorization: req.headers.authorization, lastMessage, receivedAt, firstTokenAt: null, aborted };
+    const request: FakeRequest = { model: body.model, body, authorization: req.headers.authorization, traceparent: req.headers.traceparent as string | undefined, lastMessage, receivedAt, firstTokenAt: null, aborted };
     requests.push(request);
     if (req.url !== '/v1/chat/completions') return void res.writeHead(404).end();
     if (body.model === 'failing') {

@@ -10,9 +10,11 @@ import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { ACCESS_TOKEN_ALG, type SigningKeys } from '../lib/auth/keys.js';
 import { scopesOfRoles } from '../lib/auth/principal.js';
 import { deleteKeysWithPrefix } from '../lib/redis.js';
+import type { TracingSettings } from '../lib/tracing/config.js';
 import type { InferenceConfig } from '../subgraphs/inference/config.js';
 import type { UsageConfig } from '../subgraphs/usage/config.js';
 import type { UsersConfig } from '../subgraphs/users/config.js';
+import type { WorkerConfig } from '../worker/config.js';
 import { testEnv, UNMETERED_RATE_LIMIT_PLANS } from './env.js';
 
 /** Fresh keys per test file: nothing is read from or written to disk. */
@@ -87,6 +89,10 @@ export async function startTestPlatform(
     inference?: Partial<InferenceConfig>;
     /** @default true // false: no worker; the test drives jobs itself or starts its own. */
     startWorker?: boolean;
+    /** The platform's worker's settings over its defaults (its backend, say). */
+    worker?: Partial<WorkerConfig>;
+    /** OpenTelemetry settings for every service (off by default). */
+    tracing?: TracingSettings;
     gatewayEnv?: Record<string, string>;
     /** A Redis of the test's own (one it stops and restarts); the shared one by default. */
     redisUrl?: string;
@@ -111,6 +117,8 @@ export async function startTestPlatform(
       usage: options.usage,
       inference: options.inference,
       startWorker: options.startWorker,
+      worker: options.worker,
+      tracing: options.tracing,
       gatewayEnv: { RATE_LIMIT_PLANS: UNMETERED_RATE_LIMIT_PLANS, ...options.gatewayEnv },
     });
   } catch (error) {

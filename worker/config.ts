@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 
 import { env, parseEnv, requiredInProduction } from '../lib/config.js';
+import { tracingEnv } from '../lib/tracing/config.js';
 
 const ms = (defaultMs: number) => z.coerce.number().int().min(1).max(3_600_000).default(defaultMs);
 
@@ -50,6 +51,8 @@ export const workerEnvSchema = z
     OPENAI_FIRST_TOKEN_TIMEOUT_MS: ms(60_000),
     /** @default 30_000 // 30 s between two chunks once tokens flow. */
     OPENAI_IDLE_TIMEOUT_MS: ms(30_000),
+    /** OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT …), off unless an endpoint is set; see lib/tracing. */
+    ...tracingEnv,
   })
   .superRefine(requiredInProduction('REDIS_URL'))
   .superRefine((config, ctx) => {

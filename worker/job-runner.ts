@@ -1,8 +1,12 @@
 import { performance } from 'node:perf_hooks';
 
+import { SpanKind, type Tracer } from '@opentelemetry/api';
+
 import type { Clock } from '../lib/clock.js';
 import { type Delivery, type Fence, type InferenceBus, isTerminal, type JobEvent, type JobRequest, type NumberedJobEvent, type ToolCall } from '../lib/inference/index.js';
 import type { Logger } from '../lib/logger.js';
+import { remoteContextOf } from '../lib/tracing/propagation.js';
+import { ATTR_INFERENCE_JOB_ID, inSpan } from '../lib/tracing/spans.js';
 import { BackendError, type InferenceBackend } from './backends/index.js';
 import type { JobOutcome, WorkerMetrics } from './metrics.js';
 
@@ -17,7 +21,14 @@ export interface JobRunnerDeps {
   maxAttempts: number;
   /** How often a running job's hold on its queue entry is refreshed (well under the reclaim idle time). */
   keepAliveMs: number;
+  /** When set (tracing on), each run is a span in the trace of the request that submitted the job. */
+  tracer?: Tracer | undefined;
 }
+
+/** The span of one run of a job, and its attributes besides the job id. */
+export const JOB_RUN_SPAN = 'inference.job';
+const ATTR_MODEL = 'lotabots.inference.model';
+const ATTR_OUTCOME = 'lotabots.inference.outcome';
 
 /** Why a running job stopped before its end: the worker no longer owns it, or is shutting down. */
 type Interruption = 'refused' | 'lost' | 'shutdown';
@@ -51,7 +62,23 @@ const estimateTokens = (job: JobRequest) => Math.ceil(job.messages.reduce((sum, 
  * Every append carries the attempt as fence: when it is refused (the job was cancelled or
  * taken over) the backend request is aborted. `shutdown` aborting requeues the job.
  */
-export async function runJob(delivery: Delivery, deps: JobRunnerDeps, shutdown: AbortSignal): Promise<JobOutcome> {
+export function runJob(delivery: Delivery, deps: JobRunnerDeps, shutdown: AbortSignal): Promise<JobOutcome> {
+  if (!deps.tracer) return runJobSteps(delivery, deps, shutdown);
+  const { job } = delivery;
+  return inSpan(
+    deps.tracer,
+    JOB_RUN_SPAN,
+    async (span) => {
+      const outcome = await runJobSteps(delivery, deps, shutdown);
+      span?.setAttribute(ATTR_OUTCOME, outcome);
+      return outcome;
+    },
+    // The backend call inside sends this span's traceparent (worker/backends/openai).
+    { kind: SpanKind.CONSUMER, parent: remoteContextOf(job), attributes: { [ATTR_INFERENCE_JOB_ID]: job.jobId, [ATTR_MODEL]: job.model } },
+  );
+}
+
+async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: AbortSignal): Promise<JobOutcome> {
   const { bus, workerId } = deps;
   const { job } = delivery;
   const at = () => deps.clock.now().toISOString();

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Registry } from 'prom-client';
 
@@ -20,6 +21,8 @@ export interface WorkerDeps {
   clock: Clock;
   /** The backend WORKER_BACKEND configures, unless given. */
   backend?: InferenceBackend;
+  /** The worker's tracer (lib/tracing `startTracing`); unset: tracing off. */
+  tracer?: Tracer | undefined;
 }
 
 export interface Worker {
@@ -42,7 +45,7 @@ export function createWorker(config: WorkerConfig, deps: WorkerDeps): Worker {
   const metrics = createWorkerMetrics(registry, () => deps.bus.queue.depth());
   const backend = deps.backend ?? createBackend(config);
   const consumer = createJobConsumer(
-    { bus: deps.bus, backend, metrics, logger: deps.logger, clock: deps.clock, workerId: config.WORKER_ID, maxAttempts: config.WORKER_MAX_ATTEMPTS },
+    { bus: deps.bus, backend, metrics, logger: deps.logger, clock: deps.clock, workerId: config.WORKER_ID, maxAttempts: config.WORKER_MAX_ATTEMPTS, tracer: deps.tracer },
     { concurrency: config.WORKER_CONCURRENCY, reclaimIdleMs: config.WORKER_RECLAIM_IDLE_MS, shutdownGraceMs: config.WORKER_SHUTDOWN_GRACE_MS },
   );
   const workers = createWorkerRegistry(deps.redis, deps.clock);

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import { type ExecutionArgs, type ExecutionResult, GraphQLError, OperationTypeNode } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Histogram, type Registry } from 'prom-client';
@@ -5,6 +6,7 @@ import { Histogram, type Registry } from 'prom-client';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import { graphqlError } from '../../lib/errors.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
+import { inSpan, PHASE_SPANS } from '../../lib/tracing/spans.js';
 import type { CostAnalysis } from './analysis.js';
 import type { CostBudget, CountedWithCharge, ThrottleStatus } from './budget.js';
 import { type CostPlans, planOf } from './plans.js';
@@ -25,6 +27,8 @@ export interface CostLimitsOptions {
   registry: Registry;
   /** Counted with each charge, in the take's round trip (the monthly request quota); see CountedWithCharge. */
   countWithCharge?: CountedWithCharge;
+  /** When set (tracing on), pricing and the budget charge are one span (`graphql.cost`). */
+  tracer?: Tracer | undefined;
 }
 
 const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
@@ -63,7 +67,8 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
   const costsByRequest = new WeakMap<object, { estimate: number; actual: number | null }>();
 
   /** Prices and charges; returns how to finish the result, or null when it was refused (and stopped). */
-  const charge = async (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
+  const charge = (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => inSpan(options.tracer, PHASE_SPANS.cost, () => priceAndTake(args, stop));
+  const priceAndTake = async (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
     const context = args.contextValue as { principal?: Principal; request?: object } | undefined;
     const principal = context?.principal ?? anonymousPrincipal(null);
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;

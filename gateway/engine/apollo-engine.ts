@@ -5,6 +5,7 @@ import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { type DocumentNode, type ExecutionResult, getOperationAST, type GraphQLSchema, print } from 'graphql';
 
 import type { Logger } from '../../lib/logger.js';
+import { inSpan, PHASE_SPANS } from '../../lib/tracing/spans.js';
 import { upstreamDataSource } from './data-source.js';
 import type { EngineOptions, GatewayEngine, SubscriptionPlan } from './engine.js';
 import { linkedDirectiveNameIn, rootFieldOf } from './supergraph-links.js';
@@ -84,7 +85,7 @@ export async function createApolloEngine(options: EngineOptions): Promise<Gatewa
       const cached = byName?.get(key);
       if (cached) return cached;
       const operation = operationFromDocument(apiSchema, document, { operationName: operationName ?? undefined });
-      const node = planner.buildQueryPlan(operation).node;
+      const node = inSpan(options.tracer, PHASE_SPANS.plan, () => planner.buildQueryPlan(operation).node);
       if (node?.kind !== 'Subscription') throw new Error('not a subscription operation');
       const primary: FetchNode = node.primary;
       const eventNode: PlanNode = node.rest ? { kind: 'Sequence', nodes: [primary, node.rest] } : primary;

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 
 import type { Logger } from '../../lib/logger.js';
@@ -33,7 +34,12 @@ export interface GatewayEngine {
    * has in this supergraph, after `@link` renames; null when the supergraph does not link it.
    */
   linkedDirectiveName(identity: string): string | null;
-  /** Plans and executes a validated query or mutation. */
+  /**
+   * Plans and executes a validated query or mutation. An engine that plans itself wraps the
+   * planning in `inSpan(tracer, PHASE_SPANS.plan, …)` (lib/tracing), so a trace shows it apart
+   * from the fetches; the Apollo engine cannot (its executor plans inside), so there planning is
+   * part of the execute span.
+   */
   execute(args: ExecutionArgs): Promise<ExecutionResult>;
   /** Plans a validated subscription operation (cached per parsed document and operation name). */
   planSubscription(document: DocumentNode, operationName: string | null | undefined): SubscriptionPlan;
@@ -55,4 +61,6 @@ export interface EngineOptions {
   logger: Logger;
   /** Documents whose plans an engine keeps (engines that cache plans; default theirs). */
   planCacheSize?: number | undefined;
+  /** Where the plan span starts (see `execute`); unset: tracing off. */
+  tracer?: Tracer | undefined;
 }

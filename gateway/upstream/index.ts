@@ -1,9 +1,11 @@
+import { context, SpanKind, type Tracer } from '@opentelemetry/api';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { Pool } from 'undici';
 
 import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
+import { inSpan } from '../../lib/tracing/spans.js';
 import type { GatewayConfig } from '../config.js';
 import { openSubscription, type UpstreamProtocol } from './subscribe.js';
 
@@ -66,7 +68,13 @@ export interface UpstreamOptions {
   protocolOf: (subgraph: string) => UpstreamProtocol;
   registry: Registry;
   hooks?: readonly OnSubgraphRequest[];
+  /** When set (tracing on), each fetch is a client span, active while the hooks run (so they can send its traceparent). */
+  tracer?: Tracer | undefined;
 }
+
+/** The span of one fetch from a subgraph, and its attribute naming the subgraph. */
+export const SUBGRAPH_FETCH_SPAN = 'subgraph.fetch';
+export const ATTR_SUBGRAPH_NAME = 'lotabots.subgraph.name';
 
 /**
  * The one way out to the subgraphs: HTTP fetches, subscription connections and health probes.
@@ -166,17 +174,24 @@ export function createUpstream(options: UpstreamOptions) {
      * Each caller gets a result object of its own, also when the fetch was shared (the response
      * text is parsed per caller), so engines may merge into it in place (Apollo's does).
      */
-    async execute(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller, executeOptions?: ExecuteOptions): Promise<ExecutionResult> {
-      try {
-        const body = JSON.stringify(request);
-        const identity = await caller.identityHeader();
-        const text = options.deduplicate && executeOptions?.dedupe
-          ? await sharedFetchText(subgraph, body, caller, identity)
-          : await fetchText(subgraph, body, caller, identity);
-        return JSON.parse(text) as ExecutionResult;
-      } catch (error) {
-        throw subgraphUnavailable(subgraph, error);
-      }
+    execute(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller, executeOptions?: ExecuteOptions): Promise<ExecutionResult> {
+      return inSpan(
+        options.tracer,
+        SUBGRAPH_FETCH_SPAN,
+        async () => {
+          try {
+            const body = JSON.stringify(request);
+            const identity = await caller.identityHeader();
+            const text = options.deduplicate && executeOptions?.dedupe
+              ? await sharedFetchText(subgraph, body, caller, identity)
+              : await fetchText(subgraph, body, caller, identity);
+            return JSON.parse(text) as ExecutionResult;
+          } catch (error) {
+            throw subgraphUnavailable(subgraph, error);
+          }
+        },
+        { kind: SpanKind.CLIENT, attributes: { [ATTR_SUBGRAPH_NAME]: subgraph } },
+      );
     },
     /** `{ __typename }` on the subgraph, which every GraphQL server answers. */
     async probe(subgraph: string, caller: UpstreamCaller, timeoutMs: number): Promise<'up' | 'down'> {
@@ -193,10 +208,13 @@ export function createUpstream(options: UpstreamOptions) {
      * silent retry, so the client learns that events may be missing.
      */
     subscribe(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller): AsyncIterableIterator<ExecutionResult> {
+      // The connection opens later, wherever its first event is awaited: the hooks see the
+      // trace context of the operation that subscribed, not that of the awaiting code.
+      const subscriber = context.active();
       return openSubscription({
         url: endpointOf(subgraph).url,
         protocol: options.protocolOf(subgraph),
-        headers: () => headersFor(subgraph, 'subscription', caller),
+        headers: () => context.with(subscriber, () => headersFor(subgraph, 'subscription', caller)),
         payload: request,
         keepAliveMs: options.keepAliveMs,
         connectTimeoutMs: options.timeoutMs,
@@ -211,8 +229,16 @@ export function createUpstream(options: UpstreamOptions) {
 
 export type Upstream = ReturnType<typeof createUpstream>;
 
-/** The gateway's upstream, with its policy from the config. */
-export function createGatewayUpstream(config: GatewayConfig, subgraphs: readonly SubgraphEndpoint[], registry: Registry): Upstream {
+/**
+ * The gateway's upstream, with its policy from the config; with a tracer, each fetch is a span
+ * and every request carries the W3C trace context (`hooks`, from gateway/tracing).
+ */
+export function createGatewayUpstream(
+  config: GatewayConfig,
+  subgraphs: readonly SubgraphEndpoint[],
+  registry: Registry,
+  tracing: { tracer?: Tracer | undefined; hooks?: readonly OnSubgraphRequest[] } = {},
+): Upstream {
   return createUpstream({
     subgraphs,
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
@@ -221,6 +247,8 @@ export function createGatewayUpstream(config: GatewayConfig, subgraphs: readonly
     keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
     protocolOf: (subgraph) => config.SUBGRAPH_SUBSCRIPTION_PROTOCOLS[subgraph] ?? 'ws',
     registry,
+    tracer: tracing.tracer,
+    hooks: tracing.hooks,
   });
 }
 

@@ -35,6 +35,13 @@ export interface JobRequest {
   priority: QueuePriority;
   /** ISO-8601. */
   enqueuedAt: string;
+  /**
+   * W3C trace context of the request that submitted the job (lib/tracing `traceHeaders`), so
+   * the worker's spans and its backend call join that request's trace. Absent when the
+   * submitting subgraph does not trace.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { Supergraph } from '@apollo/federation-internals';
 import { type FetchNode, type PlanNode, QueryPlanner } from '@apollo/query-planner';
-import { type ExecutionArgs, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, getVariableValues, GraphQLError, type GraphQLSchema } from 'graphql';
 
+import { inSpan, PHASE_SPANS } from '../../../lib/tracing/spans.js';
 import type { Upstream, UpstreamCaller } from '../../upstream/index.js';
 import type { EngineOptions, GatewayEngine, SubscriptionPlan } from '../engine.js';
 import { linkedDirectiveNameIn, rootFieldOf } from '../supergraph-links.js';
@@ -38,6 +39,8 @@ export async function createNativeEngine(options: EngineOptions): Promise<Gatewa
   const subscriptionPlans = new WeakMap<CompiledOperation, SubscriptionPlan>();
   const internals = new WeakMap<SubscriptionPlan, NativeSubscriptionPlan>();
   const runtime: Runtime = { schema, supergraphSchema, upstream };
+  // A span per operation, also when the plan was cached, so a trace shows every phase.
+  const planned = (document: DocumentNode, operationName: string | null | undefined) => inSpan(options.tracer, PHASE_SPANS.plan, () => cache.get(document, operationName));
 
   return {
     schema,
@@ -46,7 +49,7 @@ export async function createNativeEngine(options: EngineOptions): Promise<Gatewa
     linkedDirectiveName: linkedDirectiveNameIn(options.supergraphSdl),
 
     async execute(args) {
-      const compiled = cache.get(args.document, args.operationName);
+      const compiled = planned(args.document, args.operationName);
       if (compiled.plan?.kind === 'Subscription') throw new Error('Execution of subscriptions not supported by gateway');
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
       const definitions = compiled.operation.variableDefinitions;
@@ -58,7 +61,7 @@ export async function createNativeEngine(options: EngineOptions): Promise<Gatewa
     },
 
     planSubscription(document, operationName) {
-      const compiled = cache.get(document, operationName);
+      const compiled = planned(document, operationName);
       const cached = subscriptionPlans.get(compiled);
       if (cached) return cached;
       const node = compiled.plan;

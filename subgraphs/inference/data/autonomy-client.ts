@@ -3,6 +3,7 @@ import type { Principal } from '../../../lib/auth/principal.js';
 import { serviceUnavailable } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/logger.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
+import { traceHeaders } from '../../../lib/tracing/propagation.js';
 
 /** The autonomy subgraph's levels (its AutonomyLevel enum). */
 export type EffectiveAutonomyLevel = 'NO_AI' | 'ASSISTED' | 'COLLABORATOR' | 'EXPERT' | 'AGENT';
@@ -54,6 +55,7 @@ export function createAutonomyClient(deps: { url: () => string; identity: Identi
             'content-type': 'application/json',
             accept: 'application/json',
             [IDENTITY_HEADER]: await deps.identity.current(INFERENCE_SERVICE_PRINCIPAL),
+            ...traceHeaders(),
           },
           body: JSON.stringify({ query: LEVEL_QUERY, variables: { representations: [{ __typename: 'User', id: userId }], context } }),
           signal: AbortSignal.timeout(deps.timeoutMs),

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 
 import { canSeeDataOf, DATA_ADMIN_SCOPES } from '../../../lib/auth/ownership.js';
@@ -10,6 +11,7 @@ import type { Logger } from '../../../lib/logger.js';
 import { checkTokenQuota } from '../../../lib/plans/quotas.js';
 import { isRedisUnavailable, type Redis } from '../../../lib/redis.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
+import { ATTR_INFERENCE_JOB_ID, traceHeaders } from '../../../lib/tracing/index.js';
 import type { SubmitInferenceInput } from '../__generated__/resolvers-types.js';
 import type { InferenceConfig } from '../config.js';
 import type { InferenceJob } from '../data/__generated__/prisma/client.js';
@@ -198,8 +200,10 @@ export function createSubmissions(deps: SubmissionDeps) {
       if (hit) return completeFromCache(row, hit);
       await checkCapacity(userId);
       const job = await store.createJob({ ...row, status: 'QUEUED' });
+      trace.getActiveSpan()?.setAttribute(ATTR_INFERENCE_JOB_ID, job.id);
       const { maxTokens, temperature, topP, stop, seed } = request;
-      await enqueue(job, request, { userId, model: model.id, messages, maxTokens, temperature, topP, stop, seed, autonomyLevel: level, priority });
+      // The request's trace context travels with the job: the worker's spans join this trace.
+      await enqueue(job, request, { userId, model: model.id, messages, maxTokens, temperature, topP, stop, seed, autonomyLevel: level, priority, ...traceHeaders() });
       return job;
     },
 

@@ -1,3 +1,4 @@
+import { traceHeaders } from '../../../lib/tracing/propagation.js';
 import { BackendError, type BackendOutput, type InferenceBackend } from '../backend.js';
 import { sseData } from './sse.js';
 import { createToolCallAssembler, type ToolCallDelta } from './tool-calls.js';
@@ -70,7 +71,8 @@ export function createOpenAiBackend(options: OpenAiBackendOptions): InferenceBac
         deadline(options.connectTimeoutMs, 'response');
         const response = await fetch(url, {
           method: 'POST',
-          headers,
+          // The job's span is active here: the model server's own tracing (vLLM's, say) joins the trace.
+          headers: { ...headers, ...traceHeaders() },
           body: JSON.stringify({
             model: upstreamModel,
             messages: request.messages,
