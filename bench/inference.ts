@@ -126,9 +126,20 @@ export async function measureInference(
   // Valid for the whole measurement (the graphql-ws connections authenticate once, at connect).
   const token = await context.session.accessToken(600);
   const headers = { authorization: `Bearer ${token}` };
+  // Connected before anything is measured and held throughout, as an app holds its socket: a
+  // lazy client would close it whenever its last subscription ended, and every TTFT job would
+  // then time a new WebSocket and its authentication rather than the platform's work per job.
   const clients = Array.from({ length: settings.sockets }, () =>
-    createClient({ url: context.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: headers, retryAttempts: 0, lazy: true }),
+    createClient({ url: context.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: headers, retryAttempts: 0, lazy: false }),
   );
+  await Promise.all(clients.map((client) => new Promise<void>((resolve, reject) => {
+    const off = [client.on('connected', () => done()), client.on('closed', (event) => done(new Error(`graphql-ws closed before it connected: ${JSON.stringify(event)}`)))];
+    const done = (error?: Error) => {
+      off.forEach((unsubscribe) => unsubscribe());
+      if (error) reject(error);
+      else resolve();
+    };
+  })));
   const failures: InferenceResult['failures'] = { errors: 0, badStreams: 0, firstProblem: null };
   const problem = (text: string) => {
     failures.errors++;

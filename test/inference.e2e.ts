@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal, type Principal, scopesOfRoles } from '../lib/auth/principal.js';
 import { AUTONOMY_DECISIONS_STREAM, parseActionDecision } from '../lib/autonomy/actions.js';
+import { announceAutonomyChange } from '../lib/autonomy/changes.js';
 import { SYSTEM_PROMPTS } from '../lib/autonomy/prompts.js';
 import { systemClock } from '../lib/clock.js';
 import { uuidV5 } from '../lib/ids.js';
@@ -447,6 +448,26 @@ describe('inference through the gateway', () => {
     await run.complete();
   });
 
+  it('applies an autonomy change to the very next submission, though it reuses levels between changes', async () => {
+    const dana = randomUUID();
+    const change = async (mutation: string) => {
+      const { body } = await platform.query(mutation, undefined, await bearer(dana));
+      expect(body.errors).toBeUndefined();
+    };
+    expect(await submitOk(dana, { prompt: 'first' })).toMatchObject({ autonomyLevel: 'ASSISTED' });
+    await change('mutation { setAutonomy(level: NO_AI) { level } }');
+    expect(codesOf(await submit(dana, { prompt: 'second' }))).toEqual(['AUTONOMY_FORBIDS']);
+    await change('mutation { setAutonomy(level: EXPERT) { level } }');
+    expect(await submitOk(dana, { prompt: 'third' })).toMatchObject({ autonomyLevel: 'EXPERT' });
+    expect(await submitOk(dana, { prompt: 'fourth', context: 'code-review' })).toMatchObject({ autonomyLevel: 'EXPERT' });
+    await change('mutation { setAutonomy(level: COLLABORATOR, context: "code-review") { level } }');
+    expect(await submitOk(dana, { prompt: 'fifth', context: 'code-review' })).toMatchObject({ autonomyLevel: 'COLLABORATOR' });
+    await drainQueue();
+    await change('mutation { clearAutonomy { level } }');
+    expect(await submitOk(dana, { prompt: 'sixth' })).toMatchObject({ autonomyLevel: 'ASSISTED' });
+    await drainQueue();
+  });
+
   it("refuses a job with QUOTA_EXCEEDED once the free plan's hard monthly token quota is used up, and queues nothing", async () => {
     const dave = randomUUID();
     const now = new Date();
@@ -549,8 +570,9 @@ describe('inference limits through the gateway', () => {
   const submit = async (userId: string) =>
     platform.query(SUBMIT, { input: { model: MODEL, prompt: 'hello' } }, { authorization: `Bearer ${await platform.tokenFor(userId)}` });
 
+  const [erin, frank] = [randomUUID(), randomUUID()];
+
   it('refuses with RATE_LIMITED and retryAfter past the per-user active jobs and when the queue is full', async () => {
-    const [erin, frank] = [randomUUID(), randomUUID()];
     for (let i = 0; i < 2; i++) expect(codesOf(await submit(erin))).toEqual([]);
     const tooMany = await submit(erin);
     expect(codesOf(tooMany)).toEqual(['RATE_LIMITED']);
@@ -574,6 +596,14 @@ describe('inference limits through the gateway', () => {
     expect(codesOf(response)).toEqual(['SERVICE_UNAVAILABLE']);
     expect(response.body.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
     expect(await platform.inferenceBus.queue.depth()).toBe(before);
+  });
+
+  it("reuses a level learned before the autonomy subgraph went down until the user's change marker moves", async () => {
+    // Erin's level was learned by her submissions above; with her two jobs still active, getting
+    // past the autonomy check shows as RATE_LIMITED.
+    expect(codesOf(await submit(erin))).toEqual(['RATE_LIMITED']);
+    await announceAutonomyChange(platform.redis, erin);
+    expect(codesOf(await submit(erin))).toEqual(['SERVICE_UNAVAILABLE']);
   });
 });
 

@@ -575,6 +575,64 @@ describe('network policies', () => {
   });
 });
 
+// ---- The GPU overlay: workers talking to a vLLM Deployment through its Service -------------------
+
+describe('gpu overlay', () => {
+  const gpuDir = new URL('overlays/gpu/', k8sRoot);
+  const gpu = build(gpuDir);
+  const vllm = ofKind<Deployment>(gpu, 'Deployment').find((d) => d.metadata.name === 'vllm');
+  const workerEnv = gpu.configMaps.get('worker-gpu-config') ?? {};
+  const podOf = (deployment: Deployment): Endpoint => ({
+    labels: deployment.spec.template.metadata.labels ?? {},
+    inOurNamespace: true,
+    ports: Object.fromEntries((deployment.spec.template.spec.containers[0]!.ports ?? []).map((p) => [p.name ?? '', p.containerPort])),
+  });
+
+  it('points the workers at a Service that selects the vLLM pods, on a port vLLM listens on', () => {
+    expect(vllm, 'a vllm Deployment').toBeDefined();
+    const url = new URL(workerEnv.OPENAI_BASE_URL!);
+    expect(workerEnv.WORKER_BACKEND).toBe('openai');
+    const service = ofKind<Service>(gpu, 'Service').find((candidate) => candidate.metadata.name === url.hostname);
+    expect(service, `a Service named ${url.hostname}`).toBeDefined();
+    expect(matches(service!.spec.selector, vllm!.spec.template.metadata.labels)).toBe(true);
+    const port = service!.spec.ports.find((candidate) => candidate.port === Number(url.port));
+    expect(port, `the Service exposes ${url.port}`).toBeDefined();
+    expect(declaredPort(onlyContainer(vllm!), port!.targetPort ?? port!.port)).toBeDefined();
+  });
+
+  it('runs vLLM on a GPU node, ready only once /health answers, serving the models the workers map to', () => {
+    const container = onlyContainer(vllm!);
+    expect(container.resources?.limits?.['nvidia.com/gpu']).toBe('1');
+    const spec = vllm!.spec.template.spec as PodTemplate['spec'] & { nodeSelector?: Labels; tolerations?: Array<{ key: string }> };
+    expect(Object.keys(spec.nodeSelector ?? {})).not.toHaveLength(0);
+    expect(spec.tolerations?.map((toleration) => toleration.key)).toContain('nvidia.com/gpu');
+    expect(container.readinessProbe?.httpGet?.path).toBe('/health');
+    expect(declaredPort(container, container.readinessProbe?.httpGet?.port)).toBeDefined();
+    const served = container.args?.find((arg) => arg.startsWith('--served-model-name='))?.split('=')[1];
+    expect(Object.values(JSON.parse(workerEnv.OPENAI_MODEL_MAP ?? '{}') as Record<string, string>)).toEqual([served]);
+  });
+
+  it('scales the workers and vLLM on the inference queue depth', () => {
+    const autoscalers = ofKind<HorizontalPodAutoscaler>(gpu, 'HorizontalPodAutoscaler');
+    for (const name of ['worker', 'vllm']) {
+      const hpa = autoscalers.find((candidate) => candidate.spec.scaleTargetRef.name === name);
+      expect((hpa?.spec.metrics as Array<{ external?: { metric: { name: string } } }> | undefined)?.map((m) => m.external?.metric.name), name).toContain(
+        'lotabots_inference_queue_depth',
+      );
+    }
+  });
+
+  it('lets the workers, and only them, reach vLLM; no other platform pod', () => {
+    const policies = ofKind<NetworkPolicy>(gpu, 'NetworkPolicy');
+    const deployments = ofKind<Deployment>(gpu, 'Deployment');
+    const target = podOf(vllm!);
+    for (const deployment of deployments) {
+      if (deployment === vllm) continue;
+      expect(allowed(policies, podOf(deployment), target, 8000), `${deployment.metadata.name} → vllm`).toBe(deployment.metadata.name === 'worker');
+    }
+  });
+});
+
 // ---- The documented key commands make keys the processes accept ------------------------------
 
 describe('secret.example.yaml key commands', () => {

@@ -55,9 +55,10 @@ async function historyOf(bus: InferenceBus, jobId: string): Promise<NumberedJobE
 const estimateTokens = (job: JobRequest) => Math.ceil(job.messages.reduce((sum, message) => sum + message.content.length, 0) / 4);
 
 /**
- * Runs one job from the queue to its end and says how it left this worker. It reads the
- * job's event log first: a job already finished (cancelled while queued) is acknowledged and
- * skipped; a job another worker began (a reclaimed one) is attempt n + 1, resumed without
+ * Runs one job from the queue to its end and says how it left this worker. A job fresh from
+ * the queue is started as attempt 1 at once; when the log refuses that, or the job was
+ * reclaimed, its event log decides: a job already finished (cancelled while queued) is
+ * acknowledged and skipped; a job another worker began (a reclaimed one) is attempt n + 1, resumed without
  * repeating a token when its request is deterministic, and otherwise failed WORKER_LOST.
  * Every append carries the attempt as fence: when it is refused (the job was cancelled or
  * taken over) the backend request is aborted. `shutdown` aborting requeues the job.
@@ -97,24 +98,32 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
     return appended === null ? 'lost' : outcome;
   };
 
-  const history = await historyOf(bus, job.jobId);
-  if (history.length > 0 && isTerminal(history.at(-1)!.event)) {
-    await ack();
-    return 'skipped';
-  }
-  const previous = Math.max(0, ...history.map(({ event }) => (event.type === 'started' ? event.attempt : 0)));
-  const emitted = history.flatMap(({ event }) => (event.type === 'token' ? [event.text] : []));
-  const lost = (message: string) => finish({ type: 'failed', at: at(), code: 'WORKER_LOST', message }, { attempt: previous }, 'failed');
-  if (previous >= deps.maxAttempts) return lost(`the job lost its worker ${previous} times`);
-  if (emitted.length > 0 && !isDeterministic(job)) {
-    return lost(`its worker stopped after ${emitted.length} tokens; a request with temperature above 0 and no seed cannot be resumed`);
-  }
+  const start = (attempt: number) => append({ type: 'started', at: at(), workerId, attempt });
+  // A job fresh from the queue (the common case) is started as attempt 1 straight away, saving
+  // the history read before its first token; the log refuses that when the job was started
+  // before (requeued, taken over) or has ended (cancelled while queued), and the history decides.
+  let emitted: string[] = [];
+  let fence: Fence = { attempt: 1 };
+  if (delivery.reclaimed || shutdown.aborted || (await start(1)) === null) {
+    const history = await historyOf(bus, job.jobId);
+    if (history.length > 0 && isTerminal(history.at(-1)!.event)) {
+      await ack();
+      return 'skipped';
+    }
+    const previous = Math.max(0, ...history.map(({ event }) => (event.type === 'started' ? event.attempt : 0)));
+    emitted = history.flatMap(({ event }) => (event.type === 'token' ? [event.text] : []));
+    const lost = (message: string) => finish({ type: 'failed', at: at(), code: 'WORKER_LOST', message }, { attempt: previous }, 'failed');
+    if (previous >= deps.maxAttempts) return lost(`the job lost its worker ${previous} times`);
+    if (emitted.length > 0 && !isDeterministic(job)) {
+      return lost(`its worker stopped after ${emitted.length} tokens; a request with temperature above 0 and no seed cannot be resumed`);
+    }
 
-  if (shutdown.aborted) return requeue();
-  const fence = { attempt: previous + 1 };
-  if ((await append({ type: 'started', at: at(), workerId, attempt: fence.attempt })) === null) {
-    await ack();
-    return 'skipped';
+    if (shutdown.aborted) return requeue();
+    fence = { attempt: previous + 1 };
+    if ((await start(fence.attempt)) === null) {
+      await ack();
+      return 'skipped';
+    }
   }
   if (!deps.backend.models.includes(job.model)) {
     return finish({ type: 'failed', at: at(), code: 'UNKNOWN_MODEL', message: `no worker serves model ${job.model}` }, fence, 'failed');

@@ -195,6 +195,20 @@ describe.each([
       expect(await bus.queue.ack('w1', first!)).toBe(true);
     });
 
+    it('submits a new job with `queued` first in its log, and refuses to submit it again', async () => {
+      const { bus } = await openBus(inProcess);
+      const job = jobRequest('low');
+      const take = bus.queue.take('w1', { blockMs: 25_000 });
+      await bus.queue.submit(job);
+      expect((await within(take, 20_000, 'the blocked take to get the submitted job'))?.job).toEqual(job);
+      expect(await bus.log.read(job.jobId, 0, { count: 10, blockMs: 0 })).toEqual([{ seq: 1, event: { type: 'queued', at: job.enqueuedAt } }]);
+      expect(await bus.log.append(job.jobId, started(1))).toBe(2);
+
+      await expect(bus.queue.submit(job)).rejects.toThrow(/has an event log already/);
+      expect(await bus.queue.depth()).toBe(0);
+      expect(await bus.log.lastEvent(job.jobId)).toEqual({ seq: 2, event: started(1) });
+    });
+
     it('wakes a blocked take when a job is enqueued', async () => {
       const { bus } = await openBus(inProcess);
       const job = jobRequest('low');

@@ -136,6 +136,13 @@ export interface Delivery {
 
 /** Streams `inference:queue:high|normal|low`, consumer group `inference-workers`. */
 export interface JobQueue {
+  /**
+   * A new job, in one atomic step (one Redis round trip on the submit path): its log's first
+   * event, `queued` at `job.enqueuedAt`, and its queue entry, so no worker sees a job whose
+   * log lacks it. Rejects, changing nothing, when the job has a log already.
+   */
+  submit(job: JobRequest): Promise<void>;
+  /** Puts a job (back) on the queue, its log untouched: a worker shutting down requeues it so. */
   enqueue(job: JobRequest): Promise<void>;
   /** Jobs waiting, not yet delivered to any worker, over every priority. */
   depth(): Promise<number>;

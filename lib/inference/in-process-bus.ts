@@ -141,6 +141,11 @@ export function createInProcessInferenceBus(counter: Redis | null, options: Infe
   }
 
   const queue: JobQueue = {
+    async submit(job) {
+      if (liveLog(job.jobId)) throw new Error(`job ${job.jobId} has an event log already`);
+      await log.append(job.jobId, { type: 'queued', at: job.enqueuedAt });
+      await queue.enqueue(job);
+    },
     async enqueue(job) {
       waiting[job.priority].push({ id: newId(), priority: job.priority, job });
       signals.notify('queue');

@@ -144,6 +144,11 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
   const priorityOfKey = new Map(QUEUE_PRIORITIES.map((priority) => [prefix + queueKey(priority), priority]));
 
   const queue: JobQueue = {
+    async submit(job) {
+      const queued: JobEvent = { type: 'queued', at: job.enqueuedAt };
+      const done = await redis.inferenceSubmit(jobEventsKey(job.jobId), queueKey(job.priority), JSON.stringify(queued), SAFETY_TTL_SECONDS, JSON.stringify(job));
+      if (done === null) throw new Error(`job ${job.jobId} has an event log already`);
+    },
     async enqueue(job) {
       await redis.xadd(queueKey(job.priority), '*', 'job', JSON.stringify(job));
     },

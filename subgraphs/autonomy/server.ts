@@ -1,4 +1,5 @@
 import { publishDecision } from '../../lib/autonomy/actions.js';
+import { announceAutonomyChange } from '../../lib/autonomy/changes.js';
 import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subgraph.js';
 import { type AutonomyContext, createAutonomyLoaders } from './context.js';
 import { createActionsRepository } from './data/actions-repository.js';
@@ -20,10 +21,16 @@ export function createAutonomySubgraph(deps: SubgraphDeps): Subgraph {
   const logger = deps.logger.child({ subgraph: 'autonomy' });
   const desk = createActionDesk({ actions, settings, publish: (decision) => publishDecision(deps.redis, decision), clock: deps.clock, logger });
   const consumer = startProposalConsumer({ redis: deps.redis, logger, receive: desk.receive, afterRead: desk.publishOutstanding });
+  // The change is committed either way: a marker Redis did not take leaves caches of the old
+  // level in use until their maximum age (INFERENCE_AUTONOMY_CACHE_SECONDS), so it is logged, not refused.
+  const announceChange = (userId: string) =>
+    announceAutonomyChange(deps.redis, userId).catch((error: unknown) => {
+      logger.error({ err: error, userId }, 'autonomy: change stored but not announced; cached levels follow within their maximum age');
+    });
   return createSubgraph<AutonomyContext>({
     name: 'autonomy',
     schemaFile: new URL('./schema.graphql', import.meta.url),
-    resolvers: createAutonomyResolvers({ settings, actions, desk }),
+    resolvers: createAutonomyResolvers({ settings, actions, desk, announceChange }),
     deps,
     context: (principal) => ({ principal, loaders: createAutonomyLoaders(settings) }),
     close: async () => {

@@ -10,6 +10,12 @@ export const inferenceEnvSchema = serviceEnvSchema(SUBGRAPHS.inference.port).ext
   AUTONOMY_SUBGRAPH_URL: z.url().default(`http://127.0.0.1:${SUBGRAPHS.autonomy.port}/graphql`),
   /** @default 3_000 // ms: past this the autonomy level is unknown and the job is refused (fail closed). */
   AUTONOMY_TIMEOUT_MS: env.positiveInt(3_000),
+  /**
+   * @default 60 // s a learned autonomy level is reused at most. A change replaces the user's
+   * marker in Redis and applies to the next job anyway; this bounds a level's life should that
+   * marker be lost. 0: ask the autonomy subgraph for every job.
+   */
+  INFERENCE_AUTONOMY_CACHE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** @default 256 // tokens generated when a request names no maxTokens. */
   INFERENCE_DEFAULT_MAX_TOKENS: env.positiveInt(256),
   /** @default 4_096 // the most maxTokens a request may ask for (also never above the model's context window). */

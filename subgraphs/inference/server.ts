@@ -4,6 +4,7 @@ import { createWorkerRegistry } from '../../worker/registry.js';
 import type { InferenceConfig } from './config.js';
 import { createInferenceLoaders, type InferenceContext } from './context.js';
 import { createAutonomyClient } from './data/autonomy-client.js';
+import { createAutonomyLevelCache } from './data/autonomy-level-cache.js';
 import { createInferencePrisma } from './data/database.js';
 import { createJobStore } from './data/job-store.js';
 import { createJobsRepository } from './data/jobs-repository.js';
@@ -49,11 +50,16 @@ export function createInferenceSubgraph(deps: SubgraphDeps, options: InferenceSu
     queueDepth: () => bus.queue.depth(),
     liveWorkers: async () => (await workers.liveWorkers()).length,
   });
-  const autonomy = createAutonomyClient({
-    url: options.autonomyUrl ?? (() => config.AUTONOMY_SUBGRAPH_URL),
-    identity: deps.identity,
-    timeoutMs: config.AUTONOMY_TIMEOUT_MS,
-    logger,
+  const autonomy = createAutonomyLevelCache({
+    lookup: createAutonomyClient({
+      url: options.autonomyUrl ?? (() => config.AUTONOMY_SUBGRAPH_URL),
+      identity: deps.identity,
+      timeoutMs: config.AUTONOMY_TIMEOUT_MS,
+      logger,
+    }),
+    redis: deps.redis,
+    clock: deps.clock,
+    maxAgeMs: config.INFERENCE_AUTONOMY_CACHE_SECONDS * 1_000,
   });
   const submissions = createSubmissions({ jobs, store, bus, autonomy, cache, redis: deps.redis, metrics, settings: config, clock: deps.clock, logger });
   const events = createEventStreams({ jobs, bus, logger });

@@ -10,9 +10,14 @@ import { AUTONOMY_LEVELS, checkedContext } from '../domain/levels.js';
 import { createActionResolvers } from './actions.js';
 import { createSettingsResolvers } from './settings.js';
 
-export function createAutonomyResolvers(deps: { settings: SettingsRepository; actions: ActionsRepository; desk: ActionDesk }): Resolvers {
+export function createAutonomyResolvers(deps: {
+  settings: SettingsRepository;
+  actions: ActionsRepository;
+  desk: ActionDesk;
+  announceChange: (userId: string) => Promise<void>;
+}): Resolvers {
   const { settings } = deps;
-  const settingsResolvers = createSettingsResolvers(settings);
+  const settingsResolvers = createSettingsResolvers(settings, deps.announceChange);
   const actionResolvers = createActionResolvers(deps);
   const contextOrNull = (context: string) => (context === DEFAULT_CONTEXT ? null : context);
   return {

@@ -7,9 +7,19 @@ import { settingsOwner } from './owner.js';
 
 const AUDIT_CURSOR = 'change';
 
-/** `autonomy`, `autonomyAudit`, `setAutonomy` and `clearAutonomy`. */
-export function createSettingsResolvers(settings: SettingsRepository): { Query: QueryResolvers; Mutation: MutationResolvers } {
+/**
+ * `autonomy`, `autonomyAudit`, `setAutonomy` and `clearAutonomy`. `announce` runs after a
+ * change is committed and before the mutation answers (lib/autonomy/changes.ts), so caches
+ * of the user's levels see it by the next request.
+ */
+export function createSettingsResolvers(
+  settings: SettingsRepository,
+  announce: (userId: string) => Promise<void>,
+): { Query: QueryResolvers; Mutation: MutationResolvers } {
   const effectiveFor = async (userId: string, context: string | null) => effectiveAutonomy(await settings.effectiveSetting(userId, context));
+  const change = async (userId: string, context: string | null, level: Parameters<SettingsRepository['change']>[2], actor: string) => {
+    if (await settings.change(userId, context, level, actor)) await announce(userId);
+  };
   return {
     Query: {
       async autonomy(_root, args, { principal }) {
@@ -26,13 +36,13 @@ export function createSettingsResolvers(settings: SettingsRepository): { Query: 
       async setAutonomy(_root, args, { principal }) {
         const context = checkedContext(args.context);
         const userId = settingsOwner(principal, args.userId);
-        await settings.change(userId, context, args.level, principal.subject);
+        await change(userId, context, args.level, principal.subject);
         return effectiveFor(userId, context);
       },
       async clearAutonomy(_root, args, { principal }) {
         const context = checkedContext(args.context);
         const userId = settingsOwner(principal, args.userId);
-        await settings.change(userId, context, null, principal.subject);
+        await change(userId, context, null, principal.subject);
         return effectiveFor(userId, context);
       },
     },

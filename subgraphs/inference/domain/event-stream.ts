@@ -2,6 +2,7 @@ import type { GraphQLError } from 'graphql';
 
 import { canSeeDataOf, DATA_ADMIN_SCOPES } from '../../../lib/auth/ownership.js';
 import type { Principal } from '../../../lib/auth/principal.js';
+import { early } from '../../../lib/early.js';
 import { badUserInput, conflict, notFound, serviceUnavailable } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
 import { type InferenceBus, isTerminal, type NumberedJobEvent } from '../../../lib/inference/contract.js';
@@ -52,10 +53,13 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
   return {
     async open(principal: Principal, jobId: string, after: number): Promise<EventQueue<StreamItem>> {
       if (!Number.isInteger(after) || after < 0) throw badUserInput('after must be 0 or the seq of an event already seen', { argument: 'after' });
-      const job = isUuid(jobId) ? await deps.jobs.findJob(jobId) : null;
+      if (!isUuid(jobId)) throw notFound('Inference job');
+      // Both at once (the stream's first event waits for them); the log is looked at only once the row allows it.
+      const lastInLog = early(() => log.lastEvent(jobId));
+      const job = await deps.jobs.findJob(jobId);
       // Someone else's job answers exactly like a missing one.
       if (!job || !canSeeDataOf(principal, job.userId, DATA_ADMIN_SCOPES.inference)) throw notFound('Inference job');
-      const last = await log.lastEvent(jobId).catch((error: unknown) => {
+      const last = await lastInLog().catch((error: unknown) => {
         if (isRedisUnavailable(error)) throw serviceUnavailable('Inference events cannot be read right now; retry later');
         throw error;
       });

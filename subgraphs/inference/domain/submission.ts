@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { canSeeDataOf, DATA_ADMIN_SCOPES } from '../../../lib/auth/ownership.js';
 import type { Principal } from '../../../lib/auth/principal.js';
 import type { Clock } from '../../../lib/clock.js';
+import { early } from '../../../lib/early.js';
 import { badUserInput, conflict, forbidden, graphqlError, notFound, serviceUnavailable, unauthenticated } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
 import type { InferenceBus, JobEvent, JobRequest, QueuePriority } from '../../../lib/inference/contract.js';
@@ -78,27 +79,32 @@ export function createSubmissions(deps: SubmissionDeps) {
   const quotaUnchecked = throttledWarning(deps.logger, 'token quota not checked: Redis unavailable');
 
   /**
-   * A hard monthly token quota used up refuses the job, cached or not (a cache hit is metered
-   * too). Redis unreachable: allowed, as the gateway's request quota does (a business limit,
-   * not protection; the queue then decides whether the job can run at all).
+   * QUOTA_EXCEEDED when a hard monthly token quota is used up, which refuses the job, cached or
+   * not (a cache hit is metered too); null otherwise. Redis unreachable: allowed, as the
+   * gateway's request quota does (a business limit, not protection; the queue then decides
+   * whether the job can run at all).
    */
-  async function checkTokens(userId: string, plan: string): Promise<void> {
+  async function tokenQuotaRefusal(userId: string, plan: string): Promise<GraphQLError | null> {
     try {
       await checkTokenQuota(deps.redis, { userId, plan }, deps.clock.now());
+      return null;
     } catch (error) {
-      if (isRedisUnavailable(error)) return quotaUnchecked(error);
+      if (isRedisUnavailable(error)) {
+        quotaUnchecked(error);
+        return null;
+      }
       // checkTokenQuota's only GraphQL error is QUOTA_EXCEEDED.
-      if (error instanceof GraphQLError) metrics.refused('QUOTA_EXCEEDED');
+      if (error instanceof GraphQLError) return error;
       throw error;
     }
   }
 
-  async function checkCapacity(userId: string): Promise<void> {
-    if ((await store.countActive(userId)) >= settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER) {
+  async function checkCapacity(activeJobs: () => Promise<number>, queueDepth: () => Promise<number>): Promise<void> {
+    if ((await activeJobs()) >= settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER) {
       throw refuse('RATE_LIMITED', `At most ${settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER} jobs may be queued or running at once`);
     }
     // Fail fast: a job that would wait behind this many others is refused rather than queued forever.
-    if ((await onRedis(() => bus.queue.depth())) >= settings.INFERENCE_MAX_QUEUE_DEPTH) {
+    if ((await queueDepth()) >= settings.INFERENCE_MAX_QUEUE_DEPTH) {
       throw refuse('RATE_LIMITED', 'The inference queue is full; retry later');
     }
   }
@@ -145,8 +151,7 @@ export function createSubmissions(deps: SubmissionDeps) {
 
   async function enqueue(job: InferenceJob, request: CompletionRequest, jobRequest: Omit<JobRequest, 'jobId' | 'enqueuedAt'>): Promise<void> {
     try {
-      await bus.log.append(job.id, { type: 'queued', at: now() });
-      await bus.queue.enqueue({ ...jobRequest, jobId: job.id, enqueuedAt: now() });
+      await bus.queue.submit({ ...jobRequest, jobId: job.id, enqueuedAt: now() });
     } catch (error) {
       // A job no worker will ever see: its row must not count against the caller's active jobs,
       // and its log (when `queued` made it there) must end, or a subscriber would wait forever.
@@ -164,12 +169,18 @@ export function createSubmissions(deps: SubmissionDeps) {
     async submit(principal: Principal, input: SubmitInferenceInput): Promise<InferenceJob> {
       const userId = submitterOf(principal);
       const request = validateRequest(input, settings);
-      const model = await store.findEnabledModel(request.model);
+      const enabledModel = early(() => store.findEnabledModel(request.model));
+      const effectiveLevel = early(() => deps.autonomy.effectiveLevel(userId, request.context));
+      const tokenRefusal = early(() => tokenQuotaRefusal(userId, principal.plan));
+      const activeJobs = early(() => store.countActive(userId));
+      const queueDepth = early(() => onRedis(() => bus.queue.depth()));
+
+      const model = await enabledModel();
       if (!model) throw badUserInput(`Unknown model ${JSON.stringify(request.model)}: see models`, { argument: 'input.model' });
       if (request.maxTokens > model.contextWindow) {
         throw badUserInput(`maxTokens must be at most ${model.contextWindow} for ${model.id}`, { argument: 'input.maxTokens' });
       }
-      const level = await deps.autonomy.effectiveLevel(userId, request.context);
+      const level = await effectiveLevel();
       if (level === 'NO_AI') {
         metrics.refused('AUTONOMY_FORBIDS');
         throw graphqlError('AUTONOMY_FORBIDS', 'Your autonomy level for this context is NO_AI: no AI may run for it', {
@@ -177,7 +188,11 @@ export function createSubmissions(deps: SubmissionDeps) {
           context: request.context,
         });
       }
-      await checkTokens(userId, principal.plan);
+      const quotaExceeded = await tokenRefusal();
+      if (quotaExceeded) {
+        metrics.refused('QUOTA_EXCEEDED');
+        throw quotaExceeded;
+      }
       const messages = withSystemPrompt(level, request.messages);
       const cacheKey = deps.cache.enabled && isDeterministic(request) ? cacheKeyOf({ ...request, messages }) : null;
       const priority = priorityOf(principal.plan);
@@ -198,7 +213,7 @@ export function createSubmissions(deps: SubmissionDeps) {
       };
       const hit = cacheKey ? await deps.cache.get(cacheKey) : null;
       if (hit) return completeFromCache(row, hit);
-      await checkCapacity(userId);
+      await checkCapacity(activeJobs, queueDepth);
       const job = await store.createJob({ ...row, status: 'QUEUED' });
       trace.getActiveSpan()?.setAttribute(ATTR_INFERENCE_JOB_ID, job.id);
       const { maxTokens, temperature, topP, stop, seed } = request;
