@@ -6,7 +6,7 @@ import { testEnv } from '../../test/env.js';
 import { jobRequest as newJobRequest } from '../../test/inference-kit.js';
 import { waitUntil } from '../../test/own-redis.js';
 import { within } from '../../test/within.js';
-import { TOKENS_OUT_COUNTER } from '../live/keys.js';
+import { JOBS_ENQUEUED_COUNTER, TOKENS_OUT_COUNTER } from '../live/keys.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../redis.js';
 import type { InferenceBus, JobEvent, QueuePriority } from './contract.js';
 import { createInferenceBus } from './index.js';
@@ -193,6 +193,13 @@ describe.each([
       expect(await bus.queue.take('w2', { blockMs: 0 })).toBeNull();
       expect(await bus.queue.depth()).toBe(0);
       expect(await bus.queue.ack('w1', first!)).toBe(true);
+    });
+
+    it('counts each enqueued job in metrics:jobs:enqueued, taken or not (the arrivals the scaling advice forecasts)', async () => {
+      const { bus, redis } = await openBus(inProcess);
+      for (const priority of ['low', 'normal', 'high'] as const) await bus.queue.enqueue(jobRequest(priority));
+      await bus.queue.take('w1', { blockMs: 0 });
+      expect(await redis.get(JOBS_ENQUEUED_COUNTER)).toBe('3');
     });
 
     it('wakes a blocked take when a job is enqueued', async () => {

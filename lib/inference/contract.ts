@@ -129,6 +129,7 @@ export interface Delivery {
 
 /** Streams `inference:queue:high|normal|low`, consumer group `inference-workers`. */
 export interface JobQueue {
+  /** Queues the job; each counts one in the platform's `metrics:jobs:enqueued` (the scaling advisor's arrivals). */
   enqueue(job: JobRequest): Promise<void>;
   /** Jobs waiting, not yet delivered to any worker, over every priority. */
   depth(): Promise<number>;

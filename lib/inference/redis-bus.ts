@@ -1,4 +1,4 @@
-import { TOKENS_OUT_COUNTER } from '../live/keys.js';
+import { JOBS_ENQUEUED_COUNTER, TOKENS_OUT_COUNTER } from '../live/keys.js';
 import type { Redis } from '../redis.js';
 import {
   type Delivery,
@@ -145,7 +145,9 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
 
   const queue: JobQueue = {
     async enqueue(job) {
-      await redis.xadd(queueKey(job.priority), '*', 'job', JSON.stringify(job));
+      // The counter in the same transaction: the scaling advisor's arrival rate counts exactly the queued jobs.
+      const results = await redis.multi().xadd(queueKey(job.priority), '*', 'job', JSON.stringify(job)).incr(JOBS_ENQUEUED_COUNTER).exec();
+      for (const [error] of results ?? []) if (error) throw error;
     },
     depth: () => withGroups(() => redis.inferenceDepth(...QUEUE_KEYS, QUEUE_GROUP)),
     async take(consumer, { blockMs }) {
