@@ -16,7 +16,7 @@ import { within } from './within.js';
 type Result = { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 
 const SUBMIT = 'mutation Submit($input: SubmitInferenceInput!) { submitInference(input: $input) { id status } }';
-const DASHBOARD = 'subscription Dashboard { platformMetrics(intervalSeconds: 1) { queueDepth scaling { desiredWorkers desiredGatewayReplicas horizonSeconds forecastJobsPerSecond } } }';
+const DASHBOARD = 'subscription Dashboard { platformMetrics(intervalSeconds: 1) { queueDepth scaling { at desiredWorkers desiredGatewayReplicas horizonSeconds forecastJobsPerSecond forecastRequestsPerSecond } } }';
 const JOBS = 12;
 /** The backlog alone decides: 12 jobs to drain in 10 s at 20 s each = 24 busy slots, 4 per worker = 6 workers. */
 const BACKLOG_WORKERS = 6;
@@ -75,7 +75,10 @@ describe('predictive scaling advice', () => {
       expect(value?.errors).toBeUndefined();
       const figures = value!.data.platformMetrics;
       expect(figures.queueDepth).toBe(JOBS);
-      expect(figures.scaling).toMatchObject({ desiredGatewayReplicas: 2, horizonSeconds: 180 });
+      expect(figures.scaling).toMatchObject({ at: expect.stringMatching(/^\d{4}-/), horizonSeconds: 180, forecastRequestsPerSecond: expect.any(Number) });
+      // The gateway's own traffic (these submissions) moves its advice too, within the default bounds.
+      expect(figures.scaling.desiredGatewayReplicas).toBeGreaterThanOrEqual(2);
+      expect(figures.scaling.desiredGatewayReplicas).toBeLessThanOrEqual(10);
       expect(figures.scaling.desiredWorkers).toBeGreaterThanOrEqual(BACKLOG_WORKERS);
       await stream.return!();
     } finally {
