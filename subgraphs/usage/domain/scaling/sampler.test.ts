@@ -9,7 +9,7 @@ import { createLogger } from '../../../../lib/logger.js';
 import { connectRedis, type Redis } from '../../../../lib/redis.js';
 import { jobRequest } from '../../../../test/inference-kit.js';
 import { waitUntil } from '../../../../test/own-redis.js';
-import { usageEnvSchema } from '../../config.js';
+import { loadUsageConfig, usageEnvSchema } from '../../config.js';
 import { createScalingSampler, type ScalingSampler } from './sampler.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
@@ -65,5 +65,11 @@ describe('scaling sampler', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(readings.length).toBe(taken);
     await bus.close();
+  });
+
+  it('refuses bounds whose minimum exceeds their maximum at start-up', () => {
+    expect(() => loadUsageConfig({ SCALING_MIN_WORKERS: '9', SCALING_MAX_WORKERS: '8' })).toThrow(/SCALING_MIN_WORKERS: must not exceed SCALING_MAX_WORKERS/);
+    expect(() => loadUsageConfig({ SCALING_MIN_GATEWAY_REPLICAS: '3', SCALING_MAX_GATEWAY_REPLICAS: '2' })).toThrow(/SCALING_MIN_GATEWAY_REPLICAS/);
+    expect(() => loadUsageConfig({ SCALING_LEVEL_SMOOTHING: '0' })).toThrow(/SCALING_LEVEL_SMOOTHING/);
   });
 });
