@@ -6,7 +6,7 @@ import { testEnv } from '../../test/env.js';
 import { jobRequest as newJobRequest } from '../../test/inference-kit.js';
 import { waitUntil } from '../../test/own-redis.js';
 import { within } from '../../test/within.js';
-import { TOKENS_OUT_COUNTER } from '../live/keys.js';
+import { JOBS_ENQUEUED_COUNTER, TOKENS_OUT_COUNTER } from '../live/keys.js';
 import { connectRedis, deleteKeysWithPrefix, type Redis } from '../redis.js';
 import type { InferenceBus, JobEvent, QueuePriority } from './contract.js';
 import { createInferenceBus } from './index.js';
@@ -207,6 +207,14 @@ describe.each([
       await expect(bus.queue.submit(job)).rejects.toThrow(/has an event log already/);
       expect(await bus.queue.depth()).toBe(0);
       expect(await bus.log.lastEvent(job.jobId)).toEqual({ seq: 2, event: started(1) });
+    });
+
+    it('counts each enqueued or submitted job in metrics:jobs:enqueued, taken or not (the arrivals the scaling advice forecasts)', async () => {
+      const { bus, redis } = await openBus(inProcess);
+      for (const priority of ['low', 'normal'] as const) await bus.queue.enqueue(jobRequest(priority));
+      await bus.queue.submit(jobRequest('high'));
+      await bus.queue.take('w1', { blockMs: 0 });
+      expect(await redis.get(JOBS_ENQUEUED_COUNTER)).toBe('3');
     });
 
     it('wakes a blocked take when a job is enqueued', async () => {

@@ -139,10 +139,13 @@ export interface JobQueue {
   /**
    * A new job, in one atomic step (one Redis round trip on the submit path): its log's first
    * event, `queued` at `job.enqueuedAt`, and its queue entry, so no worker sees a job whose
-   * log lacks it. Rejects, changing nothing, when the job has a log already.
+   * log lacks it; counted like `enqueue`. Rejects, changing nothing, when the job has a log already.
    */
   submit(job: JobRequest): Promise<void>;
-  /** Puts a job (back) on the queue, its log untouched: a worker shutting down requeues it so. */
+  /**
+   * Puts a job (back) on the queue, its log untouched: a worker shutting down requeues it so.
+   * Each counts one in the platform's `metrics:jobs:enqueued` (the scaling advisor's arrivals).
+   */
   enqueue(job: JobRequest): Promise<void>;
   /** Jobs waiting, not yet delivered to any worker, over every priority. */
   depth(): Promise<number>;

@@ -1,4 +1,4 @@
-import { TOKENS_OUT_COUNTER } from '../live/keys.js';
+import { JOBS_ENQUEUED_COUNTER, TOKENS_OUT_COUNTER } from '../live/keys.js';
 import type { Redis } from '../redis.js';
 import {
   type Delivery,
@@ -66,7 +66,7 @@ const SWEEP_INTERVAL_MS = 60_000;
  * The bus in this process's memory, with the Redis bus's semantics, for `npm start` without a
  * Redis server: the in-process Redis stand-in (ioredis-mock) has no consumer groups. Every
  * step of an append happens synchronously, so it is as atomic as the Lua script. `counter`
- * (the platform's Redis, the stand-in) receives the `metrics:tokens:out` increments.
+ * (the platform's Redis, the stand-in) receives the `metrics:tokens:out` and `metrics:jobs:enqueued` increments.
  */
 export function createInProcessInferenceBus(counter: Redis | null, options: InferenceBusOptions): InferenceBus {
   const signals = new Signals();
@@ -149,6 +149,7 @@ export function createInProcessInferenceBus(counter: Redis | null, options: Infe
     async enqueue(job) {
       waiting[job.priority].push({ id: newId(), priority: job.priority, job });
       signals.notify('queue');
+      if (counter) await counter.incr(JOBS_ENQUEUED_COUNTER);
     },
     async depth() {
       return QUEUE_PRIORITIES.reduce((sum, priority) => sum + waiting[priority].length, 0);

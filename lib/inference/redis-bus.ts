@@ -1,4 +1,4 @@
-import { TOKENS_OUT_COUNTER } from '../live/keys.js';
+import { JOBS_ENQUEUED_COUNTER, TOKENS_OUT_COUNTER } from '../live/keys.js';
 import type { Redis } from '../redis.js';
 import {
   type Delivery,
@@ -146,11 +146,13 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
   const queue: JobQueue = {
     async submit(job) {
       const queued: JobEvent = { type: 'queued', at: job.enqueuedAt };
-      const done = await redis.inferenceSubmit(jobEventsKey(job.jobId), queueKey(job.priority), JSON.stringify(queued), SAFETY_TTL_SECONDS, JSON.stringify(job));
+      const done = await redis.inferenceSubmit(jobEventsKey(job.jobId), queueKey(job.priority), JOBS_ENQUEUED_COUNTER, JSON.stringify(queued), SAFETY_TTL_SECONDS, JSON.stringify(job));
       if (done === null) throw new Error(`job ${job.jobId} has an event log already`);
     },
     async enqueue(job) {
-      await redis.xadd(queueKey(job.priority), '*', 'job', JSON.stringify(job));
+      // The counter in the same transaction: the scaling advisor's arrival rate counts exactly the queued jobs.
+      const results = await redis.multi().xadd(queueKey(job.priority), '*', 'job', JSON.stringify(job)).incr(JOBS_ENQUEUED_COUNTER).exec();
+      for (const [error] of results ?? []) if (error) throw error;
     },
     depth: () => withGroups(() => redis.inferenceDepth(...QUEUE_KEYS, QUEUE_GROUP)),
     async take(consumer, { blockMs }) {

@@ -45,15 +45,16 @@ return seq
 `;
 
 /**
- * KEYS: job log, queue. ARGV: queued event JSON, safety TTL s, job JSON.
- * A new job's first log entry (`queued`, seq 1, attempt 0, as APPEND writes it) and its queue
- * entry together; false, and nothing written, when the log exists.
+ * KEYS: job log, queue, enqueued-jobs counter. ARGV: queued event JSON, safety TTL s, job JSON.
+ * A new job's first log entry (`queued`, seq 1, attempt 0, as APPEND writes it), its queue
+ * entry and its count in the arrivals together; false, and nothing written, when the log exists.
  */
 const SUBMIT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 redis.call('XADD', KEYS[1], '1-0', 'type', 'queued', 'attempt', 0, 'event', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'job', ARGV[3])
+redis.call('INCR', KEYS[3])
 return 1
 `;
 
@@ -129,7 +130,7 @@ export interface InferenceScripts {
 export function withInferenceScripts(redis: Redis, queueCount: number): Redis & InferenceScripts {
   redis.defineCommand('inferenceCreateGroup', { numberOfKeys: 1, lua: CREATE_GROUP });
   redis.defineCommand('inferenceAppend', { numberOfKeys: 3, lua: APPEND });
-  redis.defineCommand('inferenceSubmit', { numberOfKeys: 2, lua: SUBMIT });
+  redis.defineCommand('inferenceSubmit', { numberOfKeys: 3, lua: SUBMIT });
   redis.defineCommand('inferenceTake', { numberOfKeys: queueCount, lua: TAKE });
   redis.defineCommand('inferenceHold', { numberOfKeys: 1, lua: HOLD });
   redis.defineCommand('inferenceDepth', { numberOfKeys: queueCount, lua: DEPTH });

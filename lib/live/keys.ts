@@ -18,3 +18,6 @@ export const gatewayMetricsKey = (instanceId: string) => `metrics:gateway:${inst
 
 /** Counter of output tokens generated platform-wide (INCRBY by the workers). */
 export const TOKENS_OUT_COUNTER = 'metrics:tokens:out';
+
+/** Counter of inference jobs ever enqueued platform-wide (INCR by the queue's enqueue); its growth is the arrival rate. */
+export const JOBS_ENQUEUED_COUNTER = 'metrics:jobs:enqueued';

@@ -31,10 +31,43 @@ export const usageEnvSchema = serviceEnvSchema(SUBGRAPHS.usage.port)
     BILLING_EXPORT_MAX_BACKOFF_MS: env.positiveInt(3_600_000),
     /** @default 10_000 // ms one webhook attempt may take. */
     BILLING_EXPORT_TIMEOUT_MS: env.positiveInt(10_000),
+    // Predictive scaling advice (domain/scaling/; the README's "Predictive scaling" says why each default).
+    /** @default 5_000 // ms between samples: several per Prometheus scrape, few enough to cost nothing. */
+    SCALING_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    /** @default 180 // s ahead: about what a GPU worker pod takes to load its model and serve. */
+    SCALING_HORIZON_SECONDS: z.coerce.number().int().min(0).max(3_600).default(180),
+    /** @default 0.3 // Holt level weight: follows a change within a few samples without chasing noise. */
+    SCALING_LEVEL_SMOOTHING: z.coerce.number().gt(0).max(1).default(0.3),
+    /** @default 0.1 // Holt trend weight: a trend must persist for a minute or so before it is extrapolated. */
+    SCALING_TREND_SMOOTHING: z.coerce.number().gt(0).max(1).default(0.1),
+    /** @default 20 // s a job holds a worker slot on average (lotabots_worker_jobs_in_flight over the completion rate). */
+    SCALING_JOB_SERVICE_SECONDS: z.coerce.number().positive().max(3_600).default(20),
+    /** @default 4 // jobs per worker at once: the workers' WORKER_CONCURRENCY default. */
+    SCALING_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(4),
+    /** @default 60 // s to work off the jobs already waiting, on top of the arriving load. */
+    SCALING_BACKLOG_DRAIN_SECONDS: z.coerce.number().positive().max(3_600).default(60),
+    /** @default 1 // the worker autoscaler's minReplicas. */
+    SCALING_MIN_WORKERS: z.coerce.number().int().min(0).max(10_000).default(1),
+    /** @default 8 // the GPU worker autoscaler's maxReplicas. */
+    SCALING_MAX_WORKERS: z.coerce.number().int().min(1).max(10_000).default(8),
+    /** @default 100 // operations per second one gateway replica (250m CPU request) serves with headroom; measure with `npm run bench`. */
+    SCALING_GATEWAY_REQUESTS_PER_REPLICA: z.coerce.number().positive().default(100),
+    /** @default 2 // the gateway autoscaler's minReplicas (one may be disrupted while the other serves). */
+    SCALING_MIN_GATEWAY_REPLICAS: z.coerce.number().int().min(0).max(10_000).default(2),
+    /** @default 10 // the gateway autoscaler's maxReplicas. */
+    SCALING_MAX_GATEWAY_REPLICAS: z.coerce.number().int().min(1).max(10_000).default(10),
+    /** @default 300 // s a lower advice must hold before it is given: a dip shorter than a pod start-up sheds nothing. */
+    SCALING_SCALE_DOWN_DELAY_SECONDS: z.coerce.number().int().min(0).max(3_600).default(300),
   })
   .superRefine((config, context) => {
     if (config.BILLING_WEBHOOK_URL && !config.BILLING_WEBHOOK_SECRET) {
       context.addIssue({ code: 'custom', path: ['BILLING_WEBHOOK_SECRET'], message: 'required when BILLING_WEBHOOK_URL is set (at least 32 characters)' });
+    }
+    if (config.SCALING_MIN_WORKERS > config.SCALING_MAX_WORKERS) {
+      context.addIssue({ code: 'custom', path: ['SCALING_MIN_WORKERS'], message: 'must not exceed SCALING_MAX_WORKERS' });
+    }
+    if (config.SCALING_MIN_GATEWAY_REPLICAS > config.SCALING_MAX_GATEWAY_REPLICAS) {
+      context.addIssue({ code: 'custom', path: ['SCALING_MIN_GATEWAY_REPLICAS'], message: 'must not exceed SCALING_MAX_GATEWAY_REPLICAS' });
     }
   });
 

@@ -16,10 +16,11 @@ import { createMeteringConsumer } from './domain/metering.js';
 import { createPlans } from './domain/plans.js';
 import { createPlatformMetricsFeed } from './domain/platform-metrics.js';
 import { startTokenQuotaCounters } from './domain/quota-counters.js';
+import { createScalingSampler, type ScalingSettings } from './domain/scaling/sampler.js';
 import { createUsageResolvers } from './resolvers/index.js';
 
 /** What the usage subgraph needs of its configuration (the process's settings; defaults in config.ts). */
-export type UsageSettings = Pick<
+export type UsageSettings = ScalingSettings & Pick<
   UsageConfig,
   | 'USAGE_CONSUMER_NAME'
   | 'USAGE_METERING_BATCH_SIZE'
@@ -47,7 +48,7 @@ export interface UsageSubgraphOptions {
  * nowhere. `start()` starts its background work: the metering consumer of `usage:events`,
  * the token quota counters (their own consumer group on it, on a connection of their own),
  * the republishing of an edited plan catalogue to Redis, the billing-period schedule and
- * (with BILLING_WEBHOOK_URL) the billing export; `close()` stops them (a batch being
+ * (with BILLING_WEBHOOK_URL) the billing export, and the scaling advice's sampling; `close()` stops them (a batch being
  * aggregated commits first), ends every open subscription and closes its connections.
  */
 export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings, options: UsageSubgraphOptions = {}): Subgraph {
@@ -58,7 +59,8 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
   // Only the queue's depth is read; the log retention is the inference subgraph's concern.
   const ownBus = options.queueDepth ? null : createInferenceBus(deps.redis, { inProcess: false, streamTtlSeconds: 3_600 });
   const queueDepth = options.queueDepth ?? (() => ownBus!.queue.depth());
-  const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger, queueDepth });
+  const scaling = createScalingSampler({ redis: deps.redis, clock: deps.clock, logger: logger.child({ component: 'scaling' }), queueDepth, settings });
+  const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger, queueDepth, scaling: scaling.latest });
   const aggregates = createAggregatesRepository(prisma, BILLING_BUCKETING);
   const invoices = createInvoicesRepository(prisma);
   const plansRepository = createPlansRepository(prisma);
@@ -114,8 +116,10 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
       };
       schedule.start();
       exporter?.start();
+      scaling.start();
     },
     close: async () => {
+      await scaling.stop();
       await stopBackground();
       await schedule.stop();
       await exporter?.stop();
@@ -125,5 +129,6 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
       await prisma.$disconnect();
     },
   });
+  scaling.register(subgraph.registry);
   return subgraph;
 }

@@ -166,6 +166,8 @@ export type PlatformMetrics = {
   queueDepth: Scalars['Int']['output'];
   /** Operations per second, summed over the gateways. */
   requestsPerSecond: Scalars['Float']['output'];
+  /** Predictive scaling advice from the forecast load (null until the usage subgraph has taken its first sample). */
+  scaling: Maybe<ScalingAdvice>;
   /** Output tokens generated per second since the previous figures (0 on the first). */
   tokensPerSecond: Scalars['Float']['output'];
 };
@@ -226,6 +228,23 @@ export type RateLimit = {
   remaining: Scalars['Int']['output'];
   /** When the bucket is full again. */
   resetAt: Scalars['DateTime']['output'];
+};
+
+/** Workers and gateway replicas the load forecast at horizonSeconds needs (see the README, Predictive scaling). */
+export type ScalingAdvice = {
+  __typename?: 'ScalingAdvice';
+  /** When the advice was computed. */
+  at: Scalars['DateTime']['output'];
+  /** Gateway replicas for the forecast request rate; a lower figure is given only after it held for the scale-down delay. */
+  desiredGatewayReplicas: Scalars['Int']['output'];
+  /** Inference workers for the forecast job arrivals and the jobs waiting; a lower figure is given only after it held for the scale-down delay. */
+  desiredWorkers: Scalars['Int']['output'];
+  /** Inference jobs expected to arrive per second at the horizon. */
+  forecastJobsPerSecond: Scalars['Float']['output'];
+  /** Gateway operations expected per second at the horizon. */
+  forecastRequestsPerSecond: Scalars['Float']['output'];
+  /** How far ahead the forecast looks, in seconds. */
+  horizonSeconds: Scalars['Int']['output'];
 };
 
 export type Subscription = {
@@ -455,6 +474,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   QuotaKind: QuotaKind;
   RateLimit: ResolverTypeWrapper<RateLimit>;
+  ScalingAdvice: ResolverTypeWrapper<ScalingAdvice>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UpdatePlanInput: UpdatePlanInput;
   UsageBucket: ResolverTypeWrapper<UsageBucket>;
@@ -484,6 +504,7 @@ export type ResolversParentTypes = {
   PlatformMetrics: PlatformMetrics;
   Query: Record<PropertyKey, never>;
   RateLimit: RateLimit;
+  ScalingAdvice: ScalingAdvice;
   Subscription: Record<PropertyKey, never>;
   UpdatePlanInput: UpdatePlanInput;
   UsageBucket: UsageBucket;
@@ -567,6 +588,7 @@ export type PlatformMetricsResolvers<ContextType = UsageContext, ParentType exte
   p95LatencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   queueDepth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   requestsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  scaling?: Resolver<Maybe<ResolversTypes['ScalingAdvice']>, ParentType, ContextType>;
   tokensPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
@@ -583,6 +605,15 @@ export type RateLimitResolvers<ContextType = UsageContext, ParentType extends Re
   limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   resetAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ScalingAdviceResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['ScalingAdvice'] = ResolversParentTypes['ScalingAdvice']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  desiredGatewayReplicas?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  desiredWorkers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  forecastJobsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  forecastRequestsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  horizonSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -651,6 +682,7 @@ export type Resolvers<ContextType = UsageContext> = {
   PlatformMetrics?: PlatformMetricsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RateLimit?: RateLimitResolvers<ContextType>;
+  ScalingAdvice?: ScalingAdviceResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   UsageBucket?: UsageBucketResolvers<ContextType>;
   UsagePeriodTotals?: UsagePeriodTotalsResolvers<ContextType>;

@@ -52,7 +52,8 @@ describe('platform metrics', () => {
     let now = new Date('2026-11-23T10:00:00Z');
     // The in-memory bus over the in-process Redis stand-in, as `npm start` runs it.
     const bus = createInferenceBus(redis, { inProcess: true, streamTtlSeconds: 3_600 });
-    const sample = createPlatformSampler({ redis, clock: { now: () => now }, queueDepth: () => bus.queue.depth() });
+    const advice = { at: now, desiredWorkers: 3, desiredGatewayReplicas: 2, horizonSeconds: 180, forecastJobsPerSecond: 0.5, forecastRequestsPerSecond: 10 };
+    const sample = createPlatformSampler({ redis, clock: { now: () => now }, queueDepth: () => bus.queue.depth(), scaling: () => advice });
     expect(await sample()).toEqual({
       at: now,
       requestsPerSecond: 0,
@@ -61,6 +62,7 @@ describe('platform metrics', () => {
       openSubscriptions: 0,
       queueDepth: 0,
       tokensPerSecond: 0,
+      scaling: advice,
     });
     for (let i = 0; i < 2; i++) await bus.queue.enqueue(jobRequest());
     await redis.incrby(TOKENS_OUT_COUNTER, 500);
@@ -75,7 +77,7 @@ describe('platform metrics', () => {
 
   it('emits at once, then every interval, and stops its timer when the subscription ends', async () => {
     const redis = await redisForTest();
-    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0 });
+    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0, scaling: () => null });
     const figures = feed.subscribe(1);
     const startedAt = Date.now();
     await figures.next();
@@ -89,7 +91,7 @@ describe('platform metrics', () => {
 
   it('ends every open feed on close', async () => {
     const redis = await redisForTest();
-    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0 });
+    const feed = createPlatformMetricsFeed({ redis, clock: { now: () => new Date() }, logger, queueDepth: async () => 0, scaling: () => null });
     const figures = feed.subscribe(60);
     await figures.next();
     const pending = figures.next();

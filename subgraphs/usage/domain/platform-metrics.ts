@@ -6,6 +6,7 @@ import { type GatewayMetricsSnapshot, readGatewayMetrics } from '../../../lib/li
 import { TOKENS_OUT_COUNTER } from '../../../lib/live/keys.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
+import type { ScalingAdvice } from './scaling/advisor.js';
 
 /** What `platformMetrics` emits: the parent value of `PlatformMetrics`. */
 export interface PlatformFigures {
@@ -16,6 +17,8 @@ export interface PlatformFigures {
   openSubscriptions: number;
   queueDepth: number;
   tokensPerSecond: number;
+  /** The latest scaling advice of this replica; null before its first sample. */
+  scaling: ScalingAdvice | null;
 }
 
 /** Intervals `platformMetrics(intervalSeconds)` accepts. */
@@ -40,11 +43,12 @@ export function combineGateways(snapshots: Iterable<GatewayMetricsSnapshot>) {
   return { requestsPerSecond, errorRate: requestsPerSecond > 0 ? errorsPerSecond / requestsPerSecond : 0, p95LatencyMs, openSubscriptions };
 }
 
-/** Where the figures come from: Redis, and the inference bus's queue depth (jobs waiting for a worker). */
+/** Where the figures come from: Redis, the inference bus's queue depth (jobs waiting for a worker) and the scaling advisor. */
 export interface PlatformSources {
   redis: Redis;
   clock: Clock;
   queueDepth: () => Promise<number>;
+  scaling: () => ScalingAdvice | null;
 }
 
 /**
@@ -65,7 +69,7 @@ export function createPlatformSampler(deps: PlatformSources) {
       if (seconds > 0 && tokens >= previous.tokens) tokensPerSecond = (tokens - previous.tokens) / seconds;
     }
     previous = { tokens, atMs: at.getTime() };
-    return { at, ...combineGateways(gateways.values()), queueDepth, tokensPerSecond };
+    return { at, ...combineGateways(gateways.values()), queueDepth, tokensPerSecond, scaling: deps.scaling() };
   };
 }
 
