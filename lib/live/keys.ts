@@ -18,3 +18,6 @@ export const gatewayMetricsKey = (instanceId: string) => `metrics:gateway:${inst
 
 /** Counter of output tokens generated platform-wide (INCRBY by the workers). */
 export const TOKENS_OUT_COUNTER = 'metrics:tokens:out';
+
+/** Channel with one message per raised or resolved AIOps alert (JSON, `subgraphs/usage/domain/aiops/alert-events.ts`), published by the usage subgraph replica that made the change. */
+export const AIOPS_ALERTS_CHANNEL = 'aiops:alerts';
