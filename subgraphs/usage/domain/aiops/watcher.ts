@@ -58,6 +58,11 @@ export function createAlertWatcher(options: AlertWatcherOptions) {
     labelNames: ['metric', 'severity'] as const,
     registers: [options.registry],
   });
+  const samplesTotal = new Counter({
+    name: `${METRIC_NAMESPACE}_aiops_samples_total`,
+    help: 'Readings of the live figures the detectors judged (the first AIOPS_WARMUP_SAMPLES only learn the baseline).',
+    registers: [options.registry],
+  });
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let running: Promise<void> | null = null;
@@ -101,6 +106,7 @@ export function createAlertWatcher(options: AlertWatcherOptions) {
         writeFailed(error);
       }
     }
+    samplesTotal.inc();
   }
 
   const schedule = () => {
