@@ -113,7 +113,8 @@ export function createAiops(deps: AiopsDeps) {
     },
     async stop(): Promise<void> {
       await watcher.stop();
-      await slack?.stop();
+      // One attempt's time for the messages the last samples made (a resolve at shutdown).
+      await slack?.stop(settings.AIOPS_SLACK_TIMEOUT_MS);
     },
   };
 }

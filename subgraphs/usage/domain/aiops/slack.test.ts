@@ -120,6 +120,32 @@ describe('the Slack webhook notifier, against a server speaking Slack’s webhoo
     expect(slack.messages[2]!.at - started).toBeGreaterThanOrEqual(990);
   });
 
+  it('lets queued messages go out within the grace it is given at stop', async () => {
+    const sender = notifier();
+    for (const n of [1, 2, 3]) sender.notify(`a7:${n}`, message(`s${n}`));
+    await sender.stop(30_000);
+    expect(slack.messages.map((m) => m.text)).toEqual(['s1', 's2', 's3']);
+    expect(sender.notify('a7:4', message('after stop'))).toBe(false);
+  });
+
+  it('drops (and counts) what the grace does not cover', async () => {
+    // One message a minute: the second waits its turn when stop comes.
+    const sender = notifier({ maxPerMinute: 1 });
+    sender.notify('a8:1', message('first'));
+    sender.notify('a8:2', message('waiting'));
+    // The sender has its answer (the server's record comes before the client reads it).
+    await within(
+      (async () => {
+        while (!outcomes.includes('sent')) await new Promise((resolve) => setTimeout(resolve, 10));
+      })(),
+      30_000,
+      'first message sent',
+    );
+    await sender.stop(0);
+    expect(slack.messages.map((m) => m.text)).toEqual(['first']);
+    expect(outcomes).toEqual(['sent', 'dropped']);
+  });
+
   it('reads Retry-After as seconds or an HTTP date, and falls back to 1 s', () => {
     expect(retryAfterSeconds('30')).toBe(30);
     expect(retryAfterSeconds(null)).toBe(1);

@@ -137,8 +137,13 @@ export function createSlackNotifier(options: SlackNotifierOptions) {
     async idle(): Promise<void> {
       while (running) await running;
     },
-    /** Stops sending: a message in flight is aborted, queued ones are dropped (and logged). */
-    async stop(): Promise<void> {
+    /**
+     * Stops sending, after giving the queue up to `graceMs` to drain (a resolve raised just
+     * before shutdown still goes out); then a message in flight is aborted and queued ones
+     * are dropped (and logged).
+     */
+    async stop(graceMs = 0): Promise<void> {
+      if (running && graceMs > 0) await Promise.race([this.idle(), sleep(graceMs)]);
       stopping.abort();
       await running;
       for (const { key } of queue.splice(0)) {
