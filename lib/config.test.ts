@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConfigError, parseEnv, redactCredentials } from './config.js';
 
 describe('parseEnv error messages', () => {
-  const schema = z.object({ IDENTITY_SIGNING_SECRET: z.string().min(32), PORT: z.coerce.number().int() });
+  const schema = z.object({ IDENTITY_SIGNING_SECRET: z.string().min(32), PORT: z.coerce.number().int(), AIOPS_SLACK_WEBHOOK_URL: z.url().optional() });
   const messageOf = (env: Record<string, string>) => {
     try {
       parseEnv(schema, env);
@@ -19,6 +19,10 @@ describe('parseEnv error messages', () => {
     const message = messageOf({ IDENTITY_SIGNING_SECRET: 'hunter2-too-short', PORT: '1' });
     expect(message).not.toContain('hunter2');
     expect(message).toMatch(/^invalid configuration: IDENTITY_SIGNING_SECRET: .*\(got a value, not shown\)$/);
+    // A Slack webhook's path is its credential, even in a value that is not a URL.
+    const slack = messageOf({ IDENTITY_SIGNING_SECRET: 'x'.repeat(32), PORT: '1', AIOPS_SLACK_WEBHOOK_URL: 'hooks.slack.com/services/T0/B0/sekrit' });
+    expect(slack).not.toContain('sekrit');
+    expect(slack).toMatch(/\(got a value, not shown\)$/);
   });
 
   it('regression: redacts a URL password before shortening a long value, so no part of it shows', () => {

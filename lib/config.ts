@@ -29,8 +29,11 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, s
   throw new ConfigError(redactCredentials(`invalid configuration: ${variable}: ${issue.message} (got ${shown})`));
 }
 
-/** Variables whose value is a secret as a whole: never echoed, not even in part. */
-const SECRET_NAME = /SECRET|KEY|PASSWORD|TOKEN|PRIVATE/i;
+/**
+ * Variables whose value is a secret as a whole: never echoed, not even in part. A Slack
+ * webhook URL is one (its path is the credential: whoever has it can post).
+ */
+const SECRET_NAME = /SECRET|KEY|PASSWORD|TOKEN|PRIVATE|SLACK_WEBHOOK_URL/i;
 
 /**
  * Replaces the password of every `scheme://user:password@host` in `text` with `***`. Works on

@@ -52,6 +52,7 @@ describe('migrations', () => {
       'inference.InferenceJob',
       'inference.Model',
       'usage.Account',
+      'usage.Alert',
       'usage.BillingExportOutbox',
       'usage.Invoice',
       'usage.Plan',

@@ -1,11 +1,17 @@
 // Subscribes to `platformMetrics` over GraphQL SSE (fetch, so the token travels in a header,
-// never in the URL) and draws each figure with a sparkline of the last HISTORY updates.
+// never in the URL) and draws each figure with a sparkline of the last HISTORY updates; lists
+// the firing alerts and follows `alertEvents` (raised, resolved) in the Alerts panel.
 const HISTORY = 60;
+/** Alerts the panel keeps (newest first). */
+const ALERTS_SHOWN = 20;
 const QUERY = `subscription Dashboard($intervalSeconds: Int!) {
   platformMetrics(intervalSeconds: $intervalSeconds) {
     at requestsPerSecond errorRate p95LatencyMs openSubscriptions queueDepth tokensPerSecond
   }
 }`;
+const ALERT_FIELDS = 'id metric state severity value baseline startedAt resolvedAt';
+const FIRING_ALERTS = `query DashboardFiringAlerts { alerts(state: FIRING, first: ${ALERTS_SHOWN}) { edges { node { ${ALERT_FIELDS} } } } }`;
+const ALERT_EVENTS = `subscription DashboardAlerts { alertEvents { kind alert { ${ALERT_FIELDS} } } }`;
 const SVG = 'http://www.w3.org/2000/svg';
 
 const statusEl = document.getElementById('status');
@@ -70,29 +76,75 @@ async function* serverSentEvents(body) {
   }
 }
 
+/** Newest first; a later state of an alert replaces its earlier one. */
+const alerts = new Map();
+
+function renderAlerts() {
+  const list = document.getElementById('alert-list');
+  const shown = [...alerts.values()].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).slice(0, ALERTS_SHOWN);
+  list.replaceChildren(
+    ...shown.map((alert) => {
+      const item = document.createElement('li');
+      item.className = `alert ${alert.state.toLowerCase()} ${alert.severity.toLowerCase()}`;
+      item.dataset.metric = alert.metric;
+      item.dataset.state = alert.state;
+      const since = new Date(alert.startedAt).toLocaleTimeString();
+      const until = alert.resolvedAt ? ` – ${new Date(alert.resolvedAt).toLocaleTimeString()}` : '';
+      item.textContent = `${alert.state} ${alert.severity} ${alert.metric}: ${alert.value.toPrecision(3)} (baseline ${alert.baseline.toPrecision(3)}) ${since}${until}`;
+      return item;
+    }),
+  );
+  document.getElementById('alerts-empty').hidden = shown.length > 0;
+}
+
+function remember(alert) {
+  // The firing list may answer after an event that resolved one of its alerts.
+  if (alerts.get(alert.id)?.state === 'RESOLVED') return;
+  alerts.set(alert.id, alert);
+  renderAlerts();
+}
+
+/** POSTs one operation; for a subscription (SSE) calls `onData` with each event's data until the stream ends. */
+async function operate(token, query, variables, onData, signal) {
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    signal,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (!response.ok || !response.body) {
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.errors?.[0]?.message ?? `HTTP ${response.status}`);
+  }
+  for await (const { event, data } of serverSentEvents(response.body)) {
+    if (event === 'complete') return;
+    if (event !== 'next') continue;
+    const result = JSON.parse(data);
+    if (result.errors?.length) throw new Error(result.errors[0].message);
+    if (result.data) onData(result.data);
+  }
+}
+
 async function connect(token, intervalSeconds) {
   controller?.abort();
   controller = new AbortController();
+  const { signal } = controller;
   setStatus('Connecting…');
+  alerts.clear();
+  renderAlerts();
+  const alertsUnavailable = (error) => {
+    if (error.name !== 'AbortError') document.getElementById('alerts-status').textContent = `Alerts unavailable: ${error.message}`;
+  };
+  // The alerts firing now, then each raise and resolve as it happens (a later state wins).
+  operate(token, FIRING_ALERTS, {}, (data) => data.alerts?.edges.forEach(({ node }) => remember(node)), signal).catch(alertsUnavailable);
+  operate(token, ALERT_EVENTS, {}, (data) => remember(data.alertEvents.alert), signal).catch(alertsUnavailable);
   try {
-    const response = await fetch('/graphql', {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: QUERY, variables: { intervalSeconds } }),
-    });
-    if (!response.ok || !response.body) {
-      const body = await response.json().catch(() => null);
-      throw new Error(body?.errors?.[0]?.message ?? `HTTP ${response.status}`);
-    }
-    setStatus('Live.');
-    for await (const { event, data } of serverSentEvents(response.body)) {
-      if (event === 'complete') break;
-      if (event !== 'next') continue;
-      const result = JSON.parse(data);
-      if (result.errors?.length) throw new Error(result.errors[0].message);
-      if (result.data?.platformMetrics) render(result.data.platformMetrics);
-    }
+    let live = false;
+    await operate(token, QUERY, { intervalSeconds }, (data) => {
+      if (!live) setStatus('Live.');
+      live = true;
+      render(data.platformMetrics);
+    }, signal);
     setStatus('The server ended the stream.', true);
   } catch (error) {
     if (error.name !== 'AbortError') setStatus(`Disconnected: ${error.message}`, true);

@@ -21,3 +21,6 @@ export const TOKENS_OUT_COUNTER = 'metrics:tokens:out';
 
 /** Counter of inference jobs ever enqueued platform-wide (INCR by the queue's enqueue); its growth is the arrival rate. */
 export const JOBS_ENQUEUED_COUNTER = 'metrics:jobs:enqueued';
+
+/** Channel with one message per raised or resolved AIOps alert (JSON, `subgraphs/usage/domain/aiops/alert-events.ts`), published by the usage subgraph replica that made the change. */
+export const AIOPS_ALERTS_CHANNEL = 'aiops:alerts';

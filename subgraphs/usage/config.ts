@@ -58,6 +58,39 @@ export const usageEnvSchema = serviceEnvSchema(SUBGRAPHS.usage.port)
     SCALING_MAX_GATEWAY_REPLICAS: z.coerce.number().int().min(1).max(10_000).default(10),
     /** @default 300 // s a lower advice must hold before it is given: a dip shorter than a pod start-up sheds nothing. */
     SCALING_SCALE_DOWN_DELAY_SECONDS: z.coerce.number().int().min(0).max(3_600).default(300),
+    // AIOps (domain/aiops/): the anomaly detector over the live figures and its Slack alerts.
+    /** @default 5_000 // ms between two readings of the live figures (the gateways publish every second over 10 s windows); 0 turns AIOps off. */
+    AIOPS_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+    /** @default 0.05 // weight of the newest sample: the baseline remembers about the last 2/α ≈ 40 samples (~3 min at 5 s). */
+    AIOPS_EWMA_ALPHA: z.coerce.number().gt(0).max(1).default(0.05),
+    /** @default 4 // standard deviations above the baseline that count as anomalous (a 3σ rule fires on the heavy tails of latency too often). */
+    AIOPS_Z_THRESHOLD: z.coerce.number().positive().default(4),
+    /** @default 24 // samples (2 min at 5 s) that only learn the baseline after a start, before any is judged. */
+    AIOPS_WARMUP_SAMPLES: z.coerce.number().int().min(0).max(100_000).default(24),
+    /** @default 3 // consecutive anomalous samples that raise an alert (15 s at 5 s): one slow scrape never pages anyone. */
+    AIOPS_RAISE_AFTER: z.coerce.number().int().min(1).max(1_000).default(3),
+    /** @default 12 // consecutive normal samples that resolve it (1 min at 5 s), longer than raising so a recovering figure does not flap. */
+    AIOPS_RESOLVE_AFTER: z.coerce.number().int().min(1).max(1_000).default(12),
+    /** @default 3 // an alert is CRITICAL when its sample is at least this many thresholds above the baseline, else WARNING. */
+    AIOPS_CRITICAL_FACTOR: z.coerce.number().min(1).default(3),
+    /** @default 0.05 // the error rate must rise at least 5 points above its baseline: a quiet platform's 0 → 1 failed request of 10 is noise. */
+    AIOPS_MIN_DEVIATION_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+    /** @default 250 // ms: p95 must rise at least this much (users notice a quarter second; a flat 5 ms p95 doubling is not an incident). */
+    AIOPS_MIN_DEVIATION_P95_LATENCY_MS: z.coerce.number().min(0).default(250),
+    /** @default 20 // jobs waiting beyond the baseline: a few queued jobs are ordinary batching, twenty is a worker shortage. */
+    AIOPS_MIN_DEVIATION_QUEUE_DEPTH: z.coerce.number().min(0).default(20),
+    /** @default 200 // tokens/s beyond the baseline: one extra job's stream is not an anomaly. */
+    AIOPS_MIN_DEVIATION_TOKENS_PER_SECOND: z.coerce.number().min(0).default(200),
+    /** @default 500 // open subscriptions beyond the baseline: a dashboard or two connecting is not an anomaly, a reconnect storm is. */
+    AIOPS_MIN_DEVIATION_OPEN_SUBSCRIPTIONS: z.coerce.number().min(0).default(500),
+    /** A Slack incoming webhook that receives each raised and resolved alert (unset: none sent). A secret, never logged. */
+    AIOPS_SLACK_WEBHOOK_URL: env.optionalUrl(),
+    /** @default 60 // messages per minute at most: Slack allows one per second per webhook. */
+    AIOPS_SLACK_MAX_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(60),
+    /** @default 5 // attempts of a message that fails (5xx, network, timeout); a 429 waits its Retry-After and does not count. */
+    AIOPS_SLACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    /** @default 10_000 // ms one POST to Slack may take. */
+    AIOPS_SLACK_TIMEOUT_MS: env.positiveInt(10_000),
   })
   .superRefine((config, context) => {
     if (config.BILLING_WEBHOOK_URL && !config.BILLING_WEBHOOK_SECRET) {

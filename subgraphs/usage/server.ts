@@ -4,23 +4,25 @@ import { createSubgraph, type Subgraph, type SubgraphDeps } from '../../lib/subg
 import type { UsageConfig } from './config.js';
 import { createUsageLoaders, type UsageContext } from './context.js';
 import { createAggregatesRepository } from './data/aggregates-repository.js';
+import { createAlertsRepository } from './data/alerts-repository.js';
 import { createBillingOutboxRepository } from './data/billing-outbox-repository.js';
 import { createUsagePrisma } from './data/database.js';
 import { createInvoicesRepository } from './data/invoices-repository.js';
 import { createPlansRepository, DEFAULT_PLAN_ID } from './data/plans-repository.js';
 import { createUsageRepository } from './data/usage-repository.js';
+import { type AiopsSettings, createAiops } from './domain/aiops/index.js';
 import { createBillingExporter, exportBodyOf } from './domain/billing-export.js';
 import { BILLING_BUCKETING } from './domain/billing-period.js';
 import { createBillingSchedule, createPeriodCloser } from './domain/invoices.js';
 import { createMeteringConsumer } from './domain/metering.js';
 import { createPlans } from './domain/plans.js';
-import { createPlatformMetricsFeed } from './domain/platform-metrics.js';
+import { createPlatformMetricsFeed, createPlatformSampler } from './domain/platform-metrics.js';
 import { startTokenQuotaCounters } from './domain/quota-counters.js';
 import { createScalingSampler, type ScalingSettings } from './domain/scaling/sampler.js';
 import { createUsageResolvers } from './resolvers/index.js';
 
 /** What the usage subgraph needs of its configuration (the process's settings; defaults in config.ts). */
-export type UsageSettings = ScalingSettings & Pick<
+export type UsageSettings = ScalingSettings & AiopsSettings & Pick<
   UsageConfig,
   | 'USAGE_CONSUMER_NAME'
   | 'USAGE_METERING_BATCH_SIZE'
@@ -47,8 +49,10 @@ export interface UsageSubgraphOptions {
  * The usage subgraph: plans, metering, billing and live usage. Builds everything, listens
  * nowhere. `start()` starts its background work: the metering consumer of `usage:events`,
  * the token quota counters (their own consumer group on it, on a connection of their own),
- * the republishing of an edited plan catalogue to Redis, the billing-period schedule and
- * (with BILLING_WEBHOOK_URL) the billing export, and the scaling advice's sampling; `close()` stops them (a batch being
+ * the republishing of an edited plan catalogue to Redis, the billing-period schedule,
+ * (with BILLING_WEBHOOK_URL) the billing export, the scaling advice's sampling and AIOps (the
+ * anomaly detector over the live figures, its alerts and their Slack messages: domain/aiops/);
+ * `close()` stops them (a batch being
  * aggregated commits first), ends every open subscription and closes its connections.
  */
 export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings, options: UsageSubgraphOptions = {}): Subgraph {
@@ -61,6 +65,7 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
   const queueDepth = options.queueDepth ?? (() => ownBus!.queue.depth());
   const scaling = createScalingSampler({ redis: deps.redis, clock: deps.clock, logger: logger.child({ component: 'scaling' }), queueDepth, settings });
   const platformMetrics = createPlatformMetricsFeed({ redis: deps.redis, clock: deps.clock, logger, queueDepth, scaling: scaling.latest });
+  const alerts = createAlertsRepository(prisma);
   const aggregates = createAggregatesRepository(prisma, BILLING_BUCKETING);
   const invoices = createInvoicesRepository(prisma);
   const plansRepository = createPlansRepository(prisma);
@@ -91,7 +96,7 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
   const subgraph: Subgraph = createSubgraph<UsageContext>({
     name: 'usage',
     schemaFile: new URL('./schema.graphql', import.meta.url),
-    resolvers: createUsageResolvers({ aggregates, invoices, clock: deps.clock, hub, platformMetrics, closePeriod, plans, plansRepository }),
+    resolvers: createUsageResolvers({ aggregates, invoices, clock: deps.clock, hub, platformMetrics, alerts, closePeriod, plans, plansRepository }),
     deps,
     context: (principal) => ({ principal, loaders: createUsageLoaders(usage) }),
     start: async () => {
@@ -106,11 +111,22 @@ export function createUsageSubgraph(deps: SubgraphDeps, settings: UsageSettings,
         claimIdleMs: settings.USAGE_METERING_CLAIM_IDLE_MS,
       });
       metering.start();
+      const aiops = createAiops({
+        settings,
+        alerts,
+        sample: createPlatformSampler({ redis: deps.redis, clock: deps.clock, queueDepth, scaling: scaling.latest }),
+        redis: deps.redis,
+        clock: deps.clock,
+        logger: logger.child({ component: 'aiops' }),
+        registry: subgraph.registry,
+      });
+      await aiops.start();
       const quotaCounters = startTokenQuotaCounters({ redis: deps.redis, logger });
       // Never rejects (a failure is logged); awaited by close so it ends before the connections.
       const republishing = plans.republishEditedCatalogue();
       stopBackground = async () => {
         await metering.stop();
+        await aiops.stop();
         await quotaCounters.stop();
         await republishing;
       };

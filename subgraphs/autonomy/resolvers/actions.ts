@@ -1,7 +1,7 @@
+import { connectionOf, pageArguments } from '../../../lib/pages.js';
 import type { MutationResolvers, QueryResolvers } from '../__generated__/resolvers-types.js';
 import type { ActionsRepository } from '../data/actions-repository.js';
 import type { ActionDesk } from '../domain/actions.js';
-import { connectionOf, pageArguments } from '../domain/pages.js';
 import { settingsOwner } from './owner.js';
 
 const ACTION_CURSOR = 'action';

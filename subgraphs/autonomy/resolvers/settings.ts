@@ -1,8 +1,8 @@
+import { connectionOf, pageArguments } from '../../../lib/pages.js';
 import type { MutationResolvers, QueryResolvers } from '../__generated__/resolvers-types.js';
 import type { SettingsRepository } from '../data/settings-repository.js';
 import { effectiveAutonomy } from '../domain/effective.js';
 import { checkedContext } from '../domain/levels.js';
-import { connectionOf, pageArguments } from '../domain/pages.js';
 import { settingsOwner } from './owner.js';
 
 const AUDIT_CURSOR = 'change';

@@ -1,6 +1,6 @@
 import type { InvoiceLine } from '../domain/invoices.js';
 import { Prisma } from './__generated__/prisma/client.js';
-import type { UsagePrisma } from './database.js';
+import { isUniqueViolation, type UsagePrisma } from './database.js';
 
 /** An invoice as stored: `lines` is the JSON array of InvoiceLine written when the period closed. */
 export interface StoredInvoice {
@@ -30,8 +30,6 @@ export interface NewInvoice {
 export const INVOICE_CLOSED = 'CLOSED';
 
 const toStored = (row: Prisma.InvoiceGetPayload<object>): StoredInvoice => ({ ...row, lines: row.lines as unknown as InvoiceLine[] });
-
-const isUniqueViolation = (error: unknown) => error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 
 export function createInvoicesRepository(prisma: UsagePrisma) {
   return {

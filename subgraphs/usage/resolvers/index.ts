@@ -6,6 +6,7 @@ import type { LiveHub } from '../../../lib/live/pubsub.js';
 import { DateTimeScalar } from '../../../lib/scalars.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import type { AggregatesRepository } from '../data/aggregates-repository.js';
+import type { AlertsRepository } from '../data/alerts-repository.js';
 import type { InvoicesRepository } from '../data/invoices-repository.js';
 import { DEFAULT_PLAN_ID, type PlansRepository } from '../data/plans-repository.js';
 import { NO_USAGE } from '../data/usage-repository.js';
@@ -13,6 +14,7 @@ import { monthOf } from '../domain/billing-period.js';
 import type { PeriodClosing } from '../domain/invoices.js';
 import type { Plans } from '../domain/plans.js';
 import type { PlatformMetricsFeed } from '../domain/platform-metrics.js';
+import { createAlertResolvers } from './alerts.js';
 import { createInvoiceResolvers } from './invoices.js';
 import { createPlanResolvers } from './plans.js';
 import { createSubscriptionResolvers } from './subscriptions.js';
@@ -24,6 +26,7 @@ export function createUsageResolvers(deps: {
   clock: Clock;
   hub: LiveHub;
   platformMetrics: PlatformMetricsFeed;
+  alerts: AlertsRepository;
   closePeriod: (period: { start: Date; end: Date }) => Promise<PeriodClosing>;
   plans: Plans;
   plansRepository: PlansRepository;
@@ -38,6 +41,7 @@ export function createUsageResolvers(deps: {
       ...planResolvers.Query,
       ...reports.Query,
       ...billing.Query,
+      ...createAlertResolvers(deps).Query,
     },
     Mutation: { ...billing.Mutation, ...planResolvers.Mutation },
     Plan: planResolvers.Plan,

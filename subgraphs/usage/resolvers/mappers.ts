@@ -1,4 +1,5 @@
 import type { Plan } from '../data/__generated__/prisma/client.js';
+import type { StoredAlert } from '../data/alerts-repository.js';
 import type { StoredInvoice } from '../data/invoices-repository.js';
 import type { PeriodClosing } from '../domain/invoices.js';
 
@@ -23,3 +24,4 @@ export interface UsageSummaryParent {
 }
 export type InvoiceParent = StoredInvoice;
 export type BillingPeriodClosingParent = PeriodClosing;
+export type AlertParent = StoredAlert;

@@ -52,3 +52,8 @@ export type Invoice = Prisma.InvoiceModel
  * 
  */
 export type BillingExportOutbox = Prisma.BillingExportOutboxModel
+/**
+ * Model Alert
+ * 
+ */
+export type Alert = Prisma.AlertModel

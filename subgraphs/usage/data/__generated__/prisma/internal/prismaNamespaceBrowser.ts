@@ -57,7 +57,8 @@ export const ModelName = {
   UsageHourly: 'UsageHourly',
   UsagePeriod: 'UsagePeriod',
   Invoice: 'Invoice',
-  BillingExportOutbox: 'BillingExportOutbox'
+  BillingExportOutbox: 'BillingExportOutbox',
+  Alert: 'Alert'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -175,6 +176,24 @@ export const BillingExportOutboxScalarFieldEnum = {
 } as const
 
 export type BillingExportOutboxScalarFieldEnum = (typeof BillingExportOutboxScalarFieldEnum)[keyof typeof BillingExportOutboxScalarFieldEnum]
+
+
+export const AlertScalarFieldEnum = {
+  id: 'id',
+  seq: 'seq',
+  metric: 'metric',
+  firingMetric: 'firingMetric',
+  state: 'state',
+  severity: 'severity',
+  value: 'value',
+  baseline: 'baseline',
+  threshold: 'threshold',
+  startedAt: 'startedAt',
+  resolvedAt: 'resolvedAt',
+  resolvedValue: 'resolvedValue'
+} as const
+
+export type AlertScalarFieldEnum = (typeof AlertScalarFieldEnum)[keyof typeof AlertScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -1,4 +1,4 @@
-import { badUserInput } from '../../../lib/errors.js';
+import { badUserInput } from './errors.js';
 
 /** @default 100 // items per page at most: a page is one query, and clients page on with `after`. */
 export const MAX_PAGE_SIZE = 100;
