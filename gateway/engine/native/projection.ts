@@ -177,7 +177,7 @@ function complete(shaping: Shaping, field: FieldPlan, depth: number, input: unkn
     return null;
   }
   if (wrapper === Wrapper.List) {
-    if (!Array.isArray(input)) throw new Error(`Invalid non-list value returned by subgraph for list type ${String(field.types[depth])}`);
+    if (!Array.isArray(input)) throw new Error(`Invalid non-list value ${String(input)} returned by subgraph for list type ${String(field.types[depth])}`);
     const output = new Array<unknown>(input.length);
     let invalid = false;
     let hadErrors = false;
@@ -205,7 +205,7 @@ function complete(shaping: Shaping, field: FieldPlan, depth: number, input: unkn
     shaping.hadErrors = true;
     return null;
   }
-  if (typeof input !== 'object') throw new Error(`Invalid non-object value returned by subgraph for composite type ${String(field.types[depth])}`);
+  if (typeof input !== 'object') throw new Error(`Invalid non-object value ${String(input)} returned by subgraph for composite type ${String(field.types[depth])}`);
   const plan = field.selection!;
   const object = input as JsonObject;
   const typename = object.__typename;
