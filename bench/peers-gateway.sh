@@ -8,7 +8,8 @@
 # key prefix of this process, a metrics port the kernel picks. The anonymous plan's limits are
 # raised for this run only: TestQuery is priced at 24,420 (nested lists without @listSize), over
 # the free ceiling of 1,000, and 50 connections from one address share one anonymous bucket.
-# Every variable can be overridden from the environment.
+# Every variable can be overridden from the environment; GATEWAY_NODE_FLAGS adds flags to node
+# (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 unlimited='{"bucketSize":1000000000000,"restorePerSecond":1000000000000,"requestsPerWindow":1000000000000,"windowSeconds":60}'
@@ -20,4 +21,5 @@ export PERSISTED_DOCUMENTS_FILE="${PERSISTED_DOCUMENTS_FILE:-$repo/clients/persi
 export COST_PLANS="${COST_PLANS:-{\"free\":{\"maxOperationCost\":100000\}\}}"
 export RATE_LIMIT_PLANS="${RATE_LIMIT_PLANS:-{\"free\":$unlimited\}}"
 export METRICS_PORT="${METRICS_PORT:-0}"
-exec node "$repo/dist/gateway/main.js" "$@"
+# shellcheck disable=SC2086 # the flags are words
+exec node ${GATEWAY_NODE_FLAGS:-} "$repo/dist/gateway/main.js" "$@"

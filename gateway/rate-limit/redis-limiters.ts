@@ -12,7 +12,9 @@ import type { RateLimitPlan } from './plans.js';
  * gateway's clock runs ahead) refills nothing rather than twice. A full bucket is deleted
  * (an absent key reads as full) and any other expires when it would be full again, so idle
  * callers cost no memory. A take may name a capped counter (KEYS[2]; ARGV 7 and 8: its limit,
- * '' for none, and TTL), counted only when the take is allowed (lib/capped-counter.ts).
+ * '' for none, and TTL), counted only when the take is allowed (lib/capped-counter.ts); without
+ * one, KEYS[2] repeats KEYS[1] and ARGV 7 and 8 are absent (the key count is fixed: the
+ * in-process Redis of embedded mode, ioredis-mock, cannot take a varying one).
  * Returns {allowed (1|0), tokens (a string: Lua numbers become integers), admitted (1|0, -1: no counter), used}.
  */
 const TOKEN_BUCKET = `
@@ -44,7 +46,7 @@ if op ~= 'peek' then
   end
 end
 local admitted, used = -1, 0
-if allowed == 1 and op == 'take' and KEYS[2] then
+if allowed == 1 and op == 'take' and ARGV[8] then
   local limit = tonumber(ARGV[7])
   ${cappedCountLua('KEYS[2]', 'limit', 'ARGV[8]')}
 end
@@ -79,19 +81,19 @@ type Script = (keys: readonly string[], ...args: (string | number)[]) => Promise
 /**
  * Registers `lua` on the client with ioredis' `defineCommand`: each call is one EVALSHA, and
  * a NOSCRIPT answer (Redis restarted, failed over or SCRIPT FLUSHed) is retried once as EVAL,
- * which loads the script again. The keys (as many as a call passes) get the client's key prefix like any other.
+ * which loads the script again. Every call passes `numberOfKeys` keys, which get the client's key prefix like any other.
  */
-export function defineScript(redis: Redis, name: string, lua: string): Script {
-  redis.defineCommand(name, { lua });
+export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys: number): Script {
+  redis.defineCommand(name, { numberOfKeys, lua });
   const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown[]>>)[name]!;
-  return (keys, ...args) => command.call(redis, keys.length, ...keys, ...args);
+  return (keys, ...args) => command.call(redis, ...keys, ...args);
 }
 
 export function redisTokenBucket(redis: Redis): Limiter {
-  const script = defineScript(redis, 'rateLimitTokenBucket', TOKEN_BUCKET);
+  const script = defineScript(redis, 'rateLimitTokenBucket', TOKEN_BUCKET, 2);
   const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0, count?: CappedCount): Promise<LimiterOutcome> => {
     const args = [nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount, credit];
-    const [allowed, tokens, admitted, used] = await (count ? script([key, count.key], ...args, ...cappedCountArgs(count)) : script([key], ...args));
+    const [allowed, tokens, admitted, used] = await (count ? script([key, count.key], ...args, ...cappedCountArgs(count)) : script([key, key], ...args));
     const outcome = tokenBucketOutcome(plan, Number(tokens), allowed === 1, amount);
     return admitted === -1 ? outcome : { ...outcome, counted: cappedCountOutcome(admitted, used) };
   };
@@ -105,7 +107,7 @@ export function redisTokenBucket(redis: Redis): Limiter {
 
 /** Counts requests, not cost: every take counts one and refunds change nothing. */
 export function redisSlidingWindow(redis: Redis): Limiter {
-  const script = defineScript(redis, 'rateLimitSlidingWindow', SLIDING_WINDOW);
+  const script = defineScript(redis, 'rateLimitSlidingWindow', SLIDING_WINDOW, 1);
   const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'peek', nowMs: number): Promise<LimiterOutcome> => {
     const [allowed, count, oldest, newest] = await script([key], nowMs, plan.windowSeconds * 1_000, plan.requestsPerWindow, op, `${nowMs}:${randomUUID()}`);
     const scoreOf = (value: unknown) => (value === '' ? null : Number(value));
