@@ -48,8 +48,8 @@ interface Victim {
 
 /** Fields of entity types that anyone may see: the key the caller supplied itself. */
 const PUBLIC_FIELDS = new Set(['User.id']);
-/** Types that hold no one's data (catalogues, platform-wide figures); every other object type is someone's. */
-const PUBLIC_TYPES = new Set(['Model', 'Plan', 'AutonomyLevelInfo', 'PlatformMetrics', 'BillingPeriodClosing']);
+/** Types that hold no one's data (catalogues, platform-wide figures and their alerts); every other object type is someone's. */
+const PUBLIC_TYPES = new Set(['Model', 'Plan', 'AutonomyLevelInfo', 'PlatformMetrics', 'BillingPeriodClosing', 'AlertConnection', 'AlertEvent']);
 /** How to reference the victim's instance of each entity type (its key fields). */
 const VICTIM_ENTITY: Record<string, (victim: Victim) => Record<string, unknown>> = {
   User: (victim) => ({ id: victim.userId }),
