@@ -9,6 +9,7 @@ import { linkedDirectiveNameIn, rootFieldOf } from '../supergraph-links.js';
 import { executePlan, type PlanExecution } from './interpreter.js';
 import { type CompiledOperation, PlanCache, projectionFor } from './plan-cache.js';
 import { shapeResponse } from './projection.js';
+import { fieldsRequiredWithArguments } from './requires-aliases.js';
 
 /** @default 1024 // documents whose plans and projections are kept; a deployment's distinct operations usually fit. */
 export const DEFAULT_PLAN_CACHE_SIZE = 1024;
@@ -35,7 +36,13 @@ export async function createNativeEngine(options: EngineOptions): Promise<Gatewa
   const apiSchema = supergraph.apiSchema();
   const schema = apiSchema.toGraphQLJSSchema();
   const supergraphSchema = supergraph.schema.toGraphQLJSSchema();
-  const cache = new PlanCache(new QueryPlanner(supergraph), apiSchema, schema, options.planCacheSize ?? DEFAULT_PLAN_CACHE_SIZE);
+  const cache = new PlanCache(
+    new QueryPlanner(supergraph),
+    apiSchema,
+    schema,
+    options.planCacheSize ?? DEFAULT_PLAN_CACHE_SIZE,
+    fieldsRequiredWithArguments(options.supergraphSdl),
+  );
   const subscriptionPlans = new WeakMap<CompiledOperation, SubscriptionPlan>();
   const internals = new WeakMap<SubscriptionPlan, NativeSubscriptionPlan>();
   const runtime: Runtime = { schema, supergraphSchema, upstream };

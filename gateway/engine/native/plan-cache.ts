@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 
 import { compileProjection, type Projection } from './projection.js';
+import { aliasRequiredCollisions } from './requires-aliases.js';
 
 /** Everything about one operation of one document that does not depend on a request: its plan and projections. */
 export interface CompiledOperation {
@@ -25,7 +26,11 @@ export interface CompiledOperation {
   /** The variables `@skip`/`@include` read; the projection is compiled once per combination of their values. */
   conditionVariables: readonly string[];
   projections: Map<string, Projection>;
+  /** The client's response name per internal alias given to a field colliding with a `@requires` (empty for most operations). */
+  clientNames: ReadonlyMap<string, string>;
 }
+
+const NO_ALIASES: ReadonlyMap<string, string> = new Map();
 
 /**
  * Plans and compiled projections per (document, operation name), the least recently used
@@ -40,6 +45,8 @@ export class PlanCache {
     private readonly apiSchema: Schema,
     private readonly schema: GraphQLSchema,
     private readonly maxDocuments: number,
+    /** The field names some `@requires` selects with arguments (`fieldsRequiredWithArguments`). */
+    private readonly requiredWithArguments: ReadonlySet<string>,
   ) {}
 
   get(document: DocumentNode, operationName: string | null | undefined): CompiledOperation {
@@ -61,7 +68,10 @@ export class PlanCache {
     return compiled;
   }
 
-  private compile(document: DocumentNode, operationName: string | null | undefined): CompiledOperation {
+  private compile(clientDocument: DocumentNode, operationName: string | null | undefined): CompiledOperation {
+    // Planned and shaped from the rewritten document, so the client's field and the required one are fetched apart.
+    const aliased = aliasRequiredCollisions(clientDocument, this.requiredWithArguments);
+    const document = aliased?.document ?? clientDocument;
     const operation = getOperationAST(document, operationName);
     if (!operation) throw new Error('operation not found in a validated document');
     const plan = this.planner.buildQueryPlan(operationFromDocument(this.apiSchema, document, { operationName: operationName ?? undefined })).node;
@@ -73,7 +83,7 @@ export class PlanCache {
     for (const definition of operation.variableDefinitions ?? []) {
       if (definition.defaultValue) variableDefaults[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);
     }
-    return { operation, fragments, rootType, plan, variableDefaults, conditionVariables: conditionVariablesOf(document), projections: new Map() };
+    return { operation, fragments, rootType, plan, variableDefaults, conditionVariables: conditionVariablesOf(document), projections: new Map(), clientNames: aliased?.clientNames ?? NO_ALIASES };
   }
 }
 
@@ -87,7 +97,7 @@ export function projectionFor(schema: GraphQLSchema, compiled: CompiledOperation
   }
   let projection = compiled.projections.get(key);
   if (!projection) {
-    projection = compileProjection(schema, compiled.rootType, compiled.operation.selectionSet.selections, compiled.fragments, conditions);
+    projection = compileProjection(schema, compiled.rootType, compiled.operation.selectionSet.selections, compiled.fragments, conditions, compiled.clientNames);
     compiled.projections.set(key, projection);
   }
   return projection;

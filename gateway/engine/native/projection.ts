@@ -43,6 +43,8 @@ interface ProjectionContext {
   fragments: Readonly<Record<string, FragmentDefinitionNode>>;
   /** The `if:` value of every variable used by `@skip`/`@include`, fixed for this projection. */
   conditions: Readonly<Record<string, unknown>>;
+  /** The client's response name per internal alias the operation was planned with (see `aliasRequiredCollisions`). */
+  clientNames: ReadonlyMap<string, string>;
 }
 
 interface SelectionPlan {
@@ -84,6 +86,8 @@ const enum Wrapper {
 
 interface FieldPlan {
   responseName: string;
+  /** Where the value is in the subgraph data: the response name, or the internal alias it was planned under. */
+  sourceName: string;
   kind: FieldKind;
   /** The type the field was selected on (the fragment's type condition), as Apollo names it in errors. */
   parentType: GraphQLCompositeType;
@@ -96,7 +100,7 @@ interface FieldPlan {
   selection: SelectionPlan | null;
   /** The field itself, for introspection fields, which graphql-js answers. */
   node: FieldNode;
-  /** The name shadows an `Object.prototype` member, so reading it needs an own-property check. */
+  /** The source name shadows an `Object.prototype` member, so reading it needs an own-property check. */
   shadowsPrototype: boolean;
 }
 
@@ -107,8 +111,9 @@ export function compileProjection(
   selections: readonly SelectionNode[],
   fragments: Readonly<Record<string, FragmentDefinitionNode>>,
   conditions: Readonly<Record<string, unknown>>,
+  clientNames: ReadonlyMap<string, string>,
 ): Projection {
-  const context: ProjectionContext = { schema, fragments, conditions };
+  const context: ProjectionContext = { schema, fragments, conditions, clientNames };
   return { root: { context, staticType: rootType, selections: [...selections], byType: new Map() }, context };
 }
 
@@ -140,7 +145,8 @@ function shapeObject(shaping: Shaping, plan: SelectionPlan, fields: FieldPlan[],
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
     const name = field.responseName;
-    const raw = field.shadowsPrototype ? (Object.hasOwn(input, name) ? input[name] : undefined) : input[name];
+    const source = field.sourceName;
+    const raw = field.shadowsPrototype ? (Object.hasOwn(input, source) ? input[source] : undefined) : input[source];
     if (field.kind === FieldKind.Typename) {
       const typename = raw ?? (name === '__typename' ? undefined : input.__typename);
       const type = (typeof typename === 'string' && plan.context.schema.getType(typename)) || field.parentType;
@@ -294,13 +300,14 @@ function collectFields(
   for (const selection of selections) {
     if (!included(context, selection)) continue;
     if (selection.kind === Kind.FIELD) {
-      const responseName = selection.alias?.value ?? selection.name.value;
+      const sourceName = selection.alias?.value ?? selection.name.value;
+      const responseName = context.clientNames.get(sourceName) ?? sourceName;
       const existing = byName.get(responseName);
       if (existing) {
         if (existing.selection && selection.selectionSet) existing.selection.selections.push(...selection.selectionSet.selections);
         continue;
       }
-      byName.set(responseName, fieldPlan(context, parentType, selection, responseName));
+      byName.set(responseName, fieldPlan(context, parentType, selection, responseName, sourceName));
       continue;
     }
     const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : context.fragments[selection.name.value];
@@ -311,9 +318,9 @@ function collectFields(
   }
 }
 
-function fieldPlan(context: ProjectionContext, parentType: GraphQLCompositeType, node: FieldNode, responseName: string): FieldPlan {
+function fieldPlan(context: ProjectionContext, parentType: GraphQLCompositeType, node: FieldNode, responseName: string, sourceName: string): FieldPlan {
   const name = node.name.value;
-  const base = { responseName, parentType, node, shadowsPrototype: responseName in Object.prototype, leaf: null, leafKind: LeafKind.Any, selection: null, types: [], wrappers: [] };
+  const base = { responseName, sourceName, parentType, node, shadowsPrototype: sourceName in Object.prototype, leaf: null, leafKind: LeafKind.Any, selection: null, types: [], wrappers: [] };
   if (name === '__typename') return { ...base, kind: FieldKind.Typename };
   if (name === '__schema' || name === '__type') return { ...base, kind: FieldKind.Introspection };
   const definition = 'getFields' in parentType ? parentType.getFields()[name] : undefined;
