@@ -1,6 +1,6 @@
 import { type DocumentNode, type FieldNode, Kind, parse, visit } from 'graphql';
 
-/** The prefix of the response names given to client fields that collide with a `@requires`; no client alias can start with `__`. */
+/** The prefix of the response names given to client fields that collide with a `@requires`. */
 const ALIAS_PREFIX = '__lb_alias_';
 
 /**
@@ -40,11 +40,16 @@ export interface AliasedDocument {
 export function aliasRequiredCollisions(document: DocumentNode, required: ReadonlySet<string>): AliasedDocument | undefined {
   if (required.size === 0) return undefined;
   const clientNames = new Map<string, string>();
+  // A client may itself use a name like ours (graphql-js accepts aliases starting with `__`): skip those.
+  const taken = new Set<string>();
+  visit(document, { Field: (field) => void taken.add(field.alias?.value ?? field.name.value) });
+  let next = 0;
   const rewritten = visit(document, {
     Field(field): FieldNode | undefined {
       const responseName = field.alias?.value ?? field.name.value;
       if (!required.has(responseName)) return undefined;
-      const alias = `${ALIAS_PREFIX}${clientNames.size}`;
+      while (taken.has(`${ALIAS_PREFIX}${next}`)) next++;
+      const alias = `${ALIAS_PREFIX}${next++}`;
       clientNames.set(alias, responseName);
       return { ...field, alias: { kind: Kind.NAME, value: alias } };
     },
