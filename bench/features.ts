@@ -1,6 +1,5 @@
-import { type GatewayProcess, metricValue, platformGatewayEnv, startGatewayProcess } from './lib/gateway-process.js';
+import { measureVariants, variantBudgetSeconds, type VariantRow, type VariantSettings } from './lib/gateway-variants.js';
 import { postGraphQL } from './lib/graphql.js';
-import { failureCount, type Failures, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { median } from './lib/stats.js';
 import type { BenchContext } from './scenarios.js';
 import type { SubscriptionRunHooks } from './subscriptions.js';
@@ -19,30 +18,10 @@ import type { SubscriptionRunHooks } from './subscriptions.js';
  * other, a window's req/s moved by far more than the 5 % asked about.
  */
 
-export interface FeatureSettings {
-  rounds: number;
-  warmupS: number;
-  durationS: number;
-  connections: number;
-  /** The gateway processes' LOG_LEVEL and NODE_OPTIONS. */
-  logLevel: string;
-  nodeOptions: string;
-}
+export type FeatureSettings = VariantSettings;
 
-export interface FeatureRow {
+export interface FeatureRow extends Omit<VariantRow, 'name' | 'request'> {
   name: 'features on' | 'features off';
-  env: Record<string, string>;
-  /** Medians over rounds. */
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  /**
-   * Gateway process CPU time (user + system) per completed request in the measured window,
-   * median over rounds: what the features cost the gateway itself, beside what req/s shows.
-   */
-  cpuMsPerRequest: number;
-  failures: Failures;
-  rounds: LoadResult[];
 }
 
 export interface FeatureResult {
@@ -76,68 +55,27 @@ const VARIANTS = [
 
 /** Seconds the part may take at most: two start-ups, every round with slack, two stops. */
 export function featureBudgetSeconds(settings: FeatureSettings): number {
-  return 2 * 90 + settings.rounds * (settings.warmupS + settings.durationS + 30) + 2 * 30;
+  return variantBudgetSeconds(settings, VARIANTS.length, 1);
 }
 
-export async function measureFeatures(context: BenchContext, settings: FeatureSettings, { log, addCleanup }: SubscriptionRunHooks): Promise<FeatureResult> {
-  const gateways: GatewayProcess[] = [];
-  const removeCleanup = addCleanup(async () => {
-    await Promise.all(gateways.map((gateway) => gateway.stop()));
+export async function measureFeatures(context: BenchContext, settings: FeatureSettings, hooks: SubscriptionRunHooks): Promise<FeatureResult> {
+  const headers = async () => ({ authorization: `Bearer ${await context.session.accessToken()}` });
+  const rows = await measureVariants(context, settings, VARIANTS, [{ name: 'features', body: { query: QUERY }, headers }], {
+    ...hooks,
+    part: 'features',
+    // Both gateways under load at once: whatever else the machine runs at that moment slows both alike.
+    simultaneous: true,
+    check: async (url, variant) => check(url, await headers(), variant.env.COST_LIMITS === 'on'),
   });
-  try {
-    for (const variant of VARIANTS) {
-      log(`features: starting a gateway process with ${Object.entries(variant.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-      const env = platformGatewayEnv(context, { keyPrefixSuffix: `${variant.name.replace(' ', '-')}:`, logLevel: settings.logLevel, nodeOptions: settings.nodeOptions });
-      gateways.push(await startGatewayProcess({ env: { ...env, ...variant.env } }));
-    }
-    const headers = async () => ({ authorization: `Bearer ${await context.session.accessToken()}` });
-    for (const [index, gateway] of gateways.entries()) await check(gateway.url, await headers(), VARIANTS[index]!.env.COST_LIMITS === 'on');
-    const rounds: LoadResult[][] = gateways.map(() => []);
-    const cpuMsPerRequest: number[][] = gateways.map(() => []);
-    const load = { connections: settings.connections, durationS: settings.durationS };
-    for (let round = 1; round <= settings.rounds; round++) {
-      // Both gateways under load at once: whatever else the machine runs at that moment slows both alike.
-      const targets = await Promise.all(gateways.map(async (gateway) => ({ url: gateway.url, body: { query: QUERY }, headers: await headers() })));
-      if (settings.warmupS > 0) await Promise.all(targets.map((target) => runLoad(target, { ...load, durationS: settings.warmupS })));
-      const cpuBefore = await Promise.all(gateways.map(cpuSecondsOf));
-      const results = await Promise.all(targets.map((target) => runLoad(target, load)));
-      const cpuAfter = await Promise.all(gateways.map(cpuSecondsOf));
-      for (const [index, result] of results.entries()) {
-        const cpuMs = (cpuAfter[index]! - cpuBefore[index]!) * 1_000;
-        rounds[index]!.push(result);
-        cpuMsPerRequest[index]!.push(result.requests > 0 ? cpuMs / result.requests : Number.NaN);
-        log(
-          `features round ${round}/${settings.rounds} ${VARIANTS[index]!.name}: ${Math.round(result.reqPerSec)} req/s, ` +
-            `gateway CPU ${cpuMsPerRequest[index]!.at(-1)!.toFixed(3)} ms/request, failures ${failureCount(result.failures)}`,
-        );
-      }
-    }
-    const [on, off] = VARIANTS.map((variant, index): FeatureRow => ({
-      name: variant.name,
-      env: { ...variant.env },
-      reqPerSec: median(rounds[index]!.map((r) => r.reqPerSec)),
-      p50Ms: median(rounds[index]!.map((r) => r.p50Ms)),
-      p99Ms: median(rounds[index]!.map((r) => r.p99Ms)),
-      cpuMsPerRequest: median(cpuMsPerRequest[index]!),
-      failures: sumFailures(rounds[index]!.map((r) => r.failures)),
-      rounds: rounds[index]!,
-    })) as [FeatureRow, FeatureRow];
-    const pairs = (values: number[][]) => values[0]!.map((on, round) => on / values[1]![round]!);
-    const roundRatios = pairs(rounds.map((results) => results.map((r) => r.reqPerSec)));
-    const roundCpuRatios = pairs(cpuMsPerRequest);
-    const ratio = median(roundRatios);
-    return { query: QUERY, on, off, ratio, roundRatios, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST, cpuRatio: median(roundCpuRatios), roundCpuRatios };
-  } finally {
-    await Promise.all(gateways.map((gateway) => gateway.stop()));
-    removeCleanup();
-  }
-}
-
-/** The gateway process's CPU time so far (prom-client's process metric, from `process.cpuUsage()`). */
-async function cpuSecondsOf(gateway: GatewayProcess): Promise<number> {
-  const seconds = metricValue(await gateway.metrics(), 'lotabots_process_cpu_seconds_total');
-  if (Number.isNaN(seconds)) throw new Error('features: the gateway exports no lotabots_process_cpu_seconds_total');
-  return seconds;
+  const [on, off] = VARIANTS.map((variant): FeatureRow => {
+    const { request: _request, ...row } = rows.find((candidate) => candidate.name === variant.name)!;
+    return { ...row, name: variant.name };
+  }) as [FeatureRow, FeatureRow];
+  const pairs = (ons: number[], offs: number[]) => ons.map((value, round) => value / offs[round]!);
+  const roundRatios = pairs(on.rounds.map((r) => r.reqPerSec), off.rounds.map((r) => r.reqPerSec));
+  const roundCpuRatios = pairs(on.cpuRounds, off.cpuRounds);
+  const ratio = median(roundRatios);
+  return { query: QUERY, on, off, ratio, roundRatios, withinTarget: 1 - ratio <= TARGET_COST, targetCost: TARGET_COST, cpuRatio: median(roundCpuRatios), roundCpuRatios };
 }
 
 /** One request before measuring: models come back, and extensions.cost only where the cost plugin runs. */

@@ -46,6 +46,8 @@ export interface VariantRow {
   p99Ms: number;
   /** Gateway process CPU time (user + system) per completed request in the window, median over rounds; NaN for `direct`. */
   cpuMsPerRequest: number;
+  /** That figure per round, in round order. */
+  cpuRounds: number[];
   failures: Failures;
   rounds: LoadResult[];
 }
@@ -57,15 +59,18 @@ export function variantBudgetSeconds(settings: VariantSettings, variants: number
 
 /**
  * Starts one gateway process per variant, `check`s each, then per round runs every request
- * against every variant (alternating the order, which cancels a trend in the machine's load)
- * and each `url` request once. Rows come back per request, in variant order.
+ * against every variant and each `url` request once. The variants are measured one after the
+ * other (alternating the order, which cancels a trend in the machine's load) or, with
+ * `simultaneous`, all at once, a load generator each, so whatever else the machine runs at
+ * that moment slows them alike (for ratios finer than one window's spread). Rows come back
+ * per request, in variant order.
  */
 export async function measureVariants(
   context: BenchContext,
   settings: VariantSettings,
   variants: readonly GatewayVariant[],
   requests: readonly VariantRequest[],
-  hooks: SubscriptionRunHooks & { part: string; check(url: string, variant: GatewayVariant): Promise<void> },
+  hooks: SubscriptionRunHooks & { part: string; simultaneous?: boolean; check(url: string, variant: GatewayVariant): Promise<void> },
 ): Promise<VariantRow[]> {
   const { log, addCleanup, part } = hooks;
   const gateways: GatewayProcess[] = [];
@@ -79,50 +84,62 @@ export async function measureVariants(
       gateways.push(await startGatewayProcess({ env: { ...env, ...variant.env } }));
     }
     for (const [index, gateway] of gateways.entries()) await hooks.check(gateway.url, variants[index]!);
-    const cells = new Map<string, { row: Omit<VariantRow, 'reqPerSec' | 'p50Ms' | 'p99Ms' | 'cpuMsPerRequest' | 'failures'>; cpu: number[] }>();
+    const cells = new Map<string, Pick<VariantRow, 'name' | 'request' | 'env' | 'rounds' | 'cpuRounds'>>();
     const cell = (request: VariantRequest, name: string, env: Record<string, string>) => {
       const key = `${request.name}\n${name}`;
-      if (!cells.has(key)) cells.set(key, { row: { name, request: request.name, env, rounds: [] }, cpu: [] });
+      if (!cells.has(key)) cells.set(key, { name, request: request.name, env, rounds: [], cpuRounds: [] });
       return cells.get(key)!;
     };
     const load = { connections: settings.connections, durationS: settings.durationS };
-    const window = async (url: string, request: VariantRequest) => {
-      const target = { url, body: request.body, headers: await request.headers() };
-      if (settings.warmupS > 0) await runLoad(target, { ...load, durationS: settings.warmupS });
-      return runLoad(target, load);
+    /**
+     * One window at each url at once (warm-ups, then measured windows, together); `cpuOf`
+     * reads each one's process CPU seconds around the measured window only.
+     */
+    const windows = async (urls: readonly string[], request: VariantRequest, cpuOf: (index: number) => Promise<number>) => {
+      const targets = await Promise.all(urls.map(async (url) => ({ url, body: request.body, headers: await request.headers() })));
+      if (settings.warmupS > 0) await Promise.all(targets.map((target) => runLoad(target, { ...load, durationS: settings.warmupS })));
+      const cpuBefore = await Promise.all(urls.map((_, index) => cpuOf(index)));
+      const results = await Promise.all(targets.map((target) => runLoad(target, load)));
+      const cpuAfter = await Promise.all(urls.map((_, index) => cpuOf(index)));
+      return results.map((result, index) => ({ result, cpuMsPerRequest: result.requests > 0 ? ((cpuAfter[index]! - cpuBefore[index]!) * 1_000) / result.requests : Number.NaN }));
     };
     for (let round = 1; round <= settings.rounds; round++) {
       const order = round % 2 === 1 ? [...gateways.entries()] : [...gateways.entries()].reverse();
       for (const request of requests) {
         if (request.url) {
-          const result = await window(request.url, request);
+          const { result } = (await windows([request.url], request, async () => Number.NaN))[0]!;
           const entry = cell(request, 'direct', {});
-          entry.row.rounds.push(result);
-          entry.cpu.push(Number.NaN);
+          entry.rounds.push(result);
+          entry.cpuRounds.push(Number.NaN);
           log(`${part} round ${round}/${settings.rounds} ${request.name} direct: ${Math.round(result.reqPerSec)} req/s, p50 ${result.p50Ms.toFixed(2)} ms`);
           continue;
         }
-        for (const [index, gateway] of order) {
-          const variant = variants[index]!;
-          const cpuBefore = await cpuSecondsOf(gateway, part);
-          const result = await window(gateway.url, request);
-          const cpuMs = ((await cpuSecondsOf(gateway, part)) - cpuBefore) * 1_000;
-          const entry = cell(request, variant.name, variant.env);
-          entry.row.rounds.push(result);
-          entry.cpu.push(result.requests > 0 ? cpuMs / result.requests : Number.NaN);
-          log(
-            `${part} round ${round}/${settings.rounds} ${request.name} ${variant.name}: ${Math.round(result.reqPerSec)} req/s, ` +
-              `p50 ${result.p50Ms.toFixed(2)} ms, gateway CPU ${entry.cpu.at(-1)!.toFixed(3)} ms/request, failures ${failureCount(result.failures)}`,
+        const groups = hooks.simultaneous ? [order] : order.map((entry) => [entry]);
+        for (const group of groups) {
+          const measured = await windows(
+            group.map(([, gateway]) => gateway.url),
+            request,
+            (index) => cpuSecondsOf(group[index]![1], part),
           );
+          for (const [position, { result, cpuMsPerRequest }] of measured.entries()) {
+            const variant = variants[group[position]![0]]!;
+            const entry = cell(request, variant.name, variant.env);
+            entry.rounds.push(result);
+            entry.cpuRounds.push(cpuMsPerRequest);
+            log(
+              `${part} round ${round}/${settings.rounds} ${request.name} ${variant.name}: ${Math.round(result.reqPerSec)} req/s, ` +
+                `p50 ${result.p50Ms.toFixed(2)} ms, gateway CPU ${cpuMsPerRequest.toFixed(3)} ms/request, failures ${failureCount(result.failures)}`,
+            );
+          }
         }
       }
     }
-    return [...cells.values()].map(({ row, cpu }) => ({
+    return [...cells.values()].map((row) => ({
       ...row,
       reqPerSec: median(row.rounds.map((r) => r.reqPerSec)),
       p50Ms: median(row.rounds.map((r) => r.p50Ms)),
       p99Ms: median(row.rounds.map((r) => r.p99Ms)),
-      cpuMsPerRequest: median(cpu),
+      cpuMsPerRequest: median(row.cpuRounds),
       failures: sumFailures(row.rounds.map((r) => r.failures)),
     }));
   } finally {
