@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 import { createClient as createWsClient } from 'graphql-ws';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
-import { removeGatewayMetrics, writeGatewayMetrics } from '../lib/live/gateway-metrics.js';
 import { AIOPS_ALERTS_CHANNEL } from '../lib/live/keys.js';
 import { prefixedChannel } from '../lib/live/pubsub.js';
 import { type FakeSlack, startFakeSlack } from './fake-slack.js';
@@ -13,12 +13,12 @@ import { within } from './within.js';
 
 // AIOps end to end: anomalies injected where the live figures come from, seen as alerts in
 // the graph (query and subscription through the gateway) and as Slack messages.
-// The error burst is real traffic: operations that fail validation at the gateway, which its
-// live-stats window counts and publishes. The latency spike is a second gateway instance's
-// published figures (lib/live/gateway-metrics.ts, what every gateway writes each second):
-// making real requests reliably slow would need a slow subgraph, and p95 is the worst gateway's.
+// Both anomalies are real traffic through the platform's gateway, which its live-stats window
+// counts and publishes: an error burst of operations that fail validation, and a latency spike
+// of requests held by a table lock in PostgreSQL.
 
 const WARMUP = 10;
+const LOCK_HELD_MS = 1_500;
 const ALERT_EVENTS = 'subscription { alertEvents { kind alert { id metric state severity value baseline threshold startedAt resolvedAt resolvedValue } } }';
 const ALERTS = 'query ($state: AlertState, $first: Int!, $after: String) { alerts(state: $state, first: $first, after: $after) { edges { cursor node { id metric state severity } } pageInfo { hasNextPage endCursor } } }';
 
@@ -101,15 +101,24 @@ describe('AIOps alerts on the live figures', () => {
     expect(errorResolved).toMatchObject({ kind: 'RESOLVED', alert: { id: errorRaised.alert.id, metric: 'ERROR_RATE', state: 'RESOLVED' } });
     expect(errorResolved.alert.resolvedValue).toBeLessThan(0.05);
 
-    // Latency spike: another gateway instance reports p95 = 5 s while it lasts.
-    const spike = { at: new Date(), requestsPerSecond: 1, errorRate: 0, p95LatencyMs: 5_000, openSubscriptions: 0 };
-    const slowGateway = setInterval(() => void writeGatewayMetrics(platform.redis, 'aiops-test-slow-gateway', { ...spike, at: new Date() }), 500);
-    disposers.push(() => clearInterval(slowGateway));
-    await writeGatewayMetrics(platform.redis, 'aiops-test-slow-gateway', spike);
+    // Latency spike: real requests held by PostgreSQL. The users table is locked in one
+    // transaction while 20 `me` queries wait for it, so each takes at least LOCK_HELD_MS at the gateway.
+    const slowCaller = { authorization: `Bearer ${await platform.tokenFor(randomUUID())}` };
+    const locker = new pg.Client({ connectionString: platform.databaseUrl });
+    await locker.connect();
+    disposers.push(() => locker.end());
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE users."User" IN ACCESS EXCLUSIVE MODE');
+    const held = Array.from({ length: 20 }, () => platform.query('{ me { id } }', undefined, slowCaller));
+    const waiting = async () => Number((await locker.query(`SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'users."User"'::regclass`)).rows[0].count);
+    await until(async () => (await waiting()) >= 1, 'a request waiting for the users table');
+    // The spike's size, not a wait for something: how long the requests are held.
+    await sleep(LOCK_HELD_MS);
+    await locker.query('COMMIT');
+    for (const { body } of await Promise.all(held)) expect(body).toMatchObject({ data: { me: null } });
     const latencyRaised = await next();
-    expect(latencyRaised).toMatchObject({ kind: 'RAISED', alert: { metric: 'P95_LATENCY', state: 'FIRING', value: 5_000 } });
-    clearInterval(slowGateway);
-    await removeGatewayMetrics(platform.redis, 'aiops-test-slow-gateway');
+    expect(latencyRaised).toMatchObject({ kind: 'RAISED', alert: { metric: 'P95_LATENCY', state: 'FIRING' } });
+    expect(latencyRaised.alert.value).toBeGreaterThanOrEqual(LOCK_HELD_MS);
     const latencyResolved = await next();
     expect(latencyResolved).toMatchObject({ kind: 'RESOLVED', alert: { id: latencyRaised.alert.id, metric: 'P95_LATENCY', state: 'RESOLVED' } });
 

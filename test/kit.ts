@@ -71,6 +71,8 @@ export interface GraphQLResponse<Data = Record<string, any>> {
 export interface TestPlatform extends RunningPlatform {
   /** The keys and identity secret this platform was started with (to mint tokens in tests). */
   secrets: PlatformSecrets & { signingKeys: SigningKeys };
+  /** The platform's PostgreSQL database (a test may lock a table to make real requests slow). */
+  databaseUrl: string;
   /** An access token for `userId`, signed with this platform's key (default role: user). */
   tokenFor(userId: string, claims?: { roles?: string[]; scopes?: string[]; sessionId?: string }): Promise<string>;
   /** POSTs one operation to the gateway. */
@@ -128,6 +130,7 @@ export async function startTestPlatform(
   return {
     ...platform,
     secrets,
+    databaseUrl: database.url,
     tokenFor: async (userId, claims = {}) => {
       const roles = claims.roles ?? ['user'];
       const issuer = createAccessTokenIssuer(secrets.signingKeys, 900, () => new Date());
