@@ -5,10 +5,12 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { loadIdentitySecret, loadSigningKeys } from '../lib/auth/keys.js';
 import { SUBGRAPH_NAMES, type SubgraphName, SUBGRAPHS } from '../lib/subgraph-list.js';
+import { tracesUrlOf, tracingEnv } from '../lib/tracing/config.js';
 import {
   allContainers,
   atPointer,
@@ -393,6 +395,20 @@ describe('base', () => {
     }
   });
 
+  it('gives every process tracing settings its config accepts: off until a collector is named, then whole traces sampled', () => {
+    for (const deployment of deployments) {
+      const container = onlyContainer(deployment);
+      const settings = z.object(tracingEnv).parse(Object.fromEntries(Object.keys(tracingEnv).map((name) => [name, envValue(container, name, base.configMaps)])));
+      expect(tracesUrlOf(settings), `${deployment.metadata.name}: no endpoint committed`).toBeNull();
+      // Parent-based: a trace the gateway keeps is kept by every process it reaches.
+      expect(settings.OTEL_TRACES_SAMPLER, deployment.metadata.name).toBe('parentbased_traceidratio');
+      expect(settings.OTEL_TRACES_SAMPLER_ARG).toBeLessThan(1);
+    }
+    expect(tracesUrlOf(z.object(tracingEnv).parse({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318' }))).toBe(
+      'http://otel-collector.observability:4318/v1/traces',
+    );
+  });
+
   describe('gateway', () => {
     const container = () => onlyContainer(deploymentNamed('gateway'));
 
@@ -533,6 +549,7 @@ describe('network policies', () => {
   const kubeDns: Endpoint = { labels: { 'k8s-app': 'kube-dns' }, inOurNamespace: false, ports: {} };
   const POSTGRES = 5432;
   const REDIS = 6379;
+  const OTLP_HTTP = 4318;
 
   it('are listed in the base and deny every platform pod all traffic by default', () => {
     expect(baseKustomization.resources).toContain('network-policies.yaml');
@@ -572,6 +589,15 @@ describe('network policies', () => {
 
   it('let every pod resolve names through the cluster DNS', () => {
     for (const [name, pod] of Object.entries(pods)) expect(allowed(policies, pod, kubeDns, 53), name).toBe(true);
+  });
+
+  it('let every pod send spans to the OpenTelemetry Collector on its OTLP/HTTP port, and only there', () => {
+    const collector: Endpoint = { labels: { 'app.kubernetes.io/name': 'opentelemetry-collector' }, inOurNamespace: false, ports: {} };
+    for (const [name, pod] of Object.entries(pods)) {
+      expect(allowed(policies, pod, collector, OTLP_HTTP), `${name} → collector`).toBe(true);
+      expect(allowed(policies, pod, collector, 4317), `${name} → collector gRPC`).toBe(false);
+      expect(allowed(policies, pod, stranger, OTLP_HTTP), `${name} → another pod`).toBe(false);
+    }
   });
 });
 
