@@ -100,7 +100,7 @@ describe('tracing on: one trace from the gateway to the model server', () => {
     expect(request!.attributes).toMatchObject({ 'graphql.operation.name': 'Submit', 'graphql.operation.type': 'mutation', 'http.response.status_code': 200 });
     for (const phase of ['graphql.parse', 'graphql.validate', 'graphql.execute']) expect(parentOf(spans, named(spans, 'lotabots-gateway', phase)[0]!)).toBe(request);
     const execute = named(spans, 'lotabots-gateway', 'graphql.execute')[0]!;
-    expect(parentOf(spans, named(spans, 'lotabots-gateway', 'graphql.cost')[0]!)).toBe(execute);
+    for (const phase of ['graphql.cost', 'graphql.plan']) expect(parentOf(spans, named(spans, 'lotabots-gateway', phase)[0]!)).toBe(execute);
     // The fetch to the inference subgraph is the parent of the subgraph's request span.
     const fetch = spans.find((span) => span.name === 'subgraph.fetch' && span.attributes['lotabots.subgraph.name'] === 'inference')!;
     expect(fetch.service).toBe('lotabots-gateway');
