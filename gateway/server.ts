@@ -149,6 +149,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     // Yoga's CORS reflects any Origin with credentials; useCors answers CORS_ORIGINS only.
     cors: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
+    // useRequestBodyLimit below enforces the (smaller) body limit before Yoga reads a byte;
+    // Yoga's own 25 MB check would pipe every body through a TransformStream per request.
+    maxRequestBodySize: false,
     plugins: [
       // First: it hands out the request id and sees every request, even one the next plugin refuses.
       useAccessLog({ logger, enabled: config.ACCESS_LOG, level: config.ACCESS_LOG_LEVEL, graphqlEndpoint: '/graphql' }),
