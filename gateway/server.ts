@@ -40,6 +40,7 @@ import { watchTrustedDocuments } from './persisted-queries/watch.js';
 import { createPlanDirectory } from './plans/plan-directory.js';
 import { usePlanTier } from './plans/use-plan-tier.js';
 import { createRequestQuota } from './plans/use-request-quota.js';
+import { useBufferedJsonResponse } from './plugins/use-buffered-json-response.js';
 import { useCors } from './plugins/use-cors.js';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention.js';
 import { useDashboard } from './plugins/use-dashboard.js';
@@ -149,6 +150,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     // Yoga's CORS reflects any Origin with credentials; useCors answers CORS_ORIGINS only.
     cors: false,
     maskedErrors: { maskError: maskUnexpectedError(logger) },
+    // useRequestBodyLimit below enforces the (smaller) body limit before Yoga reads a byte;
+    // Yoga's own 25 MB check would pipe every body through a TransformStream per request.
+    maxRequestBodySize: false,
     plugins: [
       // First: it hands out the request id and sees every request, even one the next plugin refuses.
       useAccessLog({ logger, enabled: config.ACCESS_LOG, level: config.ACCESS_LOG_LEVEL, graphqlEndpoint: '/graphql' }),
@@ -206,6 +210,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
       useRequestErrorStatus(),
       useMultipartSubscriptions(config.MULTIPART_HEARTBEAT_MS),
+      useBufferedJsonResponse(),
       subscriptions.plugin,
       useFederatedExecution(engine),
       // Last: it wraps the engine's execute, after every check has run for this request.

@@ -71,6 +71,13 @@ describe('cost analysis (Federation @cost / @listSize)', () => {
     expect(priced(NESTED).actual(data, { n: 10 })).toBe(15);
   });
 
+  it('counts a response key selected twice (plain and in a fragment) once in the actual cost', () => {
+    const twice = '{ users(first: 2) { edges { node { avatar { url } ... on User { avatar { url } } } } } }';
+    const data = { users: { edges: [{ node: { avatar: { url: 'u' } } }, { node: { avatar: null } }] } };
+    // users 1 + edge 1 + node 1 + one avatar 5 + edge 1 + node 1.
+    expect(priced(twice).actual(data, {})).toBe(1 + 1 + 1 + 5 + 1 + 1);
+  });
+
   it('applies the documented defaults: scalars 0, lists of 10, assumedSize, mutation 10, argument @cost', () => {
     expect(priced('{ tags }').estimate({})).toBe(0);
     expect(priced('{ models { id } }').estimate({})).toBe(20);

@@ -348,11 +348,13 @@ function listSizeOf(field: CostField, variables: Record<string, unknown>): numbe
 function actualSelection(fields: readonly CostField[], data: unknown, context: PricingContext): number {
   if (typeof data !== 'object' || data === null) return 0;
   const object = data as Record<string, unknown>;
-  const counted = new Set<string>();
+  // A response key selected more than once (the same field in two fragments) counts once; the
+  // set is only needed, and only allocated, for selections where that can happen.
+  const counted = repeatsResponseKeys(fields) ? new Set<string>() : null;
   let total = 0;
   for (const field of fields) {
-    if (counted.has(field.responseKey) || !(field.responseKey in object) || !isIncluded(field.conditions, context.variables)) continue;
-    counted.add(field.responseKey);
+    if (counted?.has(field.responseKey) || !(field.responseKey in object) || !isIncluded(field.conditions, context.variables)) continue;
+    counted?.add(field.responseKey);
     total += argumentsCost(field, context) + actualValue(field, object[field.responseKey], context);
   }
   return total;
@@ -360,6 +362,21 @@ function actualSelection(fields: readonly CostField[], data: unknown, context: P
 
 function actualValue(field: CostField, value: unknown, context: PricingContext): number {
   if (value === null || value === undefined) return 0;
-  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + actualValue(field, item, context), 0);
+  if (Array.isArray(value)) {
+    let total = 0;
+    for (const item of value) total += actualValue(field, item, context);
+    return total;
+  }
   return field.weight + actualSelection(field.children, value, context);
+}
+
+/** Whether two fields of a selection share a response key; decided once per compiled selection. */
+const repeatedKeys = new WeakMap<readonly CostField[], boolean>();
+function repeatsResponseKeys(fields: readonly CostField[]): boolean {
+  let repeats = repeatedKeys.get(fields);
+  if (repeats === undefined) {
+    repeats = new Set(fields.map((field) => field.responseKey)).size !== fields.length;
+    repeatedKeys.set(fields, repeats);
+  }
+  return repeats;
 }

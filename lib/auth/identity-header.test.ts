@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { createIdentitySigner } from './identity-header.js';
+import { createIdentitySigner, IDENTITY_HEADER_CACHE_SIZE } from './identity-header.js';
 import { anonymousPrincipal, type Principal } from './principal.js';
 
 const user = (): Principal => ({ ...anonymousPrincipal('127.0.0.1'), kind: 'user', userId: 'u1', subject: 'user:u1' });
@@ -32,5 +32,30 @@ describe('identity header', () => {
     expect(later).not.toBe(first);
     expect(await signer.verify(first)).toBeNull();
     expect(await signer.verify(later)).toMatchObject({ subject: 'user:u1' });
+  });
+
+  it('shares one header between equal principals of different requests, never between different ones', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const signer = createIdentitySigner(randomBytes(32), () => now);
+    const first = signer.current(user());
+    expect(signer.current(user())).toBe(first);
+
+    const elsewhere = { ...user(), clientIp: '10.0.0.9' };
+    const other = await signer.current(elsewhere);
+    expect(other).not.toBe(await first);
+    expect(await signer.verify(other)).toEqual(elsewhere);
+    expect(await signer.verify(await first)).toEqual(user());
+  });
+
+  it('keeps at most IDENTITY_HEADER_CACHE_SIZE principals, dropping the one signed longest ago', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const signer = createIdentitySigner(randomBytes(32), () => now);
+    const numbered = (n: number): Principal => ({ ...user(), clientIp: `10.0.${n >> 8}.${n & 255}` });
+    const first = signer.current(numbered(0));
+    const second = signer.current(numbered(1));
+    for (let n = 2; n <= IDENTITY_HEADER_CACHE_SIZE; n++) signer.current(numbered(n));
+    expect(signer.current(numbered(1))).toBe(second);
+    expect(signer.current(numbered(0))).not.toBe(first);
+    expect(await signer.verify(await signer.current(numbered(0)))).toEqual(numbered(0));
   });
 });

@@ -13,10 +13,15 @@ const AUDIENCE = 'lotabots-subgraphs';
  */
 const LIFETIME_SECONDS = 60;
 /**
- * @default 30_000 // ms a signed header is reused for the same principal object: well inside
- * its lifetime, so a subgraph never receives one that is about to expire.
+ * @default 30_000 // ms a signed header is reused for the same principal: well inside its
+ * lifetime, so a subgraph never receives one that is about to expire.
  */
 const REUSE_MS = 30_000;
+/**
+ * @default 1024 // principals whose current header is kept; beyond, the longest-held one is
+ * dropped (and signed again if it calls again). About 1 KB each.
+ */
+export const IDENTITY_HEADER_CACHE_SIZE = 1024;
 
 /**
  * Signs and verifies the identity header: a compact JWS (HS256) over the principal, keyed
@@ -25,7 +30,8 @@ const REUSE_MS = 30_000;
  * to pose as someone else.
  */
 export function createIdentitySigner(secret: Uint8Array, now: () => Date = () => new Date()) {
-  const recent = new WeakMap<Principal, { header: Promise<string>; signedAt: number }>();
+  /** By the principal's JSON, which is exactly what the header's `principal` claim holds. */
+  const recent = new Map<string, { header: Promise<string>; signedAt: number }>();
   const signer = {
     async sign(principal: Principal): Promise<string> {
       const issuedAt = Math.floor(now().getTime() / 1000);
@@ -53,16 +59,26 @@ export function createIdentitySigner(secret: Uint8Array, now: () => Date = () =>
       }
     },
     /**
-     * A valid header for this principal, signed again only once the last one for the same
-     * object is REUSE_MS old: a long subscription's per-event entity fetches always carry an
-     * unexpired header, and a WebSocket connection's operations share one.
+     * A valid header for this principal, signed again only once the last one for an equal
+     * principal is REUSE_MS old: every request of the same caller (a fresh but equal principal
+     * object each time) shares one signature instead of paying an HMAC per request, a long
+     * subscription's per-event entity fetches always carry an unexpired header, and a
+     * WebSocket connection's operations share one. Equal means same JSON, so the claims of a
+     * reused header are exactly this principal's; the request id is not in the header.
      */
     current(principal: Principal): Promise<string> {
       const at = now().getTime();
-      const cached = recent.get(principal);
+      const key = JSON.stringify(principal);
+      const cached = recent.get(key);
       if (cached && at - cached.signedAt < REUSE_MS) return cached.header;
       const header = signer.sign(principal);
-      recent.set(principal, { header, signedAt: at });
+      // Re-inserted, so the Map's order stays the order of signing: the first key is the oldest.
+      recent.delete(key);
+      if (recent.size >= IDENTITY_HEADER_CACHE_SIZE) recent.delete(recent.keys().next().value!);
+      recent.set(key, { header, signedAt: at });
+      header.catch(() => {
+        if (recent.get(key)?.header === header) recent.delete(key);
+      });
       return header;
     },
   };

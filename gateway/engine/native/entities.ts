@@ -86,6 +86,108 @@ export function representationOf(schema: GraphQLSchema, source: JsonObject | nul
   return result;
 }
 
+/** A `requires` that is one or more `... on T { __typename f g }` of leaf fields (the usual entity key), by type condition. */
+type FlatRequires = readonly { typeCondition: string; names: readonly string[] }[];
+const flatRequires = new WeakMap<readonly QueryPlanSelectionNode[], FlatRequires | null>();
+
+function flatRequiresOf(selections: readonly QueryPlanSelectionNode[]): FlatRequires | null {
+  let flat = flatRequires.get(selections);
+  if (flat === undefined) {
+    const fragments: { typeCondition: string; names: readonly string[] }[] = [];
+    for (const selection of selections) {
+      if (selection.kind !== 'InlineFragment' || !selection.typeCondition) break;
+      const names = selection.selections.map((field) => (field.kind === 'Field' && !field.selections ? (field.alias ?? field.name) : ''));
+      if (names.includes('') || !names.includes('__typename') || new Set(names).size !== names.length) break;
+      fragments.push({ typeCondition: selection.typeCondition, names });
+    }
+    flat = fragments.length === selections.length ? fragments : null;
+    flatRequires.set(selections, flat);
+  }
+  return flat;
+}
+
+/** Representation numbers of flat entities: by fragment, then by each field's value in order. */
+type ValueTrie = Map<unknown, ValueTrie | number>;
+
+/**
+ * Numbers the distinct representations of one entity fetch: entities whose representations
+ * (`representationOf`, input rewrites applied) are equal as JSON are asked for once. Most
+ * entities repeat one already numbered (the same product under every review), so for a flat
+ * `requires` an entity is looked up by its field values, without building its representation
+ * or its JSON; only a new one is built. Map keys compare values as JSON does, once non-finite
+ * numbers are taken as the null JSON writes for them (and -0 as 0). An entity with an object or
+ * list value, or of a type two fragments apply to, is compared by its representation's JSON:
+ * no flat entity can equal it, whose values are all scalars and whose type has one fragment.
+ */
+export class RepresentationIndex {
+  readonly representations: JsonObject[] = [];
+  /** Per representation, the positions of the entities it stands for. */
+  readonly owners: number[][] = [];
+  readonly #byValues: ValueTrie = new Map();
+  readonly #byJson = new Map<string, number>();
+  readonly #flat: FlatRequires | null;
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly requires: readonly QueryPlanSelectionNode[],
+    private readonly inputRewrites: readonly FetchDataRewrite[] | undefined,
+  ) {
+    this.#flat = inputRewrites?.length ? null : flatRequiresOf(requires);
+  }
+
+  /** Counts entity number `owner` under its representation; one without a representation (or its `__typename`) is left out. */
+  add(source: JsonObject, owner: number): void {
+    const names = this.#flat ? this.#flatNamesOf(source) : undefined;
+    if (names === null) return;
+    if (names) {
+      let node = this.#byValues;
+      let key: unknown = names;
+      let flat = true;
+      for (const name of names) {
+        const value = Object.hasOwn(source, name) ? source[name] : undefined;
+        if (value === undefined || (name === '__typename' && !value)) return;
+        if (typeof value === 'object' && value !== null) {
+          flat = false;
+          break;
+        }
+        let next = node.get(key) as ValueTrie | undefined;
+        if (!next) node.set(key, (next = new Map()));
+        node = next;
+        key = typeof value === 'number' && !Number.isFinite(value) ? null : value;
+      }
+      if (flat) {
+        const index = node.get(key) as number | undefined;
+        if (index !== undefined) return void this.owners[index]!.push(owner);
+        node.set(key, this.#push(representationOf(this.schema, source, this.requires)!, owner));
+        return;
+      }
+    }
+    const representation = representationOf(this.schema, source, this.requires);
+    if (!representation?.__typename) return;
+    applyRewrites(this.schema, this.inputRewrites, representation);
+    const json = JSON.stringify(representation);
+    const index = this.#byJson.get(json);
+    if (index !== undefined) return void this.owners[index]!.push(owner);
+    this.#byJson.set(json, this.#push(representation, owner));
+  }
+
+  /** The fields of the one fragment that applies to `source`; null: none applies (no representation); undefined: more than one. */
+  #flatNamesOf(source: JsonObject): readonly string[] | null | undefined {
+    let names: readonly string[] | null = null;
+    for (const fragment of this.#flat!) {
+      if (!isObjectOfType(this.schema, source, fragment.typeCondition, false)) continue;
+      if (names) return undefined;
+      names = fragment.names;
+    }
+    return names;
+  }
+
+  #push(representation: JsonObject, owner: number): number {
+    this.owners.push([owner]);
+    return this.representations.push(representation) - 1;
+  }
+}
+
 /** Merges a subgraph's answer into the response in place: objects field by field, equal-length lists element by element. */
 export function deepMerge(target: JsonObject, source: JsonObject | null | undefined): void {
   if (source === null || source === undefined) return;

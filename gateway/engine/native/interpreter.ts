@@ -2,7 +2,7 @@ import type { FetchNode, PlanNode } from '@apollo/query-planner';
 import type { ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
 
 import type { Upstream, UpstreamCaller } from '../../upstream/index.js';
-import { applyRewrites, collectAtPath, deepMerge, type JsonObject, representationOf } from './entities.js';
+import { applyRewrites, collectAtPath, deepMerge, type JsonObject, RepresentationIndex } from './entities.js';
 import { downstreamError, type PlanPath, type SubgraphError } from './errors.js';
 
 /** What one execution of a plan reads and writes; plain data, one per request. */
@@ -94,23 +94,9 @@ async function executeFetch(execution: PlanExecution, fetch: FetchNode, cursor: 
     return;
   }
   // Entities that share a representation are asked for once; the answer merges into each.
-  const representations: JsonObject[] = [];
-  const owners: number[][] = [];
-  const byKey = new Map<string, number>();
-  for (let i = 0; i < cursor.objects.length; i++) {
-    const representation = representationOf(execution.supergraph, cursor.objects[i]!, fetch.requires);
-    if (!representation?.__typename) continue;
-    applyRewrites(execution.supergraph, fetch.inputRewrites, representation);
-    const key = JSON.stringify(representation);
-    const index = byKey.get(key);
-    if (index === undefined) {
-      byKey.set(key, representations.length);
-      representations.push(representation);
-      owners.push([i]);
-    } else {
-      owners[index]!.push(i);
-    }
-  }
+  const index = new RepresentationIndex(execution.supergraph, fetch.requires, fetch.inputRewrites);
+  for (let i = 0; i < cursor.objects.length; i++) index.add(cursor.objects[i]!, i);
+  const { representations, owners } = index;
   if (representations.length === 0) return;
   if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
   variables.representations = representations;
