@@ -19,7 +19,7 @@ import { type ServiceEnv, serviceEnvSchema } from '../lib/service.js';
 import type { Subgraph, SubgraphDeps } from '../lib/subgraph.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/subgraph-list.js';
 import type { TracingSettings } from '../lib/tracing/config.js';
-import { startTracing, type Tracing, TRACING_OFF } from '../lib/tracing/tracing.js';
+import { type Tracing, TRACING_OFF, tracingStarter } from '../lib/tracing/tracing.js';
 import { createAutonomySubgraph } from '../subgraphs/autonomy/server.js';
 import { type InferenceConfig, inferenceEnvSchema } from '../subgraphs/inference/config.js';
 import { createInferenceSubgraph } from '../subgraphs/inference/server.js';
@@ -104,7 +104,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     for (const step of cleanup.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
   };
   try {
-    const tracing = startServiceTracing(options.tracing);
+    const tracing = await startServiceTracing(options.tracing);
     // First in, so last out: every other step's spans are exported before the platform stops.
     cleanup.push(() => tracing.shutdown());
     const subgraphSettings = { ...serviceEnvDefaults, ...options.subgraphs };
@@ -219,14 +219,15 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
 type PlatformService = SubgraphName | 'gateway' | 'worker';
 
 /** One Tracing per service (each its own `service.name`), flushed and shut down together. */
-function startServiceTracing(settings: TracingSettings | undefined) {
+async function startServiceTracing(settings: TracingSettings | undefined) {
   const services = new Map<PlatformService, Tracing>();
   const prefix = settings?.OTEL_SERVICE_NAME ?? 'lotabots';
+  const start = settings ? await tracingStarter({ ...settings, OTEL_SERVICE_NAME: undefined }) : () => TRACING_OFF;
   return {
     of(service: PlatformService): Tracing {
       let tracing = services.get(service);
       if (!tracing) {
-        tracing = settings ? startTracing({ ...settings, OTEL_SERVICE_NAME: undefined }, `${prefix}-${service}`) : TRACING_OFF;
+        tracing = start(`${prefix}-${service}`);
         services.set(service, tracing);
       }
       return tracing;

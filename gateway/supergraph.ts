@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 
 import { type DirectiveNode, parse, print } from 'graphql';
 
-import { composeSupergraph, readSupergraphConfig } from '../lib/compose.js';
 import { watchFile } from '../lib/watch-file.js';
 
 export interface SupergraphSource {
@@ -22,6 +21,8 @@ export async function loadSupergraphSdl(source: SupergraphSource): Promise<strin
     });
     return overrideRoutingUrls(sdl, source.urlOverrides);
   }
+  // Only composing needs @apollo/composition and a YAML parser: a gateway served a composed file never loads them.
+  const { composeSupergraph, readSupergraphConfig } = await import('../lib/compose.js');
   const subgraphs = await readSupergraphConfig(source.configFile);
   return composeSupergraph(
     subgraphs.map((subgraph) => ({ ...subgraph, url: source.urlOverrides[subgraph.name] ?? subgraph.url })),

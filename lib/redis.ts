@@ -1,5 +1,5 @@
 import { Redis, ReplyError } from 'ioredis';
-import RedisMock from 'ioredis-mock';
+import type RedisMock from 'ioredis-mock';
 
 export type { Redis };
 
@@ -19,6 +19,12 @@ export interface RedisOptions {
 const COMMAND_TIMEOUT_MS = 5_000;
 
 /**
+ * The stand-in's class, loaded by the first `connectRedis` without a URL: a process with a
+ * Redis server never loads ioredis-mock and the Lua interpreter under it (about 20 MB of RSS).
+ */
+let standIn: typeof RedisMock | undefined;
+
+/**
  * Connects to Redis and pings it, failing fast: a request never waits in an offline queue
  * (`enableOfflineQueue: false`), gives up after one retry while the server is gone and
  * after `COMMAND_TIMEOUT_MS` when it does not answer. The client reconnects on its own
@@ -28,7 +34,8 @@ const COMMAND_TIMEOUT_MS = 5_000;
  */
 export async function connectRedis(options: RedisOptions): Promise<Redis> {
   if (!options.url) {
-    return new RedisMock({ keyPrefix: options.keyPrefix }) as unknown as Redis;
+    standIn ??= (await import('ioredis-mock')).default;
+    return new standIn({ keyPrefix: options.keyPrefix }) as unknown as Redis;
   }
   const redis = new Redis(options.url, {
     keyPrefix: options.keyPrefix,
@@ -51,7 +58,7 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
 }
 
 /** Whether `redis` is the in-process stand-in (no URL): it lacks some commands, consumer groups among them. */
-export const isInProcessStandIn = (redis: Redis): boolean => redis instanceof RedisMock;
+export const isInProcessStandIn = (redis: Redis): boolean => standIn !== undefined && redis instanceof standIn;
 
 /**
  * The messages ioredis rejects a command with when it got no answer: not connected (and no

@@ -26,7 +26,7 @@ export async function startSubgraphProcess(
   const production = config.NODE_ENV === 'production';
   const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
   const infrastructure = await connectServiceDeps(name, config);
-  const tracing = startTracing(config, `lotabots-${name}`);
+  const tracing = await startTracing(config, `lotabots-${name}`);
   const subgraph = await create({
     ...infrastructure,
     clock: systemClock,

@@ -15,7 +15,7 @@ runMain(async () => {
   const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
   // Without REDIS_URL (development only) the bus is this process's own: nothing else enqueues on it.
   const bus = createInferenceBus(redis, { inProcess: !config.REDIS_URL, streamTtlSeconds: config.INFERENCE_STREAM_TTL_SECONDS });
-  const tracing = startTracing(config, 'lotabots-worker');
+  const tracing = await startTracing(config, 'lotabots-worker');
   const worker = createWorker(config, { redis, bus, logger, clock: systemClock, tracer: tracing.tracer });
   await worker.start();
   const server = await listen(worker.handler, { host: config.HOST, port: config.PORT });

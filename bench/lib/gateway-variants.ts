@@ -33,6 +33,8 @@ export interface VariantRequest {
   headers(): Promise<Record<string, string>>;
   /** Measured here rather than through each gateway. */
   url?: string;
+  /** Connections for this request's windows instead of the settings' (1: latency without queueing). */
+  connections?: number;
 }
 
 export interface VariantRow {
@@ -90,13 +92,13 @@ export async function measureVariants(
       if (!cells.has(key)) cells.set(key, { name, request: request.name, env, rounds: [], cpuRounds: [] });
       return cells.get(key)!;
     };
-    const load = { connections: settings.connections, durationS: settings.durationS };
     /**
      * One window at each url at once (warm-ups, then measured windows, together); `cpuOf`
      * reads each one's process CPU seconds around the measured window only.
      */
     const windows = async (urls: readonly string[], request: VariantRequest, cpuOf: (index: number) => Promise<number>) => {
       const targets = await Promise.all(urls.map(async (url) => ({ url, body: request.body, headers: await request.headers() })));
+      const load = { connections: request.connections ?? settings.connections, durationS: settings.durationS };
       if (settings.warmupS > 0) await Promise.all(targets.map((target) => runLoad(target, { ...load, durationS: settings.warmupS })));
       const cpuBefore = await Promise.all(urls.map((_, index) => cpuOf(index)));
       const results = await Promise.all(targets.map((target) => runLoad(target, load)));

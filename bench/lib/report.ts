@@ -151,9 +151,10 @@ function renderEngines(result: Report['engines']): string[] {
     );
   }
   lines.push('');
-  for (const { request, reqPerSecRatio, cpuRatio, overheadP50Ms } of result.comparisons) {
+  for (const { request, reqPerSecRatio, cpuRatio, overheadP50Ms, targetP50Ms } of result.comparisons) {
     const overhead = overheadP50Ms ? `; p50 over the subgraph directly: apollo +${fixed(overheadP50Ms.apollo, 2)} ms, native +${fixed(overheadP50Ms.native, 2)} ms` : '';
-    lines.push(`- ${request}: native ÷ apollo req/s ${fixed(reqPerSecRatio, 2)}, gateway CPU ms/request ${fixed(cpuRatio, 2)}${overhead}`);
+    const target = overheadP50Ms && targetP50Ms !== undefined ? ` (target: native under ${targetP50Ms} ms → ${overheadP50Ms.native < targetP50Ms ? '**pass**' : '**FAIL**'})` : '';
+    lines.push(`- ${request}: native ÷ apollo req/s ${fixed(reqPerSecRatio, 2)}, gateway CPU ms/request ${fixed(cpuRatio, 2)}${overhead}${target}`);
   }
   return lines;
 }

@@ -34,56 +34,72 @@ export function resultWithoutExecution(plan: FilterPlan, variables: Variables): 
 /**
  * Puts the plan's nulls into an executed result (null propagating as GraphQL's does), strips
  * the helper `__typename` selections, and puts the authorization errors before the others.
- * Mutates `result.data`, which belongs to this request alone.
+ * Copies what it changes and leaves `result.data` as it was: with INBOUND_DEDUPLICATION several
+ * requests hold the same executed data (gateway/inbound-dedup/).
  */
 export function mergeIntoResult(plan: FilterPlan, result: ExecutionResult, variables: Variables): ExecutionResult {
   let data = result.data as Record<string, unknown> | null | undefined;
-  if (data && applyObject(data, plan.root, variables)) data = null;
+  if (data) {
+    const applied = applyObject(data, plan.root, variables);
+    data = applied === NULLED ? null : applied;
+  }
   const errors = [...authorizationErrors(plan, variables), ...(result.errors ?? [])];
   const merged: ExecutionResult = { ...result, data };
   return errors.length > 0 ? { ...merged, errors } : merged;
 }
 
-/** True when the object itself must become null. */
-function applyObject(object: Record<string, unknown>, node: ObjectNode, variables: Variables): boolean {
+/** A value that must become null (propagating up to the nearest nullable position). */
+const NULLED = Symbol('nulled');
+
+/** The object with the plan applied: itself when nothing changed, else a copy; NULLED when it must become null. */
+function applyObject(object: Record<string, unknown>, node: ObjectNode, variables: Variables): Record<string, unknown> | typeof NULLED {
+  if (node.nullAlways) return NULLED;
+  let applied = object;
+  const write = (key: string, value: unknown) => {
+    if (applied === object) applied = { ...object };
+    applied[key] = value;
+  };
   let typename: unknown;
   if (node.typename) {
     typename = object[TYPENAME_ALIAS];
-    delete object[TYPENAME_ALIAS];
+    if (Object.hasOwn(object, TYPENAME_ALIAS)) {
+      applied = { ...object };
+      delete applied[TYPENAME_ALIAS];
+    }
   }
-  if (node.nullAlways) return true;
   for (const entry of node.entries) {
     if (entry.typeCondition && !(typeof typename === 'string' && entry.typeCondition.has(typename))) continue;
     if (!included(entry.conditions, variables)) continue;
     if (entry.removed) {
-      object[entry.key] = null;
-      if (entry.nonNull[0]) return true;
+      if (entry.nonNull[0]) return NULLED;
+      write(entry.key, null);
       continue;
     }
     const value = object[entry.key];
-    if (value === undefined || value === null) continue;
-    if (applyValue(value, entry, 0, variables)) {
-      object[entry.key] = null;
-      if (entry.nonNull[0]) return true;
-    }
+    const next = applyValue(value, entry, 0, variables);
+    if (next === value) continue;
+    if (next === NULLED && entry.nonNull[0]) return NULLED;
+    write(entry.key, next === NULLED ? null : next);
   }
-  return false;
+  return applied;
 }
 
-/** True when `value` (at list depth `depth` of the entry's type) must become null. */
-function applyValue(value: unknown, entry: FieldEntry, depth: number, variables: Variables): boolean {
-  if (value === null || value === undefined) return false;
+/** `value` (at list depth `depth` of the entry's type) with the plan applied, copied where it changed; NULLED when it must become null. */
+function applyValue(value: unknown, entry: FieldEntry, depth: number, variables: Variables): unknown {
+  if (value === null || value === undefined) return value;
   if (depth < entry.nonNull.length - 1) {
-    if (!Array.isArray(value)) return false;
+    if (!Array.isArray(value)) return value;
+    let list = value;
     for (let i = 0; i < value.length; i++) {
-      if (applyValue(value[i], entry, depth + 1, variables)) {
-        if (entry.nonNull[depth + 1]) return true;
-        value[i] = null;
-      }
+      const item = applyValue(value[i], entry, depth + 1, variables);
+      if (item === value[i]) continue;
+      if (item === NULLED && entry.nonNull[depth + 1]) return NULLED;
+      if (list === value) list = [...value];
+      list[i] = item === NULLED ? null : item;
     }
-    return false;
+    return list;
   }
-  return typeof value === 'object' && entry.child !== null && applyObject(value as Record<string, unknown>, entry.child, variables);
+  return typeof value === 'object' && entry.child !== null ? applyObject(value as Record<string, unknown>, entry.child, variables) : value;
 }
 
 function included(conditions: readonly ConditionalNode[], variables: Variables): boolean {

@@ -213,3 +213,17 @@ describe('planFilter + mergeIntoResult', () => {
     expect(r.sent).not.toContain('$x');
   });
 });
+
+describe('mergeIntoResult on shared data', () => {
+  it('leaves the executed data as it was, so every request holding it merges the same answer', async () => {
+    const query = '{ grid { id hidden } things { id ... on Gadget { label } ... on Widget { label } } item { id note } }';
+    const plan = planFilter(schema, requirements, parse(query), undefined, signedIn('a'))!;
+    const executed = (await execute({ schema, document: plan.document, rootValue })) as ExecutionResult;
+    const before = structuredClone(executed.data);
+    const first = mergeIntoResult(plan, executed, {});
+    expect(executed.data).toEqual(before);
+    expect(JSON.stringify(executed.data)).toContain(TYPENAME_ALIAS);
+    expect(first.data).toEqual({ grid: [null, null, []], things: [{ id: 'g', label: null }, { id: 'w', label: 'widget' }], item: { id: '1', note: 'note1' } });
+    expect(mergeIntoResult(plan, executed, {})).toEqual(first);
+  });
+});

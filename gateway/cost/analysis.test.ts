@@ -100,6 +100,11 @@ describe('cost analysis (Federation @cost / @listSize)', () => {
     expect(priced('{ jobsMatching(limit: 3) { id } }').estimate({})).toBe(2);
     // The actual cost counts them the same, once per field in the response.
     expect(priced(byVariable).actual({ jobsMatching: [{ id: '1' }] }, { f: { model: 'm' } })).toBe(1 + 5 + 2);
+    // One data object (requests sharing an execution) priced again, with the same and with other variables.
+    const shared = { jobsMatching: [{ id: '1' }, { id: '2' }] };
+    expect(priced(byVariable).actual(shared, { f: { model: 'm' } })).toBe(2 + 5 + 2);
+    expect(priced(byVariable).actual(shared, { f: { model: 'm' } })).toBe(2 + 5 + 2);
+    expect(priced(byVariable).actual(shared, {})).toBe(2);
   });
 
   it('uses a slicing argument from variables, and the schema default when none is passed', () => {

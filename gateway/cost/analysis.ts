@@ -91,7 +91,11 @@ interface PricedArgument {
 export interface PricedOperation {
   /** The estimated cost with these variables (`@skip`/`@include`, slicing arguments). */
   estimate(variables: Record<string, unknown>): number;
-  /** The cost of what the response holds: real list lengths, same weights. */
+  /**
+   * The cost of what the response holds: real list lengths, same weights. Results never change
+   * their data in place, so the figure is kept per data object (and variables): requests sharing
+   * one execution (INBOUND_DEDUPLICATION) walk the data once between them.
+   */
   actual(data: unknown, variables: Record<string, unknown>): number;
 }
 
@@ -227,9 +231,18 @@ function compile(
   }
   const base = operation.operation === 'mutation' ? COST_DEFAULTS.mutationWeight : 0;
   const context = (variables: Record<string, unknown>): PricingContext => ({ variables, inputWeights });
+  const actualByData = new WeakMap<object, { variables: string; cost: number }>();
   return {
     estimate: (variables) => base + estimateSelection(roots, context(variables)),
-    actual: (data, variables) => base + actualSelection(roots, data, context(variables)),
+    actual: (data, variables) => {
+      if (typeof data !== 'object' || data === null) return base + actualSelection(roots, data, context(variables));
+      const key = JSON.stringify(variables);
+      const known = actualByData.get(data);
+      if (known?.variables === key) return known.cost;
+      const cost = base + actualSelection(roots, data, context(variables));
+      actualByData.set(data, { variables: key, cost });
+      return cost;
+    },
   };
 }
 

@@ -21,26 +21,26 @@ function countingExporters() {
 describe('startTracing', () => {
   it('is off without an endpoint: no tracer, no exporter created', async () => {
     const exporters = countingExporters();
-    const tracing = startTracing(settings({ OTEL_SERVICE_NAME: 'x', OTEL_TRACES_SAMPLER: 'always_on' }), 'lotabots-gateway', exporters.create);
+    const tracing = await startTracing(settings({ OTEL_SERVICE_NAME: 'x', OTEL_TRACES_SAMPLER: 'always_on' }), 'lotabots-gateway', exporters.create);
     expect(tracing.tracer).toBeUndefined();
     expect(exporters.urls).toEqual([]);
     await tracing.shutdown();
   });
 
-  it('is off with OTEL_SDK_DISABLED=true even with an endpoint', () => {
+  it('is off with OTEL_SDK_DISABLED=true even with an endpoint', async () => {
     const exporters = countingExporters();
-    const tracing = startTracing(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }), 'lotabots-gateway', exporters.create);
+    const tracing = await startTracing(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }), 'lotabots-gateway', exporters.create);
     expect(tracing.tracer).toBeUndefined();
     expect(exporters.urls).toEqual([]);
   });
 
   it('exports to <endpoint>/v1/traces, or to the traces endpoint when that is set, under the service name', async () => {
     const base = countingExporters();
-    startTracing(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'lotabots-gateway', base.create);
+    await startTracing(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'lotabots-gateway', base.create);
     expect(base.urls).toEqual(['http://collector:4318/v1/traces']);
 
     const exporters = countingExporters();
-    const tracing = startTracing(
+    const tracing = await startTracing(
       settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:9999/in', OTEL_SERVICE_NAME: 'edge-gateway' }),
       'lotabots-gateway',
       exporters.create,
@@ -57,7 +57,7 @@ describe('startTracing', () => {
 
   it('honours the sampler: always_off records nothing and sends an unsampled traceparent', async () => {
     const exporters = countingExporters();
-    const tracing = startTracing(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_SAMPLER: 'always_off' }), 'lotabots-worker', exporters.create);
+    const tracing = await startTracing(settings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_SAMPLER: 'always_off' }), 'lotabots-worker', exporters.create);
     const headers = inSpan(tracing.tracer, 'work', () => traceHeaders());
     expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     await tracing.forceFlush();

@@ -1,18 +1,5 @@
-import { context, type Tracer } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type Sampler,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { Tracer } from '@opentelemetry/api';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 import { tracesUrlOf, type TracingSettings } from './config.js';
 
@@ -32,59 +19,26 @@ export interface Tracing {
 /** Makes the exporter for a traces URL (injected by tests that count or inspect exporters). */
 export type ExporterFactory = (url: string) => SpanExporter;
 
-/** OTLP over HTTP with JSON bodies (the SDK itself honours OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and _COMPRESSION). */
-export const otlpJsonExporter: ExporterFactory = (url) => new OTLPTraceExporter({ url });
-
 /** Tracing that is off: no tracer, nothing to flush. */
 export const TRACING_OFF: Tracing = { tracer: undefined, forceFlush: async () => {}, shutdown: async () => {} };
 
 /**
- * Starts tracing for one service from its config: off (no provider, no exporter, nothing
- * registered) unless an OTLP endpoint is set. On, spans are batched and exported to it, named
- * `OTEL_SERVICE_NAME` or `defaultServiceName`. The provider is this service's own, never the
- * global one: the embedded platform runs several services in one process, each under its own
- * name. Only the context manager is global (one AsyncLocalStorage per process carries the
- * active span across awaits for every service, and for Apollo's own no-op spans).
+ * What starts each service's tracing with these settings: off (no provider, no exporter,
+ * nothing registered) unless an OTLP endpoint is set. On, spans are batched and exported to it,
+ * named `OTEL_SERVICE_NAME` or the service's default name. The provider is each service's own,
+ * never the global one: the embedded platform runs several services in one process, each under
+ * its own name. Only the context manager is global (one AsyncLocalStorage per process carries
+ * the active span across awaits for every service, and for Apollo's own no-op spans). The
+ * OpenTelemetry SDK and exporter (about 10 MB of RSS) are loaded only when tracing is on.
  */
-export function startTracing(settings: TracingSettings, defaultServiceName: string, createExporter: ExporterFactory = otlpJsonExporter): Tracing {
+export async function tracingStarter(settings: TracingSettings, createExporter?: ExporterFactory): Promise<(defaultServiceName: string) => Tracing> {
   const url = tracesUrlOf(settings);
-  if (url === null) return TRACING_OFF;
-  ensureContextManager();
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.OTEL_SERVICE_NAME ?? defaultServiceName }),
-    sampler: samplerOf(settings),
-    spanProcessors: [new BatchSpanProcessor(createExporter(url))],
-  });
-  return {
-    tracer: provider.getTracer('lotabots'),
-    forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
-  };
+  if (url === null) return () => TRACING_OFF;
+  const { startSdkTracing } = await import('./sdk.js');
+  return (defaultServiceName) => startSdkTracing(settings, url, defaultServiceName, createExporter);
 }
 
-function samplerOf(settings: TracingSettings): Sampler {
-  const ratio = () => new TraceIdRatioBasedSampler(settings.OTEL_TRACES_SAMPLER_ARG);
-  switch (settings.OTEL_TRACES_SAMPLER) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return ratio();
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: ratio() });
-    case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
-}
-
-let contextManagerInstalled = false;
-
-/** The API's global context manager, installed once per process by the first service that traces. */
-function ensureContextManager(): void {
-  if (contextManagerInstalled) return;
-  contextManagerInstalled = true;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+/** One service's tracing from its config (see tracingStarter). */
+export async function startTracing(settings: TracingSettings, defaultServiceName: string, createExporter?: ExporterFactory): Promise<Tracing> {
+  return (await tracingStarter(settings, createExporter))(defaultServiceName);
 }
