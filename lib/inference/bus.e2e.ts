@@ -201,7 +201,7 @@ describe.each([
       const take = bus.queue.take('w1', { blockMs: 25_000 });
       await bus.queue.submit(job);
       expect((await within(take, 20_000, 'the blocked take to get the submitted job'))?.job).toEqual(job);
-      expect(await bus.log.read(job.jobId, 0, { count: 10, blockMs: 0 })).toEqual([{ seq: 1, event: { type: 'queued', at: job.enqueuedAt } }]);
+      expect(await bus.log.read(job.jobId, 0, { count: 10, blockMs: 0 })).toEqual([{ seq: 1, event: { type: 'queued', at: job.enqueuedAt, userId: job.userId } }]);
       expect(await bus.log.append(job.jobId, started(1))).toBe(2);
 
       await expect(bus.queue.submit(job)).rejects.toThrow(/has an event log already/);

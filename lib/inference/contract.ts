@@ -59,7 +59,11 @@ export interface ToolCall {
 export type FailureCode = 'BACKEND_ERROR' | 'BACKEND_TIMEOUT' | 'WORKER_LOST' | 'UNKNOWN_MODEL' | 'INVALID_JOB' | (string & {});
 
 export type JobEvent =
-  | { type: 'queued'; at: string }
+  /**
+   * `userId`: the job's owner, so that whoever streams the log can check access from the log
+   * alone, without the job's row. Every `queue.submit` and cache hit writes it.
+   */
+  | { type: 'queued'; at: string; userId?: string }
   | { type: 'started'; at: string; workerId: string; attempt: number }
   /** `index` 0, 1, 2… of the completion's tokens. */
   | { type: 'token'; index: number; text: string }

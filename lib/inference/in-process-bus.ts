@@ -143,7 +143,7 @@ export function createInProcessInferenceBus(counter: Redis | null, options: Infe
   const queue: JobQueue = {
     async submit(job) {
       if (liveLog(job.jobId)) throw new Error(`job ${job.jobId} has an event log already`);
-      await log.append(job.jobId, { type: 'queued', at: job.enqueuedAt });
+      await log.append(job.jobId, { type: 'queued', at: job.enqueuedAt, userId: job.userId });
       await queue.enqueue(job);
     },
     async enqueue(job) {

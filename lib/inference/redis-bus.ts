@@ -145,7 +145,7 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
 
   const queue: JobQueue = {
     async submit(job) {
-      const queued: JobEvent = { type: 'queued', at: job.enqueuedAt };
+      const queued: JobEvent = { type: 'queued', at: job.enqueuedAt, userId: job.userId };
       const done = await redis.inferenceSubmit(jobEventsKey(job.jobId), queueKey(job.priority), JOBS_ENQUEUED_COUNTER, JSON.stringify(queued), SAFETY_TTL_SECONDS, JSON.stringify(job));
       if (done === null) throw new Error(`job ${job.jobId} has an event log already`);
     },
