@@ -9,11 +9,13 @@ import { early } from '../../lib/early.js';
 export type UpstreamProtocol = 'ws' | 'sse';
 
 /**
- * @default 10_000 // ms an upstream WebSocket with no subscription left stays open: the next
+ * @default 5_000 // ms an upstream WebSocket with no subscription left stays open: the next
  * subscription of the same caller (an app following job after job on one socket) reuses it
- * instead of paying for a new connection and its `connection_init` handshake.
+ * instead of paying for a new connection and its `connection_init` handshake. Short, since
+ * callers that never come back (one SSE request per subscription, each signed anew) leave
+ * one idle socket each for this long.
  */
-const IDLE_WEBSOCKET_MS = 10_000;
+const IDLE_WEBSOCKET_MS = 5_000;
 
 export interface SubscriptionRequest {
   /** The subgraph's HTTP routing URL (`http://…/graphql`); WebSocket uses the same path. */
