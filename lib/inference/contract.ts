@@ -122,6 +122,12 @@ export interface JobEventLog {
    * `token` counts one in the platform's `metrics:tokens:out`.
    */
   append(jobId: string, event: JobEvent, fence?: Fence): Promise<number | null>;
+  /**
+   * Appends `tokens` (one or more, in order) as `append` would one after another, in one
+   * atomic step: all or none, the last one's seq, or null when refused (as `append` with
+   * `fence`). A worker sends the tokens that arrive while one call is in flight together.
+   */
+  appendTokens(jobId: string, tokens: ReadonlyArray<Extract<JobEvent, { type: 'token' }>>, fence: Fence): Promise<number | null>;
   /** Events with seq > `after`, in order; waits up to `blockMs` when there are none yet. */
   read(jobId: string, after: number, options: ReadOptions): Promise<NumberedJobEvent[]>;
   /** The latest event, or null when the job has none (or its log expired). */

@@ -124,6 +124,10 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
         LIFECYCLE_MAX_LENGTH,
       );
     },
+    async appendTokens(jobId, tokens, fence) {
+      if (tokens.length === 0) throw new Error('appendTokens needs at least one token');
+      return redis.inferenceAppendTokens(jobEventsKey(jobId), TOKENS_OUT_COUNTER, fence.attempt, SAFETY_TTL_SECONDS, ...tokens.map((token) => JSON.stringify(token)));
+    },
     async read(jobId, after, { count, blockMs }) {
       const key = jobEventsKey(jobId);
       const afterId = `${after}-0`;

@@ -45,6 +45,32 @@ return seq
 `;
 
 /**
+ * KEYS: job log, tokens counter. ARGV: fence attempt, safety TTL s, then one token event JSON each.
+ * APPEND for several tokens at once, all or none: the checks a token's APPEND makes (log not
+ * ended, fence = current attempt) hold for every token of the call, since nothing runs between them.
+ */
+const APPEND_TOKENS = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last == 0 then return false end
+local seq = tonumber(string.match(last[1][1], '^(%d+)-'))
+local fields = last[1][2]
+local lastType, attempt = nil, 0
+for i = 1, #fields, 2 do
+  if fields[i] == 'type' then lastType = fields[i + 1]
+  elseif fields[i] == 'attempt' then attempt = tonumber(fields[i + 1]) end
+end
+if lastType == 'completed' or lastType == 'failed' or lastType == 'cancelled' then return false end
+if tonumber(ARGV[1]) ~= attempt then return false end
+for i = 3, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], seq .. '-0', 'type', 'token', 'attempt', attempt, 'event', ARGV[i])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('INCRBY', KEYS[2], #ARGV - 2)
+return seq
+`;
+
+/**
  * KEYS: job log, queue, enqueued-jobs counter. ARGV: queued event JSON, safety TTL s, job JSON.
  * A new job's first log entry (`queued`, seq 1, attempt 0, as APPEND writes it), its queue
  * entry and its count in the arrivals together; false, and nothing written, when the log exists.
@@ -121,6 +147,7 @@ export interface InferenceScripts {
   inferenceCreateGroup(key: string, group: string): Promise<number>;
   inferenceAppend(...args: Array<string | number>): Promise<number | null>;
   inferenceSubmit(...args: Array<string | number>): Promise<number | null>;
+  inferenceAppendTokens(...args: Array<string | number>): Promise<number | null>;
   inferenceTake(...args: Array<string | number>): Promise<[number, string, string[]] | null>;
   inferenceHold(...args: Array<string | number>): Promise<number>;
   inferenceDepth(...args: Array<string | number>): Promise<number>;
@@ -131,6 +158,7 @@ export function withInferenceScripts(redis: Redis, queueCount: number): Redis & 
   redis.defineCommand('inferenceCreateGroup', { numberOfKeys: 1, lua: CREATE_GROUP });
   redis.defineCommand('inferenceAppend', { numberOfKeys: 3, lua: APPEND });
   redis.defineCommand('inferenceSubmit', { numberOfKeys: 3, lua: SUBMIT });
+  redis.defineCommand('inferenceAppendTokens', { numberOfKeys: 2, lua: APPEND_TOKENS });
   redis.defineCommand('inferenceTake', { numberOfKeys: queueCount, lua: TAKE });
   redis.defineCommand('inferenceHold', { numberOfKeys: 1, lua: HOLD });
   redis.defineCommand('inferenceDepth', { numberOfKeys: queueCount, lua: DEPTH });
