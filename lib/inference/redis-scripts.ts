@@ -6,25 +6,31 @@ import type { Redis } from '../redis.js';
  */
 
 /**
+ * Lua, KEYS[1] the job log: from its last entry, the last `seq`, the current `attempt` and
+ * whether the log `ended` (a terminal event); 0, 0, false for a log that does not exist.
+ */
+const READ_LAST_ENTRY = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local seq, attempt, ended = 0, 0, false
+if #last > 0 then
+  seq = tonumber(string.match(last[1][1], '^(%d+)-'))
+  local fields = last[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'type' then ended = fields[i + 1] == 'completed' or fields[i + 1] == 'failed' or fields[i + 1] == 'cancelled'
+    elseif fields[i] == 'attempt' then attempt = tonumber(fields[i + 1]) end
+  end
+end
+`;
+
+/**
  * KEYS: job log, lifecycle stream, tokens counter.
  * ARGV: type, event JSON, fence attempt or '', started attempt or '', terminal TTL s,
  * safety TTL s, job id, lifecycle max length.
  * Every log entry carries the job's current attempt, so the last entry alone tells the
  * last seq (its id), whether the job is finished (its type) and who may write (its attempt).
  */
-const APPEND = `
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local seq, attempt = 0, 0
-if #last > 0 then
-  seq = tonumber(string.match(last[1][1], '^(%d+)-'))
-  local fields = last[1][2]
-  local lastType
-  for i = 1, #fields, 2 do
-    if fields[i] == 'type' then lastType = fields[i + 1]
-    elseif fields[i] == 'attempt' then attempt = tonumber(fields[i + 1]) end
-  end
-  if lastType == 'completed' or lastType == 'failed' or lastType == 'cancelled' then return false end
-end
+const APPEND = `${READ_LAST_ENTRY}
+if ended then return false end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= attempt then return false end
 local kind = ARGV[1]
 if kind == 'started' then
@@ -49,18 +55,8 @@ return seq
  * APPEND for several tokens at once, all or none: the checks a token's APPEND makes (log not
  * ended, fence = current attempt) hold for every token of the call, since nothing runs between them.
  */
-const APPEND_TOKENS = `
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last == 0 then return false end
-local seq = tonumber(string.match(last[1][1], '^(%d+)-'))
-local fields = last[1][2]
-local lastType, attempt = nil, 0
-for i = 1, #fields, 2 do
-  if fields[i] == 'type' then lastType = fields[i + 1]
-  elseif fields[i] == 'attempt' then attempt = tonumber(fields[i + 1]) end
-end
-if lastType == 'completed' or lastType == 'failed' or lastType == 'cancelled' then return false end
-if tonumber(ARGV[1]) ~= attempt then return false end
+const APPEND_TOKENS = `${READ_LAST_ENTRY}
+if ended or tonumber(ARGV[1]) ~= attempt then return false end
 for i = 3, #ARGV do
   seq = seq + 1
   redis.call('XADD', KEYS[1], seq .. '-0', 'type', 'token', 'attempt', attempt, 'event', ARGV[i])
