@@ -31,10 +31,15 @@ export function connectionPrincipalOf(context: object): Principal | undefined {
   return (context as Record<symbol, Principal | undefined>)[CONNECTION_PRINCIPAL];
 }
 
-/** Where a WebSocket operation's context carries its connection's `connection_init` payload (its `traceparent`, for one). */
+/**
+ * Where a WebSocket operation's context carries its headers (its `traceparent`, for one): its
+ * connection's `connection_init` payload, overridden by the operation's own
+ * `extensions.headers`, which is how the gateway sends each subscription's trace context and
+ * request id over an upstream connection that several subscriptions share.
+ */
 const CONNECTION_PARAMS = Symbol('connectionParams');
 
-/** The `connection_init` payload of a WebSocket operation's connection, or undefined for an HTTP request. */
+/** A WebSocket operation's headers (see CONNECTION_PARAMS), or undefined for an HTTP request. */
 export function connectionParamsOf(context: object): Readonly<Record<string, unknown>> | undefined {
   return (context as Record<symbol, Readonly<Record<string, unknown>> | undefined>)[CONNECTION_PARAMS];
 }
@@ -133,7 +138,7 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
           request: ctx.extra.request,
           params,
           [CONNECTION_PRINCIPAL]: ctx.extra.principal,
-          [CONNECTION_PARAMS]: ctx.connectionParams ?? {},
+          [CONNECTION_PARAMS]: { ...ctx.connectionParams, ...headersOf(params.extensions) },
         });
         let document;
         try {
@@ -163,6 +168,13 @@ export function serveGraphqlOverWebSocket(options: GraphqlWsOptions): { close():
       await disposable.dispose();
     },
   };
+}
+
+/** An operation's `extensions.headers`: string values only. */
+function headersOf(extensions: Readonly<Record<string, unknown>> | null | undefined): Record<string, string> {
+  const headers = extensions?.['headers'];
+  if (typeof headers !== 'object' || headers === null) return {};
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 interface EnvelopedRoot {

@@ -119,32 +119,39 @@ describe('tracing on: one trace from the gateway to the model server', () => {
   });
 
   it('a subscription over graphql-ws is traced too, and its trace continues into the subgraph over the upstream WebSocket', { timeout: 180_000 }, async () => {
-    const jobId = await runJobThroughGateway(platform, authorization);
+    // Two subscriptions, one after the other, on one client socket: they share the upstream
+    // WebSocket too, and each must still continue its own trace in the subgraph.
+    const jobIds = [await runJobThroughGateway(platform, authorization), await runJobThroughGateway(platform, authorization)];
     const client = createWsClient({ url: platform.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization }, retryAttempts: 0 });
     try {
-      const types: string[] = [];
-      for await (const result of client.iterate({ query: EVENTS, variables: { jobId } })) {
-        types.push((result.data as { inferenceEvents: { __typename: string } }).inferenceEvents.__typename);
+      for (const jobId of jobIds) {
+        const types: string[] = [];
+        for await (const result of client.iterate({ query: EVENTS, variables: { jobId } })) {
+          types.push((result.data as { inferenceEvents: { __typename: string } }).inferenceEvents.__typename);
+        }
+        expect(types.at(-1)).toBe('InferenceCompletedEvent');
       }
-      expect(types.at(-1)).toBe('InferenceCompletedEvent');
     } finally {
       await client.dispose();
     }
-    const operation = await (async () => {
+    const operations = await (async () => {
       const deadline = Date.now() + 60_000;
       for (;;) {
         await platform.flushTraces();
-        const found = receiver.spans.find((span) => span.service === 'lotabots-gateway' && span.name === 'graphql.operation' && span.attributes['graphql.operation.name'] === 'Events');
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error('no span of the subscription arrived');
+        const found = receiver.spans.filter((span) => span.service === 'lotabots-gateway' && span.name === 'graphql.operation' && span.attributes['graphql.operation.name'] === 'Events');
+        if (found.length >= jobIds.length) return found;
+        if (Date.now() > deadline) throw new Error('no span of the subscriptions arrived');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    expect(operation.attributes['graphql.operation.type']).toBe('subscription');
-    const spans = await spansOfTrace(operation.traceId, (found) => named(found, 'lotabots-inference', 'graphql.subscribe').length > 0);
-    const subgraphOperation = parentOf(spans, named(spans, 'lotabots-inference', 'graphql.subscribe')[0]!)!;
-    expect(subgraphOperation).toMatchObject({ service: 'lotabots-inference', name: 'graphql.operation' });
-    expect(parentOf(spans, subgraphOperation)?.service).toBe('lotabots-gateway');
+    expect(new Set(operations.map((operation) => operation.traceId)).size).toBe(jobIds.length);
+    for (const operation of operations) {
+      expect(operation.attributes['graphql.operation.type']).toBe('subscription');
+      const spans = await spansOfTrace(operation.traceId, (found) => named(found, 'lotabots-inference', 'graphql.subscribe').length > 0);
+      const subgraphOperation = parentOf(spans, named(spans, 'lotabots-inference', 'graphql.subscribe')[0]!)!;
+      expect(subgraphOperation).toMatchObject({ service: 'lotabots-inference', name: 'graphql.operation' });
+      expect(parentOf(spans, subgraphOperation)?.service).toBe('lotabots-gateway');
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { remoteContextOf } from '../lib/tracing/propagation.js';
 import { ATTR_INFERENCE_JOB_ID, inSpan } from '../lib/tracing/spans.js';
 import { BackendError, type InferenceBackend } from './backends/index.js';
 import type { JobOutcome, WorkerMetrics } from './metrics.js';
+import { createTokenWriter } from './token-writer.js';
 
 export interface JobRunnerDeps {
   bus: InferenceBus;
@@ -148,6 +149,12 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
   const texts = [...emitted];
   let position = 0;
   let failure: { code: string; message: string } | null = null;
+  const tokens = createTokenWriter(async (batch) => {
+    const seq = await bus.log.appendTokens(job.jobId, batch, fence);
+    // The first call carries the first token: it is the client's once it is in the log.
+    firstTokenAt ??= performance.now();
+    return seq;
+  });
   try {
     for await (const output of deps.backend.generate(job, controller.signal)) {
       if (output.type === 'usage') {
@@ -167,11 +174,10 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
         position++;
         continue;
       }
-      if ((await append({ type: 'token', index: position, text: output.text }, fence)) === null) {
+      if (!(await tokens.push({ type: 'token', index: position, text: output.text }))) {
         interrupt('refused');
         break;
       }
-      firstTokenAt ??= performance.now();
       texts.push(output.text);
       position++;
     }
@@ -190,6 +196,16 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
     clearInterval(keepAlive);
     shutdown.removeEventListener('abort', onShutdown);
   }
+  // The tokens still on their way go into the log before whatever ends the job; the log
+  // refusing them (cancelled, taken over) interrupts it like a refused token during the stream.
+  let written: boolean;
+  try {
+    written = await tokens.flush();
+  } catch (error) {
+    controller.abort();
+    throw error;
+  }
+  if (!written && !controller.signal.aborted) interrupt('refused');
 
   const interruption = controller.signal.aborted ? (controller.signal.reason as Interruption) : null;
   if (interruption === 'shutdown') return requeue();

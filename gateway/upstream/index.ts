@@ -1,4 +1,4 @@
-import { context, SpanKind, type Tracer } from '@opentelemetry/api';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { Pool } from 'undici';
@@ -7,7 +7,7 @@ import { IDENTITY_HEADER } from '../../lib/auth/identity-header.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import { inSpan } from '../../lib/tracing/spans.js';
 import type { GatewayConfig } from '../config.js';
-import { openSubscription, type UpstreamProtocol } from './subscribe.js';
+import { createSubscriptionConnections, startedNow, type UpstreamProtocol } from './subscribe.js';
 
 export type { UpstreamProtocol } from './subscribe.js';
 
@@ -92,6 +92,7 @@ export function createUpstream(options: UpstreamOptions) {
     }),
   );
   const hooks = options.hooks ?? [];
+  const connections = createSubscriptionConnections({ keepAliveMs: options.keepAliveMs, connectTimeoutMs: options.timeoutMs });
   const fetchDuration = new Histogram({
     name: `${METRIC_NAMESPACE}_subgraph_fetch_duration_seconds`,
     help: 'Duration of gateway-to-subgraph HTTP fetches, by subgraph and outcome (ok, unavailable); a fetch shared by de-duplicated callers counts once.',
@@ -203,26 +204,22 @@ export function createUpstream(options: UpstreamOptions) {
       }
     },
     /**
-     * Opens one subscription on a subgraph and yields its events. Ending the iteration closes
-     * it and its connection. A lost connection ends the iteration with an error; there is no
-     * silent retry, so the client learns that events may be missing.
+     * Opens one subscription on a subgraph and yields its events; over WebSocket it shares the
+     * caller's connection to that subgraph (subscribe.ts). Ending the iteration closes the
+     * subscription. A lost connection ends the iteration with an error; there is no silent
+     * retry, so the client learns that events may be missing.
      */
     subscribe(subgraph: string, request: GraphQLRequestBody, caller: UpstreamCaller): AsyncIterableIterator<ExecutionResult> {
-      // The connection opens later, wherever its first event is awaited: the hooks see the
-      // trace context of the operation that subscribed, not that of the awaiting code.
-      const subscriber = context.active();
-      return openSubscription({
-        url: endpointOf(subgraph).url,
-        protocol: options.protocolOf(subgraph),
-        headers: () => context.with(subscriber, () => headersFor(subgraph, 'subscription', caller)),
-        payload: request,
-        keepAliveMs: options.keepAliveMs,
-        connectTimeoutMs: options.timeoutMs,
+      const { url } = endpointOf(subgraph);
+      return startedNow(async () => {
+        const identity = await caller.identityHeader();
+        const { [IDENTITY_HEADER]: _identity, ...headers } = await headersFor(subgraph, 'subscription', caller, identity);
+        return connections.open({ url, protocol: options.protocolOf(subgraph), identity, headers, payload: request });
       });
     },
     /** Closes the keep-alive connections once requests in flight are answered. */
     async close(): Promise<void> {
-      await Promise.all([...endpoints.values()].map(({ pool }) => pool.close()));
+      await Promise.all([...endpoints.values()].map(({ pool }) => pool.close()).concat(connections.close()));
     },
   };
 }

@@ -117,6 +117,24 @@ describe.each([
       expect(await redis.get(TOKENS_OUT_COUNTER)).toBe('3');
     });
 
+    it('appends several tokens in one call, in order, counted, all or none under the same checks as one', async () => {
+      const { bus, redis } = await openBus(inProcess);
+      const jobId = randomUUID();
+      const tokens = (from: number, count: number) => Array.from({ length: count }, (_, i) => token(from + i) as Extract<JobEvent, { type: 'token' }>);
+      expect(await bus.log.appendTokens(jobId, tokens(0, 2), { attempt: 1 })).toBeNull();
+      await bus.log.append(jobId, started(1));
+      expect(await bus.log.appendTokens(jobId, tokens(0, 3), { attempt: 1 })).toBe(4);
+      expect(await bus.log.appendTokens(jobId, tokens(3, 1), { attempt: 1 })).toBe(5);
+      expect(await bus.log.appendTokens(jobId, tokens(4, 2), { attempt: 2 })).toBeNull();
+      expect(await redis.get(TOKENS_OUT_COUNTER)).toBe('4');
+      expect(await bus.log.append(jobId, { type: 'cancelled', at })).toBe(6);
+      expect(await bus.log.appendTokens(jobId, tokens(4, 2), { attempt: 1 })).toBeNull();
+      const events = await bus.log.read(jobId, 0, { count: 100, blockMs: 0 });
+      expect(events.map(({ seq, event }) => [seq, event.type === 'token' ? event.index : event.type])).toEqual([
+        [1, 'started'], [2, 0], [3, 1], [4, 2], [5, 3], [6, 'cancelled'],
+      ]);
+    });
+
     it('lets a finished log expire after the retention', async () => {
       const { bus } = await openBus(inProcess, 1);
       const jobId = randomUUID();
@@ -201,7 +219,7 @@ describe.each([
       const take = bus.queue.take('w1', { blockMs: 25_000 });
       await bus.queue.submit(job);
       expect((await within(take, 20_000, 'the blocked take to get the submitted job'))?.job).toEqual(job);
-      expect(await bus.log.read(job.jobId, 0, { count: 10, blockMs: 0 })).toEqual([{ seq: 1, event: { type: 'queued', at: job.enqueuedAt } }]);
+      expect(await bus.log.read(job.jobId, 0, { count: 10, blockMs: 0 })).toEqual([{ seq: 1, event: { type: 'queued', at: job.enqueuedAt, userId: job.userId } }]);
       expect(await bus.log.append(job.jobId, started(1))).toBe(2);
 
       await expect(bus.queue.submit(job)).rejects.toThrow(/has an event log already/);

@@ -59,7 +59,11 @@ export interface ToolCall {
 export type FailureCode = 'BACKEND_ERROR' | 'BACKEND_TIMEOUT' | 'WORKER_LOST' | 'UNKNOWN_MODEL' | 'INVALID_JOB' | (string & {});
 
 export type JobEvent =
-  | { type: 'queued'; at: string }
+  /**
+   * `userId`: the job's owner, so that whoever streams the log can check access from the log
+   * alone, without the job's row. Every `queue.submit` and cache hit writes it.
+   */
+  | { type: 'queued'; at: string; userId?: string }
   | { type: 'started'; at: string; workerId: string; attempt: number }
   /** `index` 0, 1, 2… of the completion's tokens. */
   | { type: 'token'; index: number; text: string }
@@ -118,6 +122,12 @@ export interface JobEventLog {
    * `token` counts one in the platform's `metrics:tokens:out`.
    */
   append(jobId: string, event: JobEvent, fence?: Fence): Promise<number | null>;
+  /**
+   * Appends `tokens` (one or more, in order) as `append` would one after another, in one
+   * atomic step: all or none, the last one's seq, or null when refused (as `append` with
+   * `fence`). A worker sends the tokens that arrive while one call is in flight together.
+   */
+  appendTokens(jobId: string, tokens: ReadonlyArray<Extract<JobEvent, { type: 'token' }>>, fence: Fence): Promise<number | null>;
   /** Events with seq > `after`, in order; waits up to `blockMs` when there are none yet. */
   read(jobId: string, after: number, options: ReadOptions): Promise<NumberedJobEvent[]>;
   /** The latest event, or null when the job has none (or its log expired). */

@@ -2,10 +2,12 @@ import { JOBS_ENQUEUED_COUNTER, TOKENS_OUT_COUNTER } from '../live/keys.js';
 import type { Redis } from '../redis.js';
 import {
   type Delivery,
+  type Fence,
   type InferenceBus,
   type InferenceBusOptions,
   isLifecycleEvent,
   isTerminal,
+  type JobEvent,
   type JobEventLog,
   type JobQueue,
   LIFECYCLE_MAX_LENGTH,
@@ -87,27 +89,44 @@ export function createInProcessInferenceBus(counter: Redis | null, options: Infe
   const lifecycleWaiting: LifecycleEntry[] = [];
   const lifecycleHeld = new Map<string, Held<LifecycleEntry>>();
 
+  /** One append's whole effect on the log, synchronously (as atomic as the Lua script); the token counter is the caller's. */
+  const add = (jobId: string, event: JobEvent, fence?: Fence): number | null => {
+    const entry = liveLog(jobId) ?? { events: [], attempt: 0, expiresAt: 0 };
+    const last = entry.events.at(-1);
+    if (last && isTerminal(last.event)) return null;
+    if (fence && fence.attempt !== entry.attempt) return null;
+    if (event.type === 'started') {
+      if (event.attempt <= entry.attempt) return null;
+      entry.attempt = event.attempt;
+    }
+    const seq = (last?.seq ?? 0) + 1;
+    entry.events.push({ seq, event });
+    entry.expiresAt = Date.now() + (isTerminal(event) ? options.streamTtlSeconds : SAFETY_TTL_SECONDS) * 1_000;
+    logs.set(jobId, entry);
+    if (isLifecycleEvent(event)) {
+      lifecycleWaiting.push({ id: newId(), jobId, seq, event });
+      if (lifecycleWaiting.length > LIFECYCLE_MAX_LENGTH) lifecycleWaiting.shift();
+      signals.notify('lifecycle');
+    }
+    signals.notify(`log:${jobId}`);
+    return seq;
+  };
+
   const log: JobEventLog = {
     async append(jobId, event, fence) {
-      const entry = liveLog(jobId) ?? { events: [], attempt: 0, expiresAt: 0 };
-      const last = entry.events.at(-1);
-      if (last && isTerminal(last.event)) return null;
-      if (fence && fence.attempt !== entry.attempt) return null;
-      if (event.type === 'started') {
-        if (event.attempt <= entry.attempt) return null;
-        entry.attempt = event.attempt;
+      const seq = add(jobId, event, fence);
+      if (seq !== null && event.type === 'token' && counter) await counter.incr(TOKENS_OUT_COUNTER);
+      return seq;
+    },
+    async appendTokens(jobId, tokens, fence) {
+      if (tokens.length === 0) throw new Error('appendTokens needs at least one token');
+      // The first token's checks are every token's (nothing runs between them), so they go in all or none.
+      let seq: number | null = null;
+      for (const token of tokens) {
+        seq = add(jobId, token, fence);
+        if (seq === null) return null;
       }
-      const seq = (last?.seq ?? 0) + 1;
-      entry.events.push({ seq, event });
-      entry.expiresAt = Date.now() + (isTerminal(event) ? options.streamTtlSeconds : SAFETY_TTL_SECONDS) * 1_000;
-      logs.set(jobId, entry);
-      if (isLifecycleEvent(event)) {
-        lifecycleWaiting.push({ id: newId(), jobId, seq, event });
-        if (lifecycleWaiting.length > LIFECYCLE_MAX_LENGTH) lifecycleWaiting.shift();
-        signals.notify('lifecycle');
-      }
-      signals.notify(`log:${jobId}`);
-      if (event.type === 'token' && counter) await counter.incr(TOKENS_OUT_COUNTER);
+      if (counter) await counter.incrby(TOKENS_OUT_COUNTER, tokens.length);
       return seq;
     },
     async read(jobId, after, { count, blockMs }) {
@@ -143,7 +162,7 @@ export function createInProcessInferenceBus(counter: Redis | null, options: Infe
   const queue: JobQueue = {
     async submit(job) {
       if (liveLog(job.jobId)) throw new Error(`job ${job.jobId} has an event log already`);
-      await log.append(job.jobId, { type: 'queued', at: job.enqueuedAt });
+      await log.append(job.jobId, { type: 'queued', at: job.enqueuedAt, userId: job.userId });
       await queue.enqueue(job);
     },
     async enqueue(job) {

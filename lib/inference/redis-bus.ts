@@ -124,6 +124,10 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
         LIFECYCLE_MAX_LENGTH,
       );
     },
+    async appendTokens(jobId, tokens, fence) {
+      if (tokens.length === 0) throw new Error('appendTokens needs at least one token');
+      return redis.inferenceAppendTokens(jobEventsKey(jobId), TOKENS_OUT_COUNTER, fence.attempt, SAFETY_TTL_SECONDS, ...tokens.map((token) => JSON.stringify(token)));
+    },
     async read(jobId, after, { count, blockMs }) {
       const key = jobEventsKey(jobId);
       const afterId = `${after}-0`;
@@ -145,7 +149,7 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
 
   const queue: JobQueue = {
     async submit(job) {
-      const queued: JobEvent = { type: 'queued', at: job.enqueuedAt };
+      const queued: JobEvent = { type: 'queued', at: job.enqueuedAt, userId: job.userId };
       const done = await redis.inferenceSubmit(jobEventsKey(job.jobId), queueKey(job.priority), JOBS_ENQUEUED_COUNTER, JSON.stringify(queued), SAFETY_TTL_SECONDS, JSON.stringify(job));
       if (done === null) throw new Error(`job ${job.jobId} has an event log already`);
     },

@@ -6,25 +6,31 @@ import type { Redis } from '../redis.js';
  */
 
 /**
+ * Lua, KEYS[1] the job log: from its last entry, the last `seq`, the current `attempt` and
+ * whether the log `ended` (a terminal event); 0, 0, false for a log that does not exist.
+ */
+const READ_LAST_ENTRY = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local seq, attempt, ended = 0, 0, false
+if #last > 0 then
+  seq = tonumber(string.match(last[1][1], '^(%d+)-'))
+  local fields = last[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'type' then ended = fields[i + 1] == 'completed' or fields[i + 1] == 'failed' or fields[i + 1] == 'cancelled'
+    elseif fields[i] == 'attempt' then attempt = tonumber(fields[i + 1]) end
+  end
+end
+`;
+
+/**
  * KEYS: job log, lifecycle stream, tokens counter.
  * ARGV: type, event JSON, fence attempt or '', started attempt or '', terminal TTL s,
  * safety TTL s, job id, lifecycle max length.
  * Every log entry carries the job's current attempt, so the last entry alone tells the
  * last seq (its id), whether the job is finished (its type) and who may write (its attempt).
  */
-const APPEND = `
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local seq, attempt = 0, 0
-if #last > 0 then
-  seq = tonumber(string.match(last[1][1], '^(%d+)-'))
-  local fields = last[1][2]
-  local lastType
-  for i = 1, #fields, 2 do
-    if fields[i] == 'type' then lastType = fields[i + 1]
-    elseif fields[i] == 'attempt' then attempt = tonumber(fields[i + 1]) end
-  end
-  if lastType == 'completed' or lastType == 'failed' or lastType == 'cancelled' then return false end
-end
+const APPEND = `${READ_LAST_ENTRY}
+if ended then return false end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= attempt then return false end
 local kind = ARGV[1]
 if kind == 'started' then
@@ -41,6 +47,22 @@ if kind == 'token' then
 elseif kind == 'started' or terminal then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'jobId', ARGV[7], 'seq', seq, 'type', kind, 'data', ARGV[2])
 end
+return seq
+`;
+
+/**
+ * KEYS: job log, tokens counter. ARGV: fence attempt, safety TTL s, then one token event JSON each.
+ * APPEND for several tokens at once, all or none: the checks a token's APPEND makes (log not
+ * ended, fence = current attempt) hold for every token of the call, since nothing runs between them.
+ */
+const APPEND_TOKENS = `${READ_LAST_ENTRY}
+if ended or tonumber(ARGV[1]) ~= attempt then return false end
+for i = 3, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], seq .. '-0', 'type', 'token', 'attempt', attempt, 'event', ARGV[i])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('INCRBY', KEYS[2], #ARGV - 2)
 return seq
 `;
 
@@ -121,6 +143,7 @@ export interface InferenceScripts {
   inferenceCreateGroup(key: string, group: string): Promise<number>;
   inferenceAppend(...args: Array<string | number>): Promise<number | null>;
   inferenceSubmit(...args: Array<string | number>): Promise<number | null>;
+  inferenceAppendTokens(...args: Array<string | number>): Promise<number | null>;
   inferenceTake(...args: Array<string | number>): Promise<[number, string, string[]] | null>;
   inferenceHold(...args: Array<string | number>): Promise<number>;
   inferenceDepth(...args: Array<string | number>): Promise<number>;
@@ -131,6 +154,7 @@ export function withInferenceScripts(redis: Redis, queueCount: number): Redis & 
   redis.defineCommand('inferenceCreateGroup', { numberOfKeys: 1, lua: CREATE_GROUP });
   redis.defineCommand('inferenceAppend', { numberOfKeys: 3, lua: APPEND });
   redis.defineCommand('inferenceSubmit', { numberOfKeys: 3, lua: SUBMIT });
+  redis.defineCommand('inferenceAppendTokens', { numberOfKeys: 2, lua: APPEND_TOKENS });
   redis.defineCommand('inferenceTake', { numberOfKeys: queueCount, lua: TAKE });
   redis.defineCommand('inferenceHold', { numberOfKeys: 1, lua: HOLD });
   redis.defineCommand('inferenceDepth', { numberOfKeys: queueCount, lua: DEPTH });

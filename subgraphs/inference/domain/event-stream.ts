@@ -54,17 +54,24 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
     async open(principal: Principal, jobId: string, after: number): Promise<EventQueue<StreamItem>> {
       if (!Number.isInteger(after) || after < 0) throw badUserInput('after must be 0 or the seq of an event already seen', { argument: 'after' });
       if (!isUuid(jobId)) throw notFound('Inference job');
-      // Both at once (the stream's first event waits for them); the log is looked at only once the row allows it.
+      // Both ends of the log at once (the stream's first event waits for them). Its first event
+      // names the owner, so the job's row is read only when the log does not (gone, or Redis
+      // away); the log's events are looked at only once the owner allows it.
+      const firstInLog = early(() => log.read(jobId, 0, { count: 1, blockMs: 0 }));
       const lastInLog = early(() => log.lastEvent(jobId));
-      const job = await deps.jobs.findJob(jobId);
+      const ownerInLog = await firstInLog().then(([first]) => (first?.event.type === 'queued' ? first.event.userId : undefined), () => undefined);
+      let job = ownerInLog === undefined ? await deps.jobs.findJob(jobId) : null;
+      const owner = ownerInLog ?? job?.userId;
       // Someone else's job answers exactly like a missing one.
-      if (!job || !canSeeDataOf(principal, job.userId, DATA_ADMIN_SCOPES.inference)) throw notFound('Inference job');
+      if (owner === undefined || !canSeeDataOf(principal, owner, DATA_ADMIN_SCOPES.inference)) throw notFound('Inference job');
       const last = await lastInLog().catch((error: unknown) => {
         if (isRedisUnavailable(error)) throw serviceUnavailable('Inference events cannot be read right now; retry later');
         throw error;
       });
-      if (last === null && !ACTIVE_STATUSES.includes(job.status)) {
-        throw conflict('The events of this finished job have expired; read inferenceJob for its result');
+      if (last === null) {
+        // The log expired since its first event was read, or never was: the row says whether more will come.
+        job ??= await deps.jobs.findJob(jobId);
+        if (!job || !ACTIVE_STATUSES.includes(job.status)) throw conflict('The events of this finished job have expired; read inferenceJob for its result');
       }
       if (after > (last?.seq ?? 0)) throw badUserInput(`after is past the job's last event (${last?.seq ?? 0})`, { argument: 'after' });
 

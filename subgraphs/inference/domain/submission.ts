@@ -128,7 +128,7 @@ export function createSubmissions(deps: SubmissionDeps) {
       finishedAt: at,
     });
     const events: JobEvent[] = [
-      { type: 'queued', at: at.toISOString() },
+      { type: 'queued', at: at.toISOString(), userId: row.userId },
       ...hit.tokens.map((text, index): JobEvent => ({ type: 'token', index, text })),
       {
         type: 'completed',

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'undici';
+
 import { traceHeaders } from '../../../lib/tracing/propagation.js';
 import { BackendError, type BackendOutput, type InferenceBackend } from '../backend.js';
 import { sseData } from './sse.js';
@@ -69,7 +71,9 @@ export function createOpenAiBackend(options: OpenAiBackendOptions): InferenceBac
       };
       try {
         deadline(options.connectTimeoutMs, 'response');
-        const response = await fetch(url, {
+        // undici's own API, not fetch: no WHATWG Request, Headers and stream layers around every
+        // job and every chunk (the worker runs hundreds of streams); same keep-alive pool.
+        const response = await httpRequest(url, {
           method: 'POST',
           // The job's span is active here: the model server's own tracing (vLLM's, say) joins the trace.
           headers: { ...headers, ...traceHeaders() },
@@ -86,9 +90,9 @@ export function createOpenAiBackend(options: OpenAiBackendOptions): InferenceBac
           }),
           signal: controller.signal,
         });
-        if (!response.ok || !response.body) {
-          const detail = await upstreamMessage(response);
-          throw new BackendError('BACKEND_ERROR', `the model server answered HTTP ${response.status}${detail ? `: ${detail}` : ''}`, response.status);
+        if (response.statusCode < 200 || response.statusCode > 299) {
+          const detail = await upstreamMessage(response.body);
+          throw new BackendError('BACKEND_ERROR', `the model server answered HTTP ${response.statusCode}${detail ? `: ${detail}` : ''}`, response.statusCode);
         }
         deadline(options.firstTokenTimeoutMs, 'first token');
         let usage: BackendOutput | null = null;
@@ -141,7 +145,7 @@ const errorText = (error: CompletionChunk['error']) =>
   (typeof error === 'string' ? error : (error?.message ?? 'unknown error')).slice(0, MAX_UPSTREAM_MESSAGE);
 
 /** The `error.message` of an error response's JSON body, if it has one. */
-async function upstreamMessage(response: Response): Promise<string | null> {
+async function upstreamMessage(response: { json(): Promise<unknown> }): Promise<string | null> {
   try {
     const body = (await response.json()) as CompletionChunk;
     return body.error ? errorText(body.error) : null;

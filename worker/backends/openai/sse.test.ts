@@ -1,15 +1,13 @@
+import { Readable } from 'node:stream';
+
 import { describe, expect, it } from 'vitest';
 
 import { sseData } from './sse.js';
 
-function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
+/** A response body as undici hands it over: a Node stream of byte chunks. */
+function streamOf(chunks: Array<string | Uint8Array>): Readable {
   const encoder = new TextEncoder();
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-      controller.close();
-    },
-  });
+  return Readable.from(chunks.map((chunk) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk)));
 }
 
 async function payloads(chunks: string[]): Promise<string[]> {
@@ -24,13 +22,7 @@ describe('sseData', () => {
     const bytes = new TextEncoder().encode(text);
     const split = [bytes.slice(0, 9), bytes.slice(9, 14), bytes.slice(14)];
     const out: string[] = [];
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const chunk of split) controller.enqueue(chunk);
-        controller.close();
-      },
-    });
-    for await (const data of sseData(stream)) out.push(data);
+    for await (const data of sseData(streamOf(split))) out.push(data);
     expect(out).toEqual(['{"a":"é"}', '[DONE]']);
   });
 
