@@ -21,5 +21,8 @@ export PERSISTED_DOCUMENTS_FILE="${PERSISTED_DOCUMENTS_FILE:-$repo/clients/persi
 export COST_PLANS="${COST_PLANS:-{\"free\":{\"maxOperationCost\":100000\}\}}"
 export RATE_LIMIT_PLANS="${RATE_LIMIT_PLANS:-{\"free\":$unlimited\}}"
 export METRICS_PORT="${METRICS_PORT:-0}"
+# No Kubernetes drain delay: the harness gives SIGTERM 5 s before SIGKILL, and a process killed
+# mid-drain never writes the profile --cpu-prof was asked for.
+export SHUTDOWN_DRAIN_DELAY_MS="${SHUTDOWN_DRAIN_DELAY_MS:-0}"
 # shellcheck disable=SC2086 # the flags are words
 exec node ${GATEWAY_NODE_FLAGS:-} "$repo/dist/gateway/main.js" "$@"
