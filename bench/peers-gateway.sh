@@ -28,5 +28,8 @@ export METRICS_PORT="${METRICS_PORT:-0}"
 # ~60 MB: with the deployed limit the peak RSS stays near 200 MB, without it the heap runs up
 # to ~280 MB of mostly garbage before each full GC (peak RSS ~400 MB).
 export NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=384}"
+# No Kubernetes drain delay: the harness gives SIGTERM 5 s before SIGKILL, and a process killed
+# mid-drain never writes the profile --cpu-prof was asked for.
+export SHUTDOWN_DRAIN_DELAY_MS="${SHUTDOWN_DRAIN_DELAY_MS:-0}"
 # shellcheck disable=SC2086 # the flags are words
 exec node ${GATEWAY_NODE_FLAGS:-} "$repo/dist/gateway/main.js" "$@"
