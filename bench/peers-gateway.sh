@@ -26,7 +26,9 @@ export METRICS_PORT="${METRICS_PORT:-0}"
 # GC, a multiple that scales with the limit (about 1.35x at 384 MB, 4x from 2 GB, which a bare
 # `node` on a machine with this much memory gets). The live heap under the bench's load is
 # ~60 MB: with the deployed limit the peak RSS stays near 200 MB, without it the heap runs up
-# to ~280 MB of mostly garbage before each full GC (peak RSS ~400 MB).
+# to ~280 MB of mostly garbage before each full GC (peak RSS ~300-400 MB). The price is CPU:
+# full GCs come several times as often (about 1 ms more gateway CPU per request here); set
+# NODE_OPTIONS to measure the other side of that trade.
 export NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=384}"
 # No Kubernetes drain delay: the harness gives SIGTERM 5 s before SIGKILL, and a process killed
 # mid-drain never writes the profile --cpu-prof was asked for.

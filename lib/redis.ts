@@ -20,7 +20,7 @@ const COMMAND_TIMEOUT_MS = 5_000;
 
 /**
  * The stand-in's class, loaded by the first `connectRedis` without a URL: a process with a
- * Redis server never loads ioredis-mock and the Lua interpreter under it (about 20 MB of RSS).
+ * Redis server never loads ioredis-mock and the Lua interpreter under it (about 4 MB of RSS).
  */
 let standIn: typeof RedisMock | undefined;
 
