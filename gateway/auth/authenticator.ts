@@ -124,6 +124,14 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   }
 
   return {
+    /**
+     * Whether the request presents an access token verified before: checking it again is one
+     * Redis read (its session), nothing a credential guesser could spend.
+     */
+    verifiedBefore(headers: { get(name: string): string | null }): boolean {
+      const credential = extractCredential(headers);
+      return credential.kind === 'jwt' && verified.has(credential.token);
+    },
     async authenticate(headers: { get(name: string): string | null }, clientIp: string | null): Promise<Principal> {
       const credential = extractCredential(headers);
       let principal: Principal | null;
