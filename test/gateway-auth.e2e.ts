@@ -364,6 +364,18 @@ describe('failed credentials per client address', () => {
     expect((await platform.query(models, undefined, from(guesser))).body.data).toEqual({ models: [{ id: 'lotabots-tiny-cpu' }] });
   });
 
+  it('refuses an access token it has verified before from an address over its limit', async () => {
+    const address = '203.0.113.12';
+    const valid = { ...from(address), authorization: `Bearer ${await platform.tokenFor(randomUUID())}` };
+    expect((await platform.query(models, undefined, valid)).status).toBe(200);
+    for (let i = 0; i < LIMIT; i++) expect((await platform.query(models, undefined, { ...from(address), authorization: 'Bearer not-a-jwt' })).status).toBe(401);
+    for (let i = 0; i < 3; i++) {
+      const { status, body } = await platform.query(models, undefined, valid);
+      expect(status).toBe(429);
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    }
+  });
+
   it('leaves other addresses alone: their bad credentials are 401, their good ones work', async () => {
     const neighbour = '203.0.113.11';
     expect((await platform.query(models, undefined, { ...from(neighbour), 'x-api-key': randomApiKey() })).status).toBe(401);

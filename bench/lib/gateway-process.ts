@@ -4,6 +4,8 @@ import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+import { createRevokedSessionsCache } from '../../lib/auth/revocation.js';
+import { connectRedis } from '../../lib/redis.js';
 import type { BenchContext } from '../scenarios.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,6 +56,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const port = await freePort();
   const metricsPort = await freePort();
   if (!existsSync(GATEWAY_ENTRY)) throw new Error(`${GATEWAY_ENTRY} is missing: run \`npm run build\` first`);
+  if (options.env.REDIS_URL && options.env.REDIS_KEY_PREFIX !== undefined) await markRevocationsComplete(options.env.REDIS_URL, options.env.REDIS_KEY_PREFIX);
   const child = spawn(process.execPath, [GATEWAY_ENTRY], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort) },
@@ -127,6 +130,23 @@ export function platformGatewayEnv(
     NODE_OPTIONS: options.nodeOptions,
     RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS,
   };
+}
+
+/**
+ * Marks the revoked-sessions set under a gateway's key prefix complete, as the users subgraph
+ * does under the platform's prefix once it has copied PostgreSQL's revocations
+ * (lib/auth/revocation.ts). Without the marker a gateway under a sub-prefix of its own asks
+ * the users subgraph about the session of every access token it sees: a subgraph round trip
+ * per request that production does not make. Nothing in the benchmark revokes a session, so
+ * the empty set is the complete one.
+ */
+async function markRevocationsComplete(url: string, keyPrefix: string): Promise<void> {
+  const redis = await connectRedis({ url, keyPrefix });
+  try {
+    await createRevokedSessionsCache(redis).markComplete();
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function stopGroup(child: ChildProcess, pid: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 
-import { ACCESS_TOKEN_ISSUER, type AccessTokenVerificationKeys, verifyAccessToken } from '../../lib/auth/access-token.js';
+import { ACCESS_TOKEN_ISSUER, type AccessTokenVerificationKeys, type VerifiedAccessToken, verifyAccessToken } from '../../lib/auth/access-token.js';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, serviceUnavailable } from '../../lib/errors.js';
@@ -15,6 +15,13 @@ import { UsersLookupUnavailable } from './users-lookup.js';
 
 /** Every credential failure looks the same to the client: which check failed is logged only. */
 const rejected = () => graphqlError('UNAUTHENTICATED', 'Invalid or expired credentials', { http: { status: 401 } });
+
+/**
+ * @default 4_096 // access tokens whose verified claims are kept (about 1 KB each): a client
+ * sends the same token with every request for its 15 minutes, and ES256 verification is
+ * the dearest step of authenticating one (CPU and a trip through the thread pool).
+ */
+export const MAX_VERIFIED_ACCESS_TOKENS = 4_096;
 
 /** Nothing ran, and retrying later will work: HTTP 503 with Retry-After. */
 const retryLater = { http: { status: 503, headers: { 'retry-after': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) } } };
@@ -55,16 +62,42 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     throw error;
   }
 
-  async function verifyJwt(token: string, clientIp: string | null): Promise<Principal | null> {
-    let issuer: string | undefined;
-    try {
-      issuer = decodeJwt(token).iss;
-    } catch {
+  /**
+   * Claims of access tokens that verified, by the token's exact text, until the token expires
+   * (the signature, issuer, audience and key of that text cannot change). Only the signature
+   * work is saved: the session is checked for revocation on every request all the same.
+   * Oldest first out when full.
+   */
+  const verified = new Map<string, VerifiedAccessToken>();
+  async function verifiedAccessToken(token: string, now: Date): Promise<VerifiedAccessToken | null> {
+    const cached = verified.get(token);
+    if (cached) {
+      if (now.getTime() < cached.expiresAt.getTime()) return cached;
+      verified.delete(token);
       return null;
     }
+    const claims = await verifyAccessToken(token, deps.keys, now);
+    if (claims) {
+      if (verified.size >= MAX_VERIFIED_ACCESS_TOKENS) verified.delete(verified.keys().next().value!);
+      verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  async function verifyJwt(token: string, clientIp: string | null): Promise<Principal | null> {
     const now = deps.clock.now();
+    let issuer: string | undefined;
+    if (verified.has(token)) {
+      issuer = ACCESS_TOKEN_ISSUER;
+    } else {
+      try {
+        issuer = decodeJwt(token).iss;
+      } catch {
+        return null;
+      }
+    }
     if (issuer === ACCESS_TOKEN_ISSUER) {
-      const claims = await verifyAccessToken(token, deps.keys, now);
+      const claims = await verifiedAccessToken(token, now);
       if (!claims || (await deps.revocations.isRevoked(claims.sessionId))) return null;
       return {
         kind: 'user',
@@ -91,6 +124,14 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   }
 
   return {
+    /**
+     * Whether the request presents an access token verified before: checking it again is one
+     * Redis read (its session), nothing a credential guesser could spend.
+     */
+    verifiedBefore(headers: { get(name: string): string | null }): boolean {
+      const credential = extractCredential(headers);
+      return credential.kind === 'jwt' && verified.has(credential.token);
+    },
     async authenticate(headers: { get(name: string): string | null }, clientIp: string | null): Promise<Principal> {
       const credential = extractCredential(headers);
       let principal: Principal | null;

@@ -19,13 +19,16 @@ if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1])
  * Failed credentials per client IP: past `limit.max` failures in a window (fixed, starting at
  * the first failure), every request from that address that presents a credential is refused
  * with RATE_LIMITED (HTTP 429, `Retry-After`) until the window ends, before the credential is
- * looked at: no API key lookup at the users subgraph, no cache entry for a guessed key, no
- * JWKS refetch. Requests without a credential are not affected (they cost nothing to check).
+ * looked at (but for an access token verified before, whose session is read meanwhile): no API
+ * key lookup at the users subgraph, no cache entry for a guessed key, no JWKS refetch, no
+ * signature verification. Requests without a credential are not affected (they cost nothing
+ * to check).
  *
- * The check (one GET) and the count (on failure) are separate round trips, so requests
- * already in flight when the limit is reached still finish: the overshoot is bounded by one
- * address's concurrency, which is all this needs to bound guessing cost. Redis failures
- * open the gate (logged): the authenticator reports an unavailable Redis on its own.
+ * The check (one GET; a PTTL more to refuse) and the count (on failure) are separate round
+ * trips, so requests already in flight when the limit is reached still finish: the overshoot
+ * is bounded by one address's concurrency, which is all this needs to bound guessing cost.
+ * Redis failures open the gate (logged): the authenticator reports an unavailable Redis on
+ * its own.
  */
 export function withFailedCredentialLimit(
   authenticator: Authenticator,
@@ -36,15 +39,15 @@ export function withFailedCredentialLimit(
   const keyOf = (clientIp: string | null) => `${KEY_PREFIX}${createHash('sha256').update(clientIp ?? 'unknown').digest('hex').slice(0, 32)}`;
 
   async function refuseIfOverLimit(key: string): Promise<void> {
-    let failures: string | null;
     let ttlMs: number;
     try {
-      [[, failures], [, ttlMs]] = (await redis.multi().get(key).pttl(key).exec()) as [[null, string | null], [null, number]];
+      // Almost every request is under the limit: one GET decides that; the window's rest is read only to refuse.
+      if (Number((await redis.get(key)) ?? 0) < limit.max) return;
+      ttlMs = await redis.pttl(key);
     } catch (error) {
       logger.warn({ err: error }, 'failed-credential limit unavailable; not enforced for this request');
       return;
     }
-    if (Number(failures ?? 0) < limit.max) return;
     const retryAfter = Math.max(1, Math.ceil((ttlMs > 0 ? ttlMs : limit.windowSeconds * 1000) / 1000));
     throw graphqlError('RATE_LIMITED', 'Too many failed credentials from this address; retry later', {
       retryAfter,
@@ -59,12 +62,18 @@ export function withFailedCredentialLimit(
   }
 
   return {
+    verifiedBefore: authenticator.verifiedBefore,
     async authenticate(headers, clientIp) {
       if (extractCredential(headers).kind === 'none') return authenticator.authenticate(headers, clientIp);
       const key = keyOf(clientIp);
+      // An access token verified before is checked alongside the gate's read (two Redis reads
+      // in one wait instead of two); the gate still decides first.
+      const checking = authenticator.verifiedBefore(headers) ? authenticator.authenticate(headers, clientIp) : null;
+      // Refused by the gate: that check's outcome is dropped, not an unhandled rejection.
+      checking?.catch(() => {});
       await refuseIfOverLimit(key);
       try {
-        return await authenticator.authenticate(headers, clientIp);
+        return await (checking ?? authenticator.authenticate(headers, clientIp));
       } catch (error) {
         if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await recordFailure(key);
         throw error;

@@ -28,9 +28,9 @@ export interface UsageEventsOptions {
  * key, operation name, estimated and actual cost (the cost plugin's `extensions.cost`, so
  * register after `useCostLimits`), status (`error` when the result has errors) and latency.
  * The usage subgraph aggregates the stream and publishes `usageLive` updates.
- * Fire and forget: the response never waits for Redis, and a failure is counted and logged,
- * never seen by the client. Operations that do not reach execution (unparseable, invalid,
- * rejected before execution) are not metered. Register after `useAuth`, which puts the
+ * Fire and forget, once the response is under way: the response never waits for Redis, and
+ * a failure is counted and logged, never seen by the client. Operations that do not reach
+ * execution (unparseable, invalid, rejected before execution) are not metered. Register after `useAuth`, which puts the
  * principal in the context.
  */
 export function useUsageEvents(options: UsageEventsOptions): Plugin<{ principal?: Principal }> {
@@ -71,7 +71,8 @@ export function useUsageEvents(options: UsageEventsOptions): Plugin<{ principal?
       tokensIn: 0,
       tokensOut: 0,
     };
-    recordUsageEvent(redis, event).then(() => events.inc({ outcome: 'recorded' }), failed);
+    // Sent after the response: writing it to Redis's socket took a syscall before the answer's.
+    setImmediate(() => void recordUsageEvent(redis, event).then(() => events.inc({ outcome: 'recorded' }), failed));
   };
 
   return {
