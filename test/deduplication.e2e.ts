@@ -50,7 +50,8 @@ const MUTATION = 'mutation Bump { bump(tag: "a") }';
 
 async function post(gateway: AdHocGateway, query: string, headers: Record<string, string> = {}) {
   const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
-  return { requestId: response.headers.get('x-request-id'), body: (await response.json()) as Result };
+  const bytes = Buffer.from(await response.arrayBuffer());
+  return { requestId: response.headers.get('x-request-id'), contentLength: response.headers.get('content-length'), bytes, body: JSON.parse(bytes.toString()) as Result };
 }
 
 /** The value of a counter on the gateway's registry, summed over its labels. */
@@ -146,9 +147,12 @@ describe('inbound de-duplication (INBOUND_DEDUPLICATION)', () => {
     const responses = await Promise.all([first, ...others]);
     expect(gate.calls()).toBe(1);
     expect(new Set(responses.map(({ requestId }) => requestId)).size).toBe(3);
-    for (const { body } of responses) {
+    for (const { body, bytes, contentLength } of responses) {
       expect(body.data).toEqual({ reading: { tag: 'a', reads: 1 } });
       expect(body.extensions?.cost).toMatchObject({ requestedQueryCost: expect.any(Number), actualQueryCost: expect.any(Number) });
+      // The shared data's bytes and each request's own envelope, assembled as one JSON text.
+      expect(bytes.toString()).toBe(JSON.stringify(body));
+      expect(contentLength).toBe(String(bytes.length));
     }
   });
 

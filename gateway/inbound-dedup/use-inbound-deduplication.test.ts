@@ -7,11 +7,13 @@ import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js'
 import { readAuthorizationRequirements } from '../authorization/requirements.js';
 import { useAuthDirectives } from '../authorization/use-auth-directives.js';
 import { linkedDirectiveNameIn } from '../engine/supergraph-links.js';
+import { useBufferedJsonResponse } from '../plugins/use-buffered-json-response.js';
 import { useInboundDeduplication } from './use-inbound-deduplication.js';
 
 // The plugin in a plain Yoga server over a local schema (graphql-js executes it), between the
 // authorization plugin, which completes shared data per request, and a plugin standing in for
-// the per-request ones (cost, request ids) that put something of their own into each result.
+// the per-request ones (cost, request ids) that put something of their own into each result,
+// and with the gateway's byte serialiser, which must keep the shared serialisation.
 
 const sdl = /* GraphQL */ `
   schema @link(url: "https://specs.apollo.dev/link/v1.0") @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY) {
@@ -65,7 +67,13 @@ const yoga = createYoga({
       Item: { __resolveType: (item: { __typename: string }) => item.__typename },
     },
   }),
-  plugins: [principal, useAuthDirectives(readAuthorizationRequirements(sdl, linkedDirectiveNameIn(sdl))), perRequest, useInboundDeduplication(registry)],
+  plugins: [
+    principal,
+    useAuthDirectives(readAuthorizationRequirements(sdl, linkedDirectiveNameIn(sdl))),
+    perRequest,
+    useBufferedJsonResponse(),
+    useInboundDeduplication(registry),
+  ],
 });
 
 const QUERY = '{ items { id ... on Plain { label } ... on Secret { code } } }';
@@ -103,6 +111,29 @@ describe('useInboundDeduplication', () => {
     // Byte for byte what the request alone got, but for the extension each request put in.
     const expected = (request: string) => JSON.stringify({ ...alone, extensions: { request } });
     expect(texts).toEqual([expected('a'), expected('b'), expected('c')]);
+  });
+
+  it('serialises the shared data once for all the requests sharing it', async () => {
+    // Nothing here for authorization to null, so every request keeps the executed data as is.
+    const query = '{ items { id ... on Plain { label } } }';
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      closeGate();
+      const before = { executions, shared: await shared() };
+      const first = post('a', query);
+      await vi.waitFor(() => expect(executions).toBe(before.executions + 1));
+      const others = [post('b', query), post('c', query)];
+      await vi.waitFor(async () => expect(await shared()).toBe(before.shared + 2));
+      stringify.mockClear();
+      release();
+      const texts = await Promise.all([first, ...others]);
+      const ofData = stringify.mock.calls.filter(([value]) => typeof value === 'object' && value !== null && ('items' in value || 'data' in value));
+      expect(ofData).toEqual([[{ items: [{ id: '1', label: 'one' }, { id: '2' }] }]]);
+      const data = { items: [{ id: '1', label: 'one' }, { id: '2' }] };
+      expect(texts).toEqual(['a', 'b', 'c'].map((request) => JSON.stringify({ data, extensions: { request } })));
+    } finally {
+      stringify.mockRestore();
+    }
   });
 
   it('leaves different queries, and queries one after another, to execute on their own', async () => {

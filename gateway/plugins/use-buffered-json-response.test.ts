@@ -1,3 +1,4 @@
+import type { ExecutionResult } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 
@@ -47,5 +48,14 @@ describe('useBufferedJsonResponse', () => {
       expect(await answer([useBufferedJsonResponse()], body, accept), JSON.stringify(body)).toEqual(plain);
       if (accept !== 'text/event-stream') expect(plain.headers).toContainEqual(['content-length', String(plain.body.length)]);
     }
+  });
+
+  it("keeps a result's own serialiser, sending what it returns as bytes", async () => {
+    const own = (result: unknown) => JSON.stringify(result).replace('héllo', 'hi');
+    const withOwn: Plugin = { onExecute: () => ({ onExecuteDone: ({ result, setResult }) => setResult({ ...(result as ExecutionResult), stringify: own } as ExecutionResult) }) };
+    const body = { query: '{ greeting(name: "ünï") }' };
+    const plain = await answer([withOwn], body);
+    expect(plain.body.toString()).toBe('{"data":{"greeting":"hi ünï ✓"}}');
+    expect(await answer([withOwn, useBufferedJsonResponse()], body)).toEqual(plain);
   });
 });
