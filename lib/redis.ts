@@ -76,41 +76,6 @@ export function isRedisUnavailable(error: unknown): boolean {
   return error.name === 'MaxRetriesPerRequestError' || UNANSWERED.some((start) => error.message.startsWith(start));
 }
 
-/** The reads `sameTickReads` batches. */
-export interface SameTickReads {
-  get(key: string): Promise<string | null>;
-  zmscore(key: string, ...members: string[]): Promise<(string | null)[]>;
-}
-
-/**
- * Reads issued in the same tick go to Redis as one pipeline: one socket write, one round trip
- * (ioredis writes each command on its own otherwise). Flushed on `process.nextTick`, so a read
- * waits for nothing but the code that runs before it yields; ioredis' `enableAutoPipelining`
- * waits for `setImmediate`, a turn of the event loop, which cost req/s under load. Each read
- * settles on its own, with the errors a direct command gets (`isRedisUnavailable` holds).
- */
-export function sameTickReads(redis: Redis): SameTickReads {
-  let batch: ReturnType<Redis['pipeline']> | null = null;
-  const current = () => {
-    if (!batch) {
-      const pipeline = redis.pipeline();
-      batch = pipeline;
-      process.nextTick(() => {
-        batch = null;
-        // Each read's callback carries its own outcome.
-        pipeline.exec().catch(() => {});
-      });
-    }
-    return batch;
-  };
-  const settled = <T>(issue: (callback: (error?: Error | null, value?: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => issue((error, value) => (error ? reject(error) : resolve(value as T))));
-  return {
-    get: (key) => settled<string | null>((callback) => current().get(key, callback)),
-    zmscore: (key, ...members) => settled<(string | null)[]>((callback) => current().zmscore(key, ...members, callback)),
-  };
-}
-
 /** A connection URL without its password, safe to log. */
 export function redactUrl(url: string): string {
   try {

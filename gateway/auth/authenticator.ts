@@ -69,15 +69,13 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
    * Oldest first out when full.
    */
   const verified = new Map<string, VerifiedAccessToken>();
-  /** The claims of a token verified before (null once it expired); undefined: never verified. */
-  function claimsVerifiedBefore(token: string, now: Date): VerifiedAccessToken | null | undefined {
-    const cached = verified.get(token);
-    if (!cached) return undefined;
-    if (now.getTime() < cached.expiresAt.getTime()) return cached;
-    verified.delete(token);
-    return null;
-  }
   async function verifiedAccessToken(token: string, now: Date): Promise<VerifiedAccessToken | null> {
+    const cached = verified.get(token);
+    if (cached) {
+      if (now.getTime() < cached.expiresAt.getTime()) return cached;
+      verified.delete(token);
+      return null;
+    }
     const claims = await verifyAccessToken(token, deps.keys, now);
     if (claims) {
       if (verified.size >= MAX_VERIFIED_ACCESS_TOKENS) verified.delete(verified.keys().next().value!);
@@ -99,10 +97,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       }
     }
     if (issuer === ACCESS_TOKEN_ISSUER) {
-      // Without a wait for a token verified before, its session's read is issued in the same
-      // tick as the failed-credential gate's: one Redis round trip for both (`sameTickReads`).
-      const before = claimsVerifiedBefore(token, now);
-      const claims = before === undefined ? await verifiedAccessToken(token, now) : before;
+      const claims = await verifiedAccessToken(token, now);
       if (!claims || (await deps.revocations.isRevoked(claims.sessionId))) return null;
       return {
         kind: 'user',

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { Redis, SameTickReads } from '../../lib/redis.js';
+import type { Redis } from '../../lib/redis.js';
 import type { GatewayConfig } from '../config.js';
 import type { Authenticator } from './authenticator.js';
 import { extractCredential } from './credentials.js';
@@ -26,24 +26,17 @@ if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1])
  * signature verification. Requests without a credential are not affected (they cost nothing
  * to check).
  *
- * The check (one GET, in the same Redis write as a known access token's session read; a PTTL
- * more to refuse) and the count (on failure) are separate round trips, so requests already in
- * flight when the limit is reached still finish: the overshoot is bounded by one address's
- * concurrency, which is all this needs to bound guessing cost.
+ * The check (one GET; a PTTL more to refuse) and the count (on failure) are separate round
+ * trips, so requests already in flight when the limit is reached still finish: the overshoot
+ * is bounded by one address's concurrency, which is all this needs to bound guessing cost.
  * Redis failures open the gate (logged): the authenticator reports an unavailable Redis on
  * its own.
  */
 export function withFailedCredentialLimit(
   authenticator: Authenticator,
-  deps: {
-    redis: Redis;
-    /** The gate's GET goes out with the session read of an access token verified before. */
-    reads: Pick<SameTickReads, 'get'>;
-    limit: GatewayConfig['AUTH_FAILURE_LIMIT_PER_IP'];
-    logger: Logger;
-  },
+  deps: { redis: Redis; limit: GatewayConfig['AUTH_FAILURE_LIMIT_PER_IP']; logger: Logger },
 ): Authenticator {
-  const { redis, reads, limit, logger } = deps;
+  const { redis, limit, logger } = deps;
   // Addresses are hashed so Redis key names carry no personal data; oldest first out when full.
   const keys = new Map<string | null, string>();
   const keyOf = (clientIp: string | null) => {
@@ -60,7 +53,7 @@ export function withFailedCredentialLimit(
     let ttlMs: number;
     try {
       // Almost every request is under the limit: one GET decides that; the window's rest is read only to refuse.
-      if (Number((await reads.get(key)) ?? 0) < limit.max) return;
+      if (Number((await redis.get(key)) ?? 0) < limit.max) return;
       ttlMs = await redis.pttl(key);
     } catch (error) {
       logger.warn({ err: error }, 'failed-credential limit unavailable; not enforced for this request');
@@ -84,8 +77,8 @@ export function withFailedCredentialLimit(
     async authenticate(headers, clientIp) {
       if (extractCredential(headers).kind === 'none') return authenticator.authenticate(headers, clientIp);
       const key = keyOf(clientIp);
-      // An access token verified before is checked alongside the gate's read: its session read
-      // is issued first, in this tick, so both go out in one Redis write; the gate still decides first.
+      // An access token verified before is checked alongside the gate's read (two Redis reads
+      // in one wait instead of two); the gate still decides first.
       const checking = authenticator.verifiedBefore(headers) ? authenticator.authenticate(headers, clientIp) : null;
       // Refused by the gate: that check's outcome is dropped, not an unhandled rejection.
       checking?.catch(() => {});

@@ -2,7 +2,7 @@ import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { SigningKeys } from '../../lib/auth/keys.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import { type Redis, sameTickReads } from '../../lib/redis.js';
+import type { Redis } from '../../lib/redis.js';
 import type { GatewayConfig } from '../config.js';
 import type { Upstream } from '../upstream/index.js';
 import { createApiKeyResolver } from './api-keys.js';
@@ -26,10 +26,9 @@ export function createGatewayAuthenticator(
     identity: deps.identity,
     upstream,
   });
-  const reads = sameTickReads(deps.redis);
   const authenticator = createAuthenticator({
     keys: { publicKey: deps.keys.publicKey, keyId: deps.keys.keyId, maxLifetimeSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS },
-    revocations: createSessionRevocationCheck({ redis: reads, users }),
+    revocations: createSessionRevocationCheck({ redis: deps.redis, users }),
     oidc: createOidcVerifier(config.OIDC_ISSUERS, {
       cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
       cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
@@ -44,5 +43,5 @@ export function createGatewayAuthenticator(
     clock: deps.clock,
     logger: deps.logger,
   });
-  return withFailedCredentialLimit(authenticator, { redis: deps.redis, reads, limit: config.AUTH_FAILURE_LIMIT_PER_IP, logger: deps.logger });
+  return withFailedCredentialLimit(authenticator, { redis: deps.redis, limit: config.AUTH_FAILURE_LIMIT_PER_IP, logger: deps.logger });
 }

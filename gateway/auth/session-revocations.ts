@@ -1,5 +1,5 @@
 import { cachedSessionState } from '../../lib/auth/revocation.js';
-import type { SameTickReads } from '../../lib/redis.js';
+import type { Redis } from '../../lib/redis.js';
 import { type UsersLookup, UsersLookupUnavailable } from './users-lookup.js';
 
 const SESSION_REVOKED = /* GraphQL */ `query SessionRevoked($sessionId: ID!) { _sessionRevoked(sessionId: $sessionId) }`;
@@ -12,7 +12,7 @@ const SESSION_REVOKED = /* GraphQL */ `query SessionRevoked($sessionId: ID!) { _
  * Fail-closed: Redis unreachable throws (the request gets SERVICE_UNAVAILABLE), and so does
  * the users subgraph when it must answer and cannot (SUBGRAPH_UNAVAILABLE).
  */
-export function createSessionRevocationCheck(deps: { redis: Pick<SameTickReads, 'zmscore'>; users: UsersLookup | null }) {
+export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersLookup | null }) {
   return {
     async isRevoked(sessionId: string): Promise<boolean> {
       const cached = await cachedSessionState(deps.redis, sessionId);

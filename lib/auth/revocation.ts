@@ -1,5 +1,5 @@
 import { publishLive } from '../live/pubsub.js';
-import type { Redis, SameTickReads } from '../redis.js';
+import type { Redis } from '../redis.js';
 
 /**
  * Where revocations are announced, so gateways end the open subscriptions of a revoked
@@ -36,7 +36,7 @@ const ZADD_CHUNK = 1_000;
 export type CachedSessionState = 'revoked' | 'live' | 'unknown';
 
 /** The gateway's read: one command (ZMSCORE), so the session and the marker are read together. */
-export async function cachedSessionState(redis: Pick<SameTickReads, 'zmscore'>, sessionId: string): Promise<CachedSessionState> {
+export async function cachedSessionState(redis: Redis, sessionId: string): Promise<CachedSessionState> {
   const [session, complete] = await redis.zmscore(REVOKED_SESSIONS_KEY, sessionId, COMPLETE);
   if (session !== null) return 'revoked';
   return complete !== null ? 'live' : 'unknown';
