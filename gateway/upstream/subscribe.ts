@@ -90,8 +90,6 @@ export function createSubscriptionConnections(options: {
         extensions: { headers: request.headers },
       }) as AsyncIterableIterator<ExecutionResult>;
     },
-    /** WebSocket connections open now (idle ones included). */
-    openConnections: () => sockets.size,
     /** Closes every WebSocket connection (their subscriptions end). */
     async close(): Promise<void> {
       const clients = [...sockets.values()];
