@@ -208,6 +208,12 @@ export const gatewayEnvSchema = z.object({
   RATE_LIMIT_REDIS_FAILURE: z.enum(['open', 'closed']).default('open'),
   /** Bucket and window sizes per plan tier (JSON, see gateway/rate-limit/plans.ts); a `free` entry is required. */
   RATE_LIMIT_PLANS: rateLimitPlans,
+  /**
+   * @default 0 // every take is a Redis round trip. Above 0, a caller back within this many ms
+   * gets tokens leased to this process (at most 1 % of its bucket, for this long), and its next
+   * takes here spend them without a round trip (gateway/rate-limit/redis-budget.ts, `Lease`).
+   */
+  RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   /** "Did you mean …?" hints in errors; unset: on outside production, off in production. */
   GRAPHQL_SUGGESTIONS: optionalBool(),
   /**

@@ -23,6 +23,9 @@ import { freePort, OwnRedis } from './own-redis.js';
 const plans: RateLimitPlans = {
   free: { bucketSize: 100, restorePerSecond: 10, requestsPerWindow: 3, windowSeconds: 60 },
   pro: { bucketSize: 1_000, restorePerSecond: 100, requestsPerWindow: 30, windowSeconds: 60 },
+  enterprise: { bucketSize: 10_000, restorePerSecond: 100, requestsPerWindow: 300, windowSeconds: 60 },
+  /** Restores one token in 1 000 s: what comes back within a test is a refund or a lease. */
+  batch: { bucketSize: 10_000, restorePerSecond: 0.001, requestsPerWindow: 300, windowSeconds: 60 },
 };
 
 const fakeClock = (start = Date.parse('2026-01-01T00:00:00Z')) => {
@@ -43,7 +46,7 @@ const HOLD_UNTIL_FLUSHED_MS = 600_000;
 function budgetOn(
   redis: Redis,
   clock: Clock,
-  options: { algorithm?: RateLimitAlgorithm; failurePolicy?: RateLimitFailurePolicy; registry?: Registry; refundHoldMs?: number } = {},
+  options: { algorithm?: RateLimitAlgorithm; failurePolicy?: RateLimitFailurePolicy; registry?: Registry; refundHoldMs?: number; leaseMs?: number } = {},
 ): CostBudget {
   return createRedisCostBudget({
     redis,
@@ -54,7 +57,14 @@ function budgetOn(
     failurePolicy: options.failurePolicy ?? 'open',
     algorithm: options.algorithm,
     refundHoldMs: options.refundHoldMs ?? HOLD_UNTIL_FLUSHED_MS,
+    leaseMs: options.leaseMs,
   });
+}
+
+/** The budget's decisions so far, by outcome (`lotabots_rate_limit_decisions_total`). */
+async function decisionsOf(registry: Registry): Promise<Record<string, number>> {
+  const metric = await registry.getSingleMetric('lotabots_rate_limit_decisions_total')!.get();
+  return Object.fromEntries(metric.values.map(({ labels, value }) => [String(labels.outcome), value]));
 }
 
 describe('cost budget in the shared Redis', () => {
@@ -184,6 +194,85 @@ describe('cost budget in the shared Redis', () => {
     expect(await b.take(caller, 60)).toMatchObject({ allowed: false, status: { currentlyAvailable: 40 } });
     expect(await b.take(caller, 40)).toMatchObject({ allowed: true });
     expect(await a.peek(caller)).toMatchObject({ currentlyAvailable: 0 });
+  });
+
+  it('leases (RATE_LIMIT_LEASE_MS): a caller back within leaseMs spends tokens leased to this process, one script run per lease, doubling up to 1 % of its bucket', async () => {
+    const clock = fakeClock();
+    const registry = new Registry();
+    const leasing = budgetOn(await connect(), clock, { leaseMs: 250, registry });
+    const other = budgetOn(await connect(), clock);
+    const caller = user('enterprise');
+    const count = { key: `quota:requests:${caller.userId}:2026-01`, limit: null, ttlSeconds: 3_600 };
+    // First take: no lease (a caller seen once is not busy); the quota is counted with it.
+    expect(await leasing.take(caller, 5, count)).toMatchObject({ allowed: true, status: { currentlyAvailable: 9_995 }, counted: { admitted: true, used: 1 } });
+    // Back in time: 5 + a lease of 4 × 5; the status counts the lease as the caller's.
+    expect(await leasing.take(caller, 5, count)).toMatchObject({ allowed: true, status: { currentlyAvailable: 9_990 }, counted: { used: 2 } });
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_970 });
+    // Four takes from the lease: no script run, and the quota is left to its owner (not counted).
+    for (const left of [9_985, 9_980, 9_975, 9_970]) {
+      const decision = await leasing.take(caller, 5, count);
+      expect(decision).toEqual({ allowed: true, status: expect.objectContaining({ currentlyAvailable: left }) });
+    }
+    expect(await decisionsOf(registry)).toMatchObject({ allowed: 2, allowed_leased: 4 });
+    // Used up in time: the next lease is twice the last (40), the one after 80, then capped at 1 % of 10 000.
+    await leasing.take(caller, 5);
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_925 });
+    for (let i = 0; i < 8; i++) await leasing.take(caller, 5);
+    await leasing.take(caller, 5);
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_840 });
+    for (let i = 0; i < 16; i++) await leasing.take(caller, 5);
+    await leasing.take(caller, 5);
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_735 });
+    expect(await decisionsOf(registry)).toMatchObject({ allowed: 5, allowed_leased: 28 });
+    expect(await leasing.peek(caller)).toMatchObject({ currentlyAvailable: 9_835 });
+    // A refund goes into the live lease; at shutdown what the lease has left goes back.
+    leasing.refundLater(caller, 7, (await leasing.peek(caller)));
+    await leasing.flushRefunds();
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_842 });
+  });
+
+  it('leases: a caller not back within leaseMs, or whose bucket is too small to lease one take from, takes from Redis every time; an ended lease goes back with the next take', async () => {
+    const clock = fakeClock();
+    const registry = new Registry();
+    const leasing = budgetOn(await connect(), clock, { leaseMs: 250, registry });
+    const other = budgetOn(await connect(), clock);
+    const slow = user('enterprise');
+    for (let i = 0; i < 5; i++) {
+      await leasing.take(slow, 5);
+      clock.advance(250);
+    }
+    // 1 % of the free plan's 100 is 1: no lease of a take of 5, however busy the caller.
+    const small = user('free');
+    for (let i = 0; i < 5; i++) expect(await leasing.take(small, 5)).toMatchObject({ allowed: true, status: { currentlyAvailable: 95 - 5 * i } });
+    expect(await decisionsOf(registry)).toMatchObject({ allowed: 10, allowed_leased: 0 });
+    // A busy caller's lease (20) ends unused but for one take (15 left): its next take carries it back.
+    const busy = user('enterprise');
+    await leasing.take(busy, 5);
+    await leasing.take(busy, 5);
+    await leasing.take(busy, 5);
+    expect(await other.peek(busy)).toMatchObject({ currentlyAvailable: 9_970 });
+    clock.advance(300);
+    await leasing.take(busy, 5);
+    // 9 970 + 30 restored (300 ms at 100/s) + 15 back − 5, capped at 10 000.
+    expect(await other.peek(busy)).toMatchObject({ currentlyAvailable: 9_995 });
+  });
+
+  it('leases: what an ended lease has left goes back on its own when no take comes for it', async () => {
+    const realClock: Clock = { now: () => new Date() };
+    const leasing = budgetOn(await connect(), realClock, { leaseMs: 2_000, refundHoldMs: 10 });
+    const other = budgetOn(await connect(), realClock);
+    const caller = user('batch');
+    await leasing.take(caller, 5);
+    await leasing.take(caller, 5);
+    await leasing.take(caller, 5);
+    // 15 taken, 15 of the lease of 20 still held here.
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_970 });
+    const deadline = Date.now() + 30_000;
+    while ((await other.peek(caller)).currentlyAvailable < 9_985) {
+      if (Date.now() > deadline) throw new Error('the lease was never given back');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_985 });
   });
 
   it('sliding window: requestsPerWindow requests per window whatever their cost; refunds change nothing', async () => {

@@ -10,9 +10,9 @@ import { createRedisCostBudget } from './redis-budget.js';
 
 export { createRedisCostBudget, type RateLimitFailurePolicy } from './redis-budget.js';
 
-/** The gateway's cost budget as configured (RATE_LIMIT_ALGORITHM, RATE_LIMIT_REDIS_FAILURE, RATE_LIMIT_PLANS). */
+/** The gateway's cost budget as configured (RATE_LIMIT_ALGORITHM, RATE_LIMIT_REDIS_FAILURE, RATE_LIMIT_PLANS, RATE_LIMIT_LEASE_MS). */
 export function createRateLimitBudget(
-  config: Pick<GatewayConfig, 'RATE_LIMIT_ALGORITHM' | 'RATE_LIMIT_REDIS_FAILURE' | 'RATE_LIMIT_PLANS'>,
+  config: Pick<GatewayConfig, 'RATE_LIMIT_ALGORITHM' | 'RATE_LIMIT_REDIS_FAILURE' | 'RATE_LIMIT_PLANS' | 'RATE_LIMIT_LEASE_MS'>,
   deps: { redis: Redis; clock: Clock; logger: Logger; registry: Registry; plans?: () => RateLimitPlans },
 ): CostBudget {
   return createRedisCostBudget({
@@ -21,5 +21,6 @@ export function createRateLimitBudget(
     plans: deps.plans ?? config.RATE_LIMIT_PLANS,
     algorithm: config.RATE_LIMIT_ALGORITHM,
     failurePolicy: config.RATE_LIMIT_REDIS_FAILURE,
+    leaseMs: config.RATE_LIMIT_LEASE_MS,
   });
 }

@@ -15,6 +15,8 @@ export interface LimiterOutcome {
   resetAfterMs: number;
   /** The take's capped counter, when it counted it (see Limiter.take). */
   counted?: CappedCountOutcome;
+  /** Tokens taken beyond `amount` for the caller to spend locally (see Limiter.take's `lease`); absent: none. */
+  leased?: number;
 }
 
 /**
@@ -29,8 +31,10 @@ export interface Limiter {
    * redis-budget.ts) is given back first, in the same atomic step. A request-count limiter ignores it.
    * `count`, when the take is allowed, is counted in the same step (`counted`) by a limiter that
    * can (the Redis token bucket); one that cannot leaves `counted` out and the caller counts it.
+   * `lease`: once the take is allowed, up to that many whole tokens more, as the bucket holds
+   * them, taken in the same step (`leased`); a limiter that cannot lease leaves `leased` out.
    */
-  take(key: string, plan: RateLimitPlan, amount: number, nowMs: number, credit?: number, count?: CappedCount): Promise<LimiterOutcome>;
+  take(key: string, plan: RateLimitPlan, amount: number, nowMs: number, credit?: number, count?: CappedCount, lease?: number): Promise<LimiterOutcome>;
   refund(key: string, plan: RateLimitPlan, amount: number, nowMs: number): Promise<LimiterOutcome>;
   peek(key: string, plan: RateLimitPlan, nowMs: number): Promise<LimiterOutcome>;
 }

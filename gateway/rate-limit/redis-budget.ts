@@ -10,7 +10,8 @@ import { isRedisUnavailable, type Redis } from '../../lib/redis.js';
 import { throttledWarning } from '../../lib/throttled-warning.js';
 import type { BudgetDecision, CostBudget, ThrottleStatus } from '../cost/budget.js';
 import { inProcessSlidingWindow, inProcessTokenBucket } from './in-process-limiters.js';
-import { type Limiter, type LimiterOutcome, type RateLimitAlgorithm, throttleStatusAfterRefund, throttleStatusOf } from './limiter.js';
+import { type Limiter, type LimiterOutcome, type RateLimitAlgorithm, throttleStatusAfterRefund, throttleStatusOf, tokenBucketOutcome } from './limiter.js';
+import type { RateLimitPlan } from './plans.js';
 import { type RateLimitPlans, subjectOf, tierOf } from './plans.js';
 import { redisSlidingWindow, redisTokenBucket } from './redis-limiters.js';
 
@@ -29,6 +30,40 @@ export interface RedisCostBudgetOptions {
   registry: Registry;
   /** @default REFUND_HOLD_MS */
   refundHoldMs?: number;
+  /** @default 0 // no leases: every take is a script run (see `Lease`; token bucket only). */
+  leaseMs?: number;
+}
+
+/**
+ * Tokens a process took from a caller's bucket ahead of need, for that caller's next takes
+ * through this process to spend without a round trip (RATE_LIMIT_LEASE_MS). A caller gets
+ * one only when it comes back within `leaseMs` of its last take (a busy caller: a partner's
+ * batch, a dashboard's burst), first for FIRST_LEASE_TAKES takes of the current cost, then
+ * twice the last lease each time one is used up in time, never more than LEASE_SHARE of the
+ * bucket. What is left when it ends (`untilMs`) goes back as a credit, like a held refund.
+ * Until then other processes see that caller's bucket short by what this one holds.
+ */
+interface Lease {
+  principal: Principal;
+  tokens: number;
+  /** What the last script run leased (0: none); the next lease doubles it. */
+  size: number;
+  /** The bucket as that run left it, without the lease: the throttle status shows both. */
+  bucketTokens: number;
+  untilMs: number;
+}
+
+/** @default 0.01 // the most of a caller's bucket one process leases: other processes see that bucket at most 1 % short. */
+const LEASE_SHARE = 0.01;
+/** @default 4 // a caller's first lease covers this many takes of the cost it asked for. */
+const FIRST_LEASE_TAKES = 4;
+
+/** How many tokens to lease with a take of `amount`, given the caller's lease before it. */
+function leaseSizeOf(plan: RateLimitPlan, amount: number, previous: Lease | undefined, nowMs: number): number {
+  const most = Math.floor(plan.bucketSize * LEASE_SHARE);
+  // A lease that cannot hold one more take is no use; a caller not back in time gets none.
+  if (amount <= 0 || most < amount || !previous || nowMs >= previous.untilMs) return 0;
+  return Math.min(most, previous.size > 0 ? previous.size * 2 : amount * FIRST_LEASE_TAKES);
 }
 
 /** Key prefix of every bucket, per algorithm, before the caller (`user:<id>`, `apiKey:<id>`, `ip:<addr>`). */
@@ -54,6 +89,9 @@ const unavailable = () =>
  * time. With the sliding-window algorithm each request costs one and refunds change nothing.
  * Refunds after execution (`refundLater`) cost no round trip of their own: held per caller,
  * they ride with that caller's next take (one script run for both) or go out within REFUND_HOLD_MS.
+ * With `leaseMs`, a busy caller's takes are mostly served from a lease this process took with
+ * an earlier take (`Lease`): no round trip, at the price of the bucket other processes see
+ * being short by the lease (at most LEASE_SHARE of it, for at most `leaseMs`).
  *
  * When Redis does not answer (`isRedisUnavailable`), `failurePolicy` decides: `open` answers
  * from an in-process limiter of the same algorithm (each process then enforces the limit
@@ -94,18 +132,61 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
 
   /** Refunds not sent yet, by bucket key. */
   const held = new Map<string, { principal: Principal; amount: number }>();
+  const leaseMs = algorithm === 'token-bucket' ? (options.leaseMs ?? 0) : 0;
+  /** Leases by bucket key; an ended one with tokens left is sent back by the next flush. */
+  const leases = new Map<string, Lease>();
   let flushTimer: NodeJS.Timeout | undefined;
+  const scheduleFlush = () => {
+    flushTimer ??= setTimeout(() => void flush(false), Math.max(options.refundHoldMs ?? REFUND_HOLD_MS, leaseMs)).unref();
+  };
+  /** Sends the held refunds and what ended leases (every lease when `all`, at shutdown) left. */
+  const flush = async (all: boolean) => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const nowMs = clock.now().getTime();
+    const refunds = [...held.values()];
+    held.clear();
+    for (const [key, lease] of leases) {
+      if (!all && nowMs < lease.untilMs) continue;
+      leases.delete(key);
+      if (lease.tokens > 0) refunds.push({ principal: lease.principal, amount: lease.tokens });
+    }
+    if (leases.size > 0) scheduleFlush();
+    await Promise.all(
+      refunds.map(({ principal, amount }) =>
+        budget.refund(principal, amount).catch((error: unknown) => {
+          // SERVICE_UNAVAILABLE (fail-closed, Redis down) was logged by `run`: the refund is lost with the outage.
+          if (!(error instanceof GraphQLError)) options.logger.error({ err: error }, 'rate limits: a held refund could not be sent');
+        }),
+      ),
+    );
+  };
 
   const budget: CostBudget = {
     async take(principal, cost, count): Promise<BudgetDecision> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
       const key = keyOf(principal);
-      // A refund held for this caller goes with this take; should the take fail, it is lost like any write to a Redis that is down.
-      const credit = held.get(key)?.amount ?? 0;
+      const amount = amountOf(cost);
+      const lease = leases.get(key);
+      if (lease && nowMs < lease.untilMs && lease.tokens >= amount) {
+        // Spent from the lease: no round trip, and `count` is left to its owner (not `counted`).
+        lease.tokens -= amount;
+        metrics.decisionsBy.allowed_leased.inc();
+        return { allowed: true, status: throttleStatusOf(algorithm, plan, tokenBucketOutcome(plan, lease.bucketTokens + lease.tokens, true, amount), nowMs) };
+      }
+      // A refund held for this caller and what its lease has left go with this take; should the take fail, they are lost like any write to a Redis that is down.
+      const credit = (held.get(key)?.amount ?? 0) + (lease?.tokens ?? 0);
       held.delete(key);
-      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amountOf(cost), nowMs, credit, count));
-      const status = throttleStatusOf(algorithm, plan, outcome, nowMs);
+      leases.delete(key);
+      const wanted = leaseMs > 0 ? leaseSizeOf(plan, amount, lease, nowMs) : 0;
+      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amount, nowMs, credit, count, wanted));
+      const leased = outcome.leased ?? 0;
+      if (leaseMs > 0 && outcome.allowed) {
+        leases.set(key, { principal, tokens: leased, size: leased, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
+        scheduleFlush();
+      }
+      const status = throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, amount) : outcome, nowMs);
       metrics.decisionsBy[`${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}`].inc();
       if (outcome.allowed) return outcome.counted ? { allowed: true, status, counted: outcome.counted } : { allowed: true, status };
       metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
@@ -121,31 +202,27 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       const credit = amountOf(amount);
       if (credit === 0 || algorithm !== 'token-bucket') return taken;
       const key = keyOf(principal);
-      const entry = held.get(key);
-      if (entry) entry.amount += credit;
-      else held.set(key, { principal, amount: credit });
-      flushTimer ??= setTimeout(() => void budget.flushRefunds(), options.refundHoldMs ?? REFUND_HOLD_MS).unref();
-      return throttleStatusAfterRefund(taken, credit, clock.now().getTime());
+      const nowMs = clock.now().getTime();
+      const lease = leases.get(key);
+      // A caller with a lease gets the refund into it, to spend here or to go back with it.
+      if (lease && nowMs < lease.untilMs) lease.tokens += credit;
+      else {
+        const entry = held.get(key);
+        if (entry) entry.amount += credit;
+        else held.set(key, { principal, amount: credit });
+        scheduleFlush();
+      }
+      return throttleStatusAfterRefund(taken, credit, nowMs);
     },
-    async flushRefunds() {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-      const refunds = [...held.values()];
-      held.clear();
-      await Promise.all(
-        refunds.map(({ principal, amount }) =>
-          budget.refund(principal, amount).catch((error: unknown) => {
-            // SERVICE_UNAVAILABLE (fail-closed, Redis down) was logged by `run`: the refund is lost with the outage.
-            if (!(error instanceof GraphQLError)) options.logger.error({ err: error }, 'rate limits: a held refund could not be sent');
-          }),
-        ),
-      );
-    },
+    flushRefunds: () => flush(true),
     async peek(principal): Promise<ThrottleStatus> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
-      const { outcome } = await run(principal, (limiter) => limiter.peek(keyOf(principal), plan, nowMs));
-      return throttleStatusOf(algorithm, plan, outcome, nowMs);
+      const key = keyOf(principal);
+      const { outcome } = await run(principal, (limiter) => limiter.peek(key, plan, nowMs));
+      const lease = leases.get(key);
+      const leased = lease && nowMs < lease.untilMs ? lease.tokens : 0;
+      return throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, 0) : outcome, nowMs);
     },
   };
   return budget;
@@ -155,7 +232,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
 const amountOf = (cost: number) => (Number.isFinite(cost) ? Math.max(0, cost) : 0);
 
 const REASONS = ['cost', 'requests', 'redis_unavailable'] as const;
-const OUTCOMES = ['allowed', 'refused', 'allowed_in_process', 'refused_in_process', 'unavailable'] as const;
+const OUTCOMES = ['allowed', 'allowed_leased', 'refused', 'allowed_in_process', 'refused_in_process', 'unavailable'] as const;
 
 /** Bounded labels: reasons and outcomes are fixed, tiers are the configured plans. */
 function rateLimitMetrics(registry: Registry, tiers: string[]) {
@@ -167,7 +244,7 @@ function rateLimitMetrics(registry: Registry, tiers: string[]) {
   });
   const decisions = new Counter({
     name: `${METRIC_NAMESPACE}_rate_limit_decisions_total`,
-    help: 'Rate-limit decisions: allowed or refused (by Redis, or *_in_process by the stand-in while Redis is down), unavailable (refused because Redis is down).',
+    help: 'Rate-limit decisions: allowed or refused (by Redis, or *_in_process by the stand-in while Redis is down), allowed_leased (from tokens this process leased, no round trip), unavailable (refused because Redis is down).',
     labelNames: ['outcome'],
     registers: [registry],
   });

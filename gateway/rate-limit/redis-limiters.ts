@@ -8,14 +8,16 @@ import type { RateLimitPlan } from './plans.js';
 /**
  * Token bucket, one hash per caller (KEYS[1]): `tokens` left and `at`, the time they were counted.
  * ARGV: now (ms), size, restore rate (tokens per ms), op (take | refund | peek), amount, and
- * for take a credit (refunds held back) given back first. Refills by the time elapsed since `at`, capped at the size; a `now` behind `at` (another
+ * for take a credit (refunds and unused leases held back) given back first and a lease wanted
+ * (ARGV 7): once the take is allowed, up to that many whole tokens more are taken for the
+ * gateway to spend locally (redis-budget.ts), never more than the bucket holds. Refills by the time elapsed since `at`, capped at the size; a `now` behind `at` (another
  * gateway's clock runs ahead) refills nothing rather than twice. A full bucket is deleted
  * (an absent key reads as full) and any other expires when it would be full again, so idle
- * callers cost no memory. A take may name a capped counter (KEYS[2]; ARGV 7 and 8: its limit,
+ * callers cost no memory. A take may name a capped counter (KEYS[2]; ARGV 8 and 9: its limit,
  * '' for none, and TTL), counted only when the take is allowed (lib/capped-counter.ts); without
- * one, KEYS[2] repeats KEYS[1] and ARGV 7 and 8 are absent (the key count is fixed: the
+ * one, KEYS[2] repeats KEYS[1] and ARGV 8 and 9 are absent (the key count is fixed: the
  * in-process Redis of embedded mode, ioredis-mock, cannot take a varying one).
- * Returns {allowed (1|0), tokens (a string: Lua numbers become integers), admitted (1|0, -1: no counter), used}.
+ * Returns {allowed (1|0), tokens (a string: Lua numbers become integers), admitted (1|0, -1: no counter), used, leased}.
  */
 const TOKEN_BUCKET = `
 local now = tonumber(ARGV[1])
@@ -31,9 +33,16 @@ if now > at then
   at = now
 end
 local allowed = 1
+local leased = 0
 if op == 'take' then
   tokens = math.min(size, tokens + (tonumber(ARGV[6]) or 0))
-  if tokens >= amount then tokens = tokens - amount else allowed = 0 end
+  if tokens >= amount then
+    tokens = tokens - amount
+    leased = math.max(0, math.min(tonumber(ARGV[7]) or 0, math.floor(tokens)))
+    tokens = tokens - leased
+  else
+    allowed = 0
+  end
 elseif op == 'refund' then
   tokens = math.min(size, tokens + amount)
 end
@@ -46,11 +55,11 @@ if op ~= 'peek' then
   end
 end
 local admitted, used = -1, 0
-if allowed == 1 and op == 'take' and ARGV[8] then
-  local limit = tonumber(ARGV[7])
-  ${cappedCountLua('KEYS[2]', 'limit', 'ARGV[8]')}
+if allowed == 1 and op == 'take' and ARGV[9] then
+  local limit = tonumber(ARGV[8])
+  ${cappedCountLua('KEYS[2]', 'limit', 'ARGV[9]')}
 end
-return {allowed, tostring(tokens), admitted, used}
+return {allowed, tostring(tokens), admitted, used, leased}
 `;
 
 /**
@@ -91,15 +100,17 @@ export function defineScript(redis: Redis, name: string, lua: string, numberOfKe
 
 export function redisTokenBucket(redis: Redis): Limiter {
   const script = defineScript(redis, 'rateLimitTokenBucket', TOKEN_BUCKET, 2);
-  const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0, count?: CappedCount): Promise<LimiterOutcome> => {
-    const args = [nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount, credit];
-    const [allowed, tokens, admitted, used] = await (count ? script([key, count.key], ...args, ...cappedCountArgs(count)) : script([key, key], ...args));
+  const step = async (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0, count?: CappedCount, lease = 0): Promise<LimiterOutcome> => {
+    const args = [nowMs, plan.bucketSize, plan.restorePerSecond / 1_000, op, amount, credit, lease];
+    const [allowed, tokens, admitted, used, leased] = await (count ? script([key, count.key], ...args, ...cappedCountArgs(count)) : script([key, key], ...args));
     const outcome = tokenBucketOutcome(plan, Number(tokens), allowed === 1, amount);
-    return admitted === -1 ? outcome : { ...outcome, counted: cappedCountOutcome(admitted, used) };
+    if (leased) outcome.leased = Number(leased);
+    if (admitted !== -1) outcome.counted = cappedCountOutcome(admitted, used);
+    return outcome;
   };
   return {
     algorithm: 'token-bucket',
-    take: (key, plan, amount, nowMs, credit, count) => step(key, plan, 'take', amount, nowMs, credit, count),
+    take: (key, plan, amount, nowMs, credit, count, lease) => step(key, plan, 'take', amount, nowMs, credit, count, lease),
     refund: (key, plan, amount, nowMs) => step(key, plan, 'refund', amount, nowMs),
     peek: (key, plan, nowMs) => step(key, plan, 'peek', 0, nowMs),
   };
