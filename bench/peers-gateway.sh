@@ -21,6 +21,8 @@ export PERSISTED_DOCUMENTS_FILE="${PERSISTED_DOCUMENTS_FILE:-$repo/clients/persi
 export COST_PLANS="${COST_PLANS:-{\"free\":{\"maxOperationCost\":100000\}\}}"
 export RATE_LIMIT_PLANS="${RATE_LIMIT_PLANS:-{\"free\":$unlimited\}}"
 export METRICS_PORT="${METRICS_PORT:-0}"
+# Budget leases as deployed (k8s/base/gateway-config.env).
+export RATE_LIMIT_LEASE_MS="${RATE_LIMIT_LEASE_MS:-$(sed -n 's/^RATE_LIMIT_LEASE_MS=//p' "$repo/k8s/base/gateway-config.env")}"
 # The heap limit the gateway is deployed with (k8s/base/gateway.yaml). It also decides the peak
 # RSS under load: V8 lets the old generation grow to a multiple of what survived the last full
 # GC, a multiple that scales with the limit (about 1.35x at 384 MB, 4x from 2 GB, which a bare

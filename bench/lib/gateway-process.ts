@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createRevokedSessionsCache } from '../../lib/auth/revocation.js';
 import { connectRedis } from '../../lib/redis.js';
 import type { BenchContext } from '../scenarios.js';
+import { deployedGateway } from './deployed-gateway.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The compiled gateway, as production runs it (`npm run bench` builds it first). */
@@ -129,6 +130,7 @@ export function platformGatewayEnv(
     REDIS_KEY_PREFIX: `${context.redis.keyPrefix}${options.keyPrefixSuffix}`,
     NODE_OPTIONS: options.nodeOptions,
     RATE_LIMIT_PLANS: GENEROUS_RATE_LIMIT_PLANS,
+    ...deployedGateway().env,
   };
 }
 
