@@ -57,6 +57,8 @@ interface Lease {
 const LEASE_SHARE = 0.01;
 /** @default 4 // a caller's first lease covers this many takes of the cost it asked for. */
 const FIRST_LEASE_TAKES = 4;
+/** @default 100_000 // callers with a lease (or a record of their last take) per process: beyond, new callers take from Redis every time. */
+const MAX_LEASES = 100_000;
 
 /** How many tokens to lease with a take of `amount`, given the caller's lease before it. */
 function leaseSizeOf(plan: RateLimitPlan, amount: number, previous: Lease | undefined, nowMs: number): number {
@@ -182,7 +184,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       const wanted = leaseMs > 0 ? leaseSizeOf(plan, amount, lease, nowMs) : 0;
       const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amount, nowMs, credit, count, wanted));
       const leased = outcome.leased ?? 0;
-      if (leaseMs > 0 && outcome.allowed) {
+      if (leaseMs > 0 && outcome.allowed && leases.size < MAX_LEASES) {
         leases.set(key, { principal, tokens: leased, size: leased, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
         scheduleFlush();
       }
