@@ -56,3 +56,54 @@ describe('inferenceEvents access', () => {
     await bus.close();
   });
 });
+
+describe('inferenceEvents reads', () => {
+  /** Every event the stream yields until it ends. */
+  async function drain(queue: AsyncIterator<unknown>) {
+    const items: unknown[] = [];
+    for (let item = await queue.next(); !item.done; item = await queue.next()) items.push(item.value);
+    return items;
+  }
+
+  it('streams the events already logged from the read that found the owner, without reading the log again', async () => {
+    const owner = randomUUID();
+    const jobId = randomUUID();
+    const { bus, streams } = setUp({});
+    const at = new Date().toISOString();
+    await bus.log.append(jobId, { type: 'queued', at, userId: owner });
+    await bus.log.append(jobId, { type: 'token', index: 0, text: 'a' });
+    await bus.log.append(jobId, { type: 'token', index: 1, text: 'b' });
+    await bus.log.append(jobId, { type: 'cancelled', at });
+    const reads: number[] = [];
+    const read = bus.log.read.bind(bus.log);
+    bus.log.read = (id, after, options) => {
+      reads.push(after);
+      return read(id, after, options);
+    };
+
+    const items = await drain(await streams.open(user(owner), jobId, 0));
+    expect(items).toMatchObject([{ seq: 1 }, { seq: 2 }, { seq: 3 }, { seq: 4, event: { type: 'cancelled' } }]);
+    expect(reads).toEqual([0]);
+    // Resuming after an event seen: only what follows it.
+    expect(await drain(await streams.open(user(owner), jobId, 2))).toMatchObject([{ seq: 3 }, { seq: 4 }]);
+    await bus.close();
+  });
+
+  it('goes on reading after the first page while the job runs', async () => {
+    const owner = randomUUID();
+    const jobId = randomUUID();
+    const { bus, streams } = setUp({ [jobId]: { userId: owner, status: 'RUNNING' } });
+    const at = new Date().toISOString();
+    await bus.log.append(jobId, { type: 'queued', at, userId: owner });
+    await bus.log.append(jobId, { type: 'token', index: 0, text: 'a' });
+
+    const queue = await streams.open(user(owner), jobId, 0);
+    expect((await queue.next()).value).toMatchObject({ seq: 1 });
+    expect((await queue.next()).value).toMatchObject({ seq: 2 });
+    const next = queue.next();
+    await bus.log.append(jobId, { type: 'cancelled', at });
+    expect((await next).value).toMatchObject({ seq: 3, event: { type: 'cancelled' } });
+    expect((await queue.next()).done).toBe(true);
+    await bus.close();
+  });
+});
