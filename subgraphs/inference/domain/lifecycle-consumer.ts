@@ -97,12 +97,14 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
 
   async function apply(entry: LifecycleEntry): Promise<void> {
     const { jobId, event } = entry;
-    const job = await deps.jobs.findJob(jobId);
+    // The update answers the row; it is read apart only when the event changed nothing (redelivered, late, or no such job).
+    const changed = await deps.store.applyEvent(jobId, event);
+    const applied = changed !== null;
+    const job = changed ?? (await deps.jobs.findJob(jobId));
     if (!job) {
       deps.logger.warn({ jobId, type: event.type }, 'lifecycle event of an unknown inference job skipped');
       return;
     }
-    const applied = await deps.store.applyEvent(jobId, event);
     const state = STATE_AFTER[event.type];
     if (applied && state) deps.metrics.jobReached(state);
     if (event.type !== 'completed') return;
