@@ -29,8 +29,9 @@ const TAKE_COUNT = 50;
  */
 const RECLAIM_IDLE_MS = 30_000;
 /**
- * @default 2_000 // ms between looks for idle entries to take over (XAUTOCLAIM): as often as an
- * idle loop's rounds come anyway (TAKE_BLOCK_MS), rather than once more per round when busy.
+ * @default 2_000 // ms between looks for idle entries to take over (XAUTOCLAIM) once a look found
+ * none: as often as an idle loop's rounds come anyway (TAKE_BLOCK_MS), rather than once more
+ * per round when busy.
  */
 const RECLAIM_EVERY_MS = TAKE_BLOCK_MS;
 /** @default 1_000 // ms to wait after a failed round before the next, so an outage is not a busy loop. */
@@ -139,9 +140,10 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   }
 
   async function round(): Promise<void> {
-    const reclaim = performance.now() - reclaimedAt >= RECLAIM_EVERY_MS;
-    if (reclaim) reclaimedAt = performance.now();
-    const reclaimed = reclaim ? await deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS) : [];
+    const due = performance.now() - reclaimedAt >= RECLAIM_EVERY_MS;
+    const reclaimed = due ? await deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS) : [];
+    // Looked for again next round while some are found (a dead replica's backlog), else after RECLAIM_EVERY_MS.
+    if (due && reclaimed.length === 0) reclaimedAt = performance.now();
     const entries = [...reclaimed, ...(await deps.bus.lifecycle.take(consumer, { count: TAKE_COUNT, blockMs: TAKE_BLOCK_MS }))];
     const done: string[] = [];
     try {
