@@ -1,9 +1,22 @@
 import { randomBytes } from 'node:crypto';
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { createIdentitySigner, IDENTITY_HEADER_CACHE_SIZE } from './identity-header.js';
 import { anonymousPrincipal, type Principal } from './principal.js';
+
+// jwtVerify as jose has it, counted: a header verified before must not be verified again.
+const { jwtVerify } = vi.hoisted(() => ({ jwtVerify: { calls: 0 } }));
+vi.mock('jose', async (importOriginal) => {
+  const jose = await importOriginal<typeof import('jose')>();
+  return {
+    ...jose,
+    jwtVerify: (...args: Parameters<typeof jose.jwtVerify>) => {
+      jwtVerify.calls++;
+      return jose.jwtVerify(...args);
+    },
+  };
+});
 
 const user = (): Principal => ({ ...anonymousPrincipal('127.0.0.1'), kind: 'user', userId: 'u1', subject: 'user:u1' });
 
@@ -15,6 +28,25 @@ describe('identity header', () => {
     expect(await signer.verify(header)).toMatchObject({ subject: 'user:u1' });
     expect(await createIdentitySigner(randomBytes(32), () => now).verify(header)).toBeNull();
     now = new Date(now.getTime() + 61_000);
+    expect(await signer.verify(header)).toBeNull();
+  });
+
+  it('verifies a header once and then only checks its expiry; a forged one is never taken for it', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const signer = createIdentitySigner(randomBytes(32), () => now);
+    const header = await signer.sign(user());
+    const before = jwtVerify.calls;
+    expect(await signer.verify(header)).toMatchObject({ subject: 'user:u1' });
+    now = new Date(now.getTime() + 59_999);
+    expect(await signer.verify(header)).toMatchObject({ subject: 'user:u1' });
+    expect(jwtVerify.calls).toBe(before + 1);
+    // Another signature over the same claims, or the header with one character changed, is checked in full and refused.
+    const [head, body] = header.split('.');
+    expect(await signer.verify(`${head}.${body}.${'A'.repeat(43)}`)).toBeNull();
+    expect(await signer.verify(`${header.slice(0, -2)}${header.endsWith('AA') ? 'BB' : 'AA'}`)).toBeNull();
+    expect(jwtVerify.calls).toBe(before + 3);
+    // Expired at its exp second, as jwtVerify has it, though verified before.
+    now = new Date(now.getTime() + 1);
     expect(await signer.verify(header)).toBeNull();
   });
 

@@ -32,6 +32,8 @@ export const IDENTITY_HEADER_CACHE_SIZE = 1024;
 export function createIdentitySigner(secret: Uint8Array, now: () => Date = () => new Date()) {
   /** By the principal's JSON, which is exactly what the header's `principal` claim holds. */
   const recent = new Map<string, { header: Promise<string>; signedAt: number }>();
+  /** Headers verified before, by their text: the principal each carries and its `exp` (s). */
+  const verified = new Map<string, { principal: Principal; expiresAt: number }>();
   const signer = {
     async sign(principal: Principal): Promise<string> {
       const issuedAt = Math.floor(now().getTime() / 1000);
@@ -43,17 +45,36 @@ export function createIdentitySigner(secret: Uint8Array, now: () => Date = () =>
         .setExpirationTime(issuedAt + LIFETIME_SECONDS)
         .sign(secret);
     },
-    /** The principal, or null when the header is missing, forged, expired or malformed. */
+    /**
+     * The principal, or null when the header is missing, forged, expired or malformed. A header
+     * verified before is only checked for expiry again, as jwtVerify does (expired from its
+     * `exp` second on): the gateway sends a caller's same header for REUSE_MS, and its
+     * signature, issuer and audience cannot have changed since. That spares each subgraph
+     * request after the first an HMAC on the thread pool (WebCrypto) and the event-loop turn
+     * its answer waits for. At most IDENTITY_HEADER_CACHE_SIZE are kept, the oldest dropped first.
+     */
     async verify(header: string | null | undefined): Promise<Principal | null> {
       if (!header) return null;
+      const at = now();
+      const known = verified.get(header);
+      if (known) {
+        if (Math.floor(at.getTime() / 1000) < known.expiresAt) return known.principal;
+        verified.delete(header);
+        return null;
+      }
       try {
         const { payload } = await jwtVerify(header, secret, {
           algorithms: ['HS256'],
           issuer: ISSUER,
           audience: AUDIENCE,
-          currentDate: now(),
+          currentDate: at,
         });
-        return payload.principal as Principal;
+        const principal = payload.principal as Principal;
+        if (typeof payload.exp === 'number') {
+          if (verified.size >= IDENTITY_HEADER_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+          verified.set(header, { principal, expiresAt: payload.exp });
+        }
+        return principal;
       } catch {
         return null;
       }

@@ -185,6 +185,18 @@ describe.each([
       expect(await bus.lifecycle.reclaim('subgraph-b', 0)).toEqual([]);
     });
 
+    it('answers a blocking take at once when entries wait, each entry to one consumer', async () => {
+      const { bus } = await openBus(inProcess);
+      const jobId = randomUUID();
+      await bus.log.append(jobId, started(1));
+      const startedAt = Date.now();
+      const taken = await bus.lifecycle.take('subgraph-a', { count: 100, blockMs: 25_000 });
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+      expect(taken.filter((entry) => entry.jobId === jobId).map((entry) => entry.event)).toEqual([started(1)]);
+      await bus.lifecycle.ack(taken.map((entry) => entry.id));
+      expect((await bus.lifecycle.take('subgraph-b', { count: 100, blockMs: 0 })).filter((entry) => entry.jobId === jobId)).toEqual([]);
+    });
+
     it('wakes a blocked take when an event arrives', async () => {
       const { bus } = await openBus(inProcess);
       const jobId = randomUUID();

@@ -218,15 +218,13 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
 
   const lifecycle: LifecycleFeed = {
     async take(consumer, { count, blockMs }) {
-      let reply = (await withGroups(() =>
-        redis.xreadgroup('GROUP', LIFECYCLE_GROUP, consumer, 'COUNT', count, 'STREAMS', LIFECYCLE_STREAM, '>'),
+      // A blocking read answers at once when entries wait: it is the only read, not a second one after an empty look.
+      const connection = blockMs > 0 ? await blockingConnection('lifecycle') : null;
+      const reply = (await withGroups(() =>
+        connection
+          ? connection.xreadgroup('GROUP', LIFECYCLE_GROUP, consumer, 'COUNT', count, 'BLOCK', Math.min(blockMs, MAX_BLOCK_MS), 'STREAMS', LIFECYCLE_STREAM, '>')
+          : redis.xreadgroup('GROUP', LIFECYCLE_GROUP, consumer, 'COUNT', count, 'STREAMS', LIFECYCLE_STREAM, '>'),
       )) as StreamReply | null;
-      if (!reply && blockMs > 0) {
-        const connection = await blockingConnection('lifecycle');
-        reply = (await withGroups(() =>
-          connection.xreadgroup('GROUP', LIFECYCLE_GROUP, consumer, 'COUNT', count, 'BLOCK', Math.min(blockMs, MAX_BLOCK_MS), 'STREAMS', LIFECYCLE_STREAM, '>'),
-        )) as StreamReply | null;
-      }
       return (reply?.[0]?.[1] ?? []).map(toLifecycle);
     },
     async reclaim(consumer, minIdleMs) {

@@ -46,4 +46,65 @@ describe('startStreamConsumer on a client with a keyPrefix', () => {
       raw.disconnect();
     }
   });
+
+  it('reads its own pending entries again only after a failed batch, and looks for idle ones at most once per blockMs while it finds none', async () => {
+    const redis = await connectRedis({ url: testEnv.redisUrl, keyPrefix });
+    const raw = await connectRedis({ url: testEnv.redisUrl, keyPrefix: '' });
+    // The consumer's own connection, its XAUTOCLAIM and XREADGROUP counted (pending reads are those from id 0).
+    const calls = { claims: 0, pendingReads: 0 };
+    const duplicate = redis.duplicate.bind(redis);
+    redis.duplicate = (...args: Parameters<typeof redis.duplicate>) => {
+      const connection = duplicate(...args);
+      const { xautoclaim, xreadgroup } = connection;
+      connection.xautoclaim = ((...claimArgs: unknown[]) => {
+        calls.claims++;
+        return (xautoclaim as (...a: unknown[]) => unknown).apply(connection, claimArgs);
+      }) as typeof connection.xautoclaim;
+      connection.xreadgroup = ((...readArgs: unknown[]) => {
+        if (readArgs.at(-1) === '0') calls.pendingReads++;
+        return (xreadgroup as (...a: unknown[]) => unknown).apply(connection, readArgs);
+      }) as typeof connection.xreadgroup;
+      return connection;
+    };
+    const handled: string[] = [];
+    let failNext = false;
+    const blockMs = 1_000;
+    const consumer = startStreamConsumer({
+      redis,
+      stream: 'batches',
+      group: 'counters',
+      logger,
+      blockMs,
+      retryMs: 50,
+      handle: async (entries) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('database away');
+        }
+        handled.push(...entries.map((entry) => entry.fields['n']!));
+      },
+    });
+    try {
+      await vi.waitFor(async () => expect(await raw.exists(`${keyPrefix}batches`)).toBe(1), SIGNAL);
+      const startedAt = Date.now();
+      for (let n = 0; n < 5; n++) {
+        await redis.xadd('batches', '*', 'n', String(n));
+        await vi.waitFor(() => expect(handled).toHaveLength(n + 1), SIGNAL);
+      }
+      // One round per entry: the pending entries were read once (at start), idle ones looked for once per blockMs.
+      expect(calls.pendingReads).toBe(1);
+      expect(calls.claims).toBeLessThanOrEqual(1 + Math.ceil((Date.now() - startedAt) / blockMs));
+
+      // A failed batch stays pending and is read again, then acknowledged.
+      failNext = true;
+      await redis.xadd('batches', '*', 'n', '5');
+      await vi.waitFor(() => expect(handled).toEqual(['0', '1', '2', '3', '4', '5']), SIGNAL);
+      expect(calls.pendingReads).toBeGreaterThanOrEqual(2);
+      await vi.waitFor(async () => expect(((await raw.xpending(`${keyPrefix}batches`, 'counters')) as unknown[])[0]).toBe(0), SIGNAL);
+    } finally {
+      await consumer.stop();
+      redis.disconnect();
+      raw.disconnect();
+    }
+  });
 });

@@ -76,14 +76,15 @@ export function createJobStore(prisma: InferencePrisma) {
       return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
     },
     /**
-     * Applies one lifecycle event to its job row, idempotently: true when the row changed,
-     * false when the event was already applied, arrives after a later one, or names no job.
+     * Applies one lifecycle event to its job row, idempotently: the row as changed, or null when
+     * the event was already applied, arrives after a later one, or names no job. One statement
+     * (UPDATE … RETURNING), so whoever needs the row after the change does not read it again.
      */
-    async applyEvent(jobId: string, event: JobEvent): Promise<boolean> {
+    async applyEvent(jobId: string, event: JobEvent): Promise<InferenceJob | null> {
       const transition = transitionOf(event);
-      if (!transition) return false;
-      const { count } = await prisma.inferenceJob.updateMany({ where: { id: jobId, status: { in: transition.from } }, data: transition.data });
-      return count > 0;
+      if (!transition) return null;
+      const [changed] = await prisma.inferenceJob.updateManyAndReturn({ where: { id: jobId, status: { in: transition.from } }, data: transition.data });
+      return changed ?? null;
     },
   };
 }

@@ -54,12 +54,16 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
     async open(principal: Principal, jobId: string, after: number): Promise<EventQueue<StreamItem>> {
       if (!Number.isInteger(after) || after < 0) throw badUserInput('after must be 0 or the seq of an event already seen', { argument: 'after' });
       if (!isUuid(jobId)) throw notFound('Inference job');
-      // Both ends of the log at once (the stream's first event waits for them). Its first event
-      // names the owner, so the job's row is read only when the log does not (gone, or Redis
-      // away); the log's events are looked at only once the owner allows it.
-      const firstInLog = early(() => log.read(jobId, 0, { count: 1, blockMs: 0 }));
-      const lastInLog = early(() => log.lastEvent(jobId));
-      const ownerInLog = await firstInLog().then(([first]) => (first?.event.type === 'queued' ? first.event.userId : undefined), () => undefined);
+      // The log's first event names the owner, so the job's row is read only when the log does
+      // not (gone, or Redis away); the log's events are looked at only once the owner allows it.
+      // The first page is also the stream's first batch: a client that subscribes right after
+      // submitting gets the events already logged without another round trip.
+      // A page shorter than a full one is the whole log, so its last event is the log's last
+      // and the log is read once; otherwise (or when the read failed) its last event is asked for.
+      const firstPage = await log.read(jobId, 0, { count: READ_COUNT, blockMs: 0 }).catch(() => null);
+      const page = firstPage ?? [];
+      const lastInLog = early(() => (firstPage && firstPage.length < READ_COUNT ? Promise.resolve(firstPage.at(-1) ?? null) : log.lastEvent(jobId)));
+      const ownerInLog = page[0]?.event.type === 'queued' ? page[0].event.userId : undefined;
       let job = ownerInLog === undefined ? await deps.jobs.findJob(jobId) : null;
       const owner = ownerInLog ?? job?.userId;
       // Someone else's job answers exactly like a missing one.
@@ -91,20 +95,27 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
         if (state === 'ended') queue.end();
         if (state === 'incomplete') endWith(conflict('The job ended without a complete event log; read inferenceJob for its result'));
       };
+      let position = after;
+      /** Queues the events after `position`, in order; the queue ends after a terminal one. */
+      const deliver = (events: NumberedJobEvent[]) => {
+        for (const event of events) {
+          if (event.seq <= position) continue;
+          queue.push(event);
+          position = event.seq;
+          if (isTerminal(event.event)) {
+            queue.end();
+            return;
+          }
+        }
+      };
+      deliver(page);
+      if (queue.ended) return queue;
       void (async () => {
-        let position = after;
         try {
           while (!queue.ended) {
             const events = await log.read(jobId, position, { count: READ_COUNT, blockMs: READ_BLOCK_MS });
             if (queue.ended) return;
-            for (const event of events) {
-              queue.push(event);
-              position = event.seq;
-              if (isTerminal(event.event)) {
-                queue.end();
-                return;
-              }
-            }
+            deliver(events);
             if (events.length === 0) await checkEnded(position);
           }
         } catch (error) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 import { ZodError } from 'zod';
 
@@ -27,6 +28,12 @@ const TAKE_COUNT = 50;
  * the next reclaim retries.
  */
 const RECLAIM_IDLE_MS = 30_000;
+/**
+ * @default 2_000 // ms between looks for idle entries to take over (XAUTOCLAIM) once a look found
+ * none: as often as an idle loop's rounds come anyway (TAKE_BLOCK_MS), rather than once more
+ * per round when busy.
+ */
+const RECLAIM_EVERY_MS = TAKE_BLOCK_MS;
 /** @default 1_000 // ms to wait after a failed round before the next, so an outage is not a busy loop. */
 const FAILURE_PAUSE_MS = 1_000;
 /** @default 1_000 // events per read when collecting a completion's tokens for the cache. */
@@ -55,6 +62,7 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   let running = false;
   let loop: Promise<void> | null = null;
+  let reclaimedAt = Number.NEGATIVE_INFINITY;
   // While PostgreSQL or Redis is down every round fails; one line per 10 s says so.
   const roundFailed = throttledWarning(deps.logger, 'inference lifecycle round failed; retrying');
 
@@ -97,12 +105,14 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
 
   async function apply(entry: LifecycleEntry): Promise<void> {
     const { jobId, event } = entry;
-    const job = await deps.jobs.findJob(jobId);
+    // The update answers the row; it is read apart only when the event changed nothing (redelivered, late, or no such job).
+    const changed = await deps.store.applyEvent(jobId, event);
+    const applied = changed !== null;
+    const job = changed ?? (await deps.jobs.findJob(jobId));
     if (!job) {
       deps.logger.warn({ jobId, type: event.type }, 'lifecycle event of an unknown inference job skipped');
       return;
     }
-    const applied = await deps.store.applyEvent(jobId, event);
     const state = STATE_AFTER[event.type];
     if (applied && state) deps.metrics.jobReached(state);
     if (event.type !== 'completed') return;
@@ -130,7 +140,11 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   }
 
   async function round(): Promise<void> {
-    const entries = [...(await deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS)), ...(await deps.bus.lifecycle.take(consumer, { count: TAKE_COUNT, blockMs: TAKE_BLOCK_MS }))];
+    const due = performance.now() - reclaimedAt >= RECLAIM_EVERY_MS;
+    const reclaimed = due ? await deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS) : [];
+    // Looked for again next round while some are found (a dead replica's backlog), else after RECLAIM_EVERY_MS.
+    if (due && reclaimed.length === 0) reclaimedAt = performance.now();
+    const entries = [...reclaimed, ...(await deps.bus.lifecycle.take(consumer, { count: TAKE_COUNT, blockMs: TAKE_BLOCK_MS }))];
     const done: string[] = [];
     try {
       // In order: a job's started comes before its terminal event.

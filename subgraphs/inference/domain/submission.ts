@@ -232,8 +232,9 @@ export function createSubmissions(deps: SubmissionDeps) {
       // The log decides: the worker's next append is refused, and it stops the backend request.
       const seq = await onRedis(() => bus.log.append(jobId, cancelled));
       if (seq === null) throw conflict('The inference job has already finished');
-      if (await store.applyEvent(jobId, cancelled)) metrics.jobReached('cancelled');
-      return (await deps.jobs.findJob(jobId)) ?? job;
+      const changed = await store.applyEvent(jobId, cancelled);
+      if (changed) metrics.jobReached('cancelled');
+      return changed ?? (await deps.jobs.findJob(jobId)) ?? job;
     },
   };
 }
