@@ -10,16 +10,17 @@ import type { Redis } from 'ioredis';
  * (about one command per batch here) and builds a Pipeline per batch, which cost more CPU
  * than it saved. This instead corks the socket at the first write of an event-loop turn and
  * uncorks it in a `setImmediate`, so every command written by the requests handled in that
- * turn leaves in one `writev`, with nothing allocated per command. `setImmediate` runs in the
+ * turn leaves in one `writev`, with nothing of ours allocated per command. `setImmediate` runs in the
  * same turn, right after the I/O callbacks: a lone request does not wait for a timer.
  */
 export function coalesceRedisWrites(redis: Redis): void {
-  // ioredis opens a new socket on every (re)connect; commands are written only once it is connected.
+  // ioredis opens a new socket (a TLSSocket with rediss://) on every (re)connect. 'connect' fires
+  // before the client is ready, so before any caller's command can be written to that socket.
   redis.on('connect', () => coalesceWritesPerTurn(redis.stream));
 }
 
 /** Makes everything written to `stream` in one event-loop turn leave in one `writev` at the end of that turn. */
-export function coalesceWritesPerTurn(stream: Writable): void {
+function coalesceWritesPerTurn(stream: Writable): void {
   let corked = false;
   const uncork = () => {
     corked = false;
