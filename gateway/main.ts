@@ -20,7 +20,8 @@ runMain(async () => {
   const production = config.NODE_ENV === 'production';
   const identitySecret = await loadIdentitySecret({ secret: config.IDENTITY_SIGNING_SECRET, devKeyDir: config.DEV_KEY_DIR, production });
   const keys = await loadSigningKeys({ publicKeyPem: config.JWT_PUBLIC_KEY, keyId: config.JWT_KEY_ID, devKeyDir: config.DEV_KEY_DIR, production }, false);
-  const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX });
+  // Every request sends several commands: those of concurrent requests share one syscall.
+  const redis = await connectRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, coalesceWrites: true });
   const tracing = await startTracing(config, 'lotabots-gateway');
   const gateway = await createGateway(config, {
     logger,

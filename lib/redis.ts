@@ -1,6 +1,8 @@
 import { Redis, ReplyError } from 'ioredis';
 import type RedisMock from 'ioredis-mock';
 
+import { coalesceRedisWrites } from './redis-write-coalescing.js';
+
 export type { Redis };
 
 export interface RedisOptions {
@@ -8,6 +10,11 @@ export interface RedisOptions {
   url?: string | undefined;
   /** Prefix for every key this client touches, so tests and tenants never collide. */
   keyPrefix: string;
+  /**
+   * Send the commands written in one event-loop turn in one syscall (lib/redis-write-coalescing.ts),
+   * for a client that many concurrent requests share. @default false
+   */
+  coalesceWrites?: boolean | undefined;
 }
 
 /**
@@ -47,6 +54,7 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
   });
   // Connection errors surface on the commands that hit them; the client reconnects on its own.
   redis.on('error', () => {});
+  if (options.coalesceWrites) coalesceRedisWrites(redis);
   try {
     await redis.connect();
     await redis.ping();
