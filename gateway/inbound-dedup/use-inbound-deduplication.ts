@@ -99,18 +99,14 @@ function resultOfOwn(result: ExecutionResult, stringify: SharedResult['stringify
  * encoded once, by the first request to answer, and its bytes reused by the others: each
  * request encodes only its own envelope (errors, extensions) around them. A plugin that
  * replaced the data (a `rateLimit` field, authorization nulls) gets its own data serialised as
- * usual. Requests whose envelope is the same as the last one's (the usual case: the same cost
- * extensions, no errors) get the last body itself, not a copy of it each (87 KB on the
- * benchmark's query): response bodies are only read. Bytes, not text: useBufferedJsonResponse
- * sends them as they are, where text would be encoded again per request. Typed as Yoga's
- * string serialiser, as useBufferedJsonResponse's is, hence the cast.
+ * usual. Bytes, not text: useBufferedJsonResponse sends them as they are, where text would be
+ * encoded again per request (87 KB for the benchmark's query). Typed as Yoga's string
+ * serialiser, as useBufferedJsonResponse's is, hence the cast.
  */
 function stringifySharing(shared: unknown): SharedResult['stringify'] {
   let sharedBytes: Buffer | undefined;
-  let last: { head: string; tail: string; body: Buffer } | undefined;
   return (result) => {
-    // The envelope's text before the shared data (once met) and after it.
-    let head: string | undefined;
+    const chunks: Buffer[] = [];
     let text = '{';
     let first = true;
     for (const [key, value] of Object.entries(result)) {
@@ -121,16 +117,11 @@ function stringifySharing(shared: unknown): SharedResult['stringify'] {
       text += `${first ? '' : ','}${JSON.stringify(key)}:${own}`;
       first = false;
       if (isShared) {
-        head = text;
+        chunks.push(Buffer.from(text), (sharedBytes ??= Buffer.from(JSON.stringify(value))));
         text = '';
       }
     }
-    const tail = `${text}}`;
-    if (head === undefined) return Buffer.from(tail) as unknown as string;
-    if (last?.head !== head || last.tail !== tail) {
-      sharedBytes ??= Buffer.from(JSON.stringify(shared));
-      last = { head, tail, body: Buffer.concat([Buffer.from(head), sharedBytes, Buffer.from(tail)]) };
-    }
-    return last.body as unknown as string;
+    chunks.push(Buffer.from(`${text}}`));
+    return Buffer.concat(chunks) as unknown as string;
   };
 }
