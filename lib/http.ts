@@ -38,15 +38,20 @@ export async function listen(handler: RequestListener, options: { host: string; 
   let draining = false;
   let accepting = true;
   const unanswered = new Set<ServerResponse>();
+  // Listeners shared by every response, not closures made per request (the gateway's hot path).
+  function forget(this: ServerResponse) {
+    unanswered.delete(this);
+  }
+  // A response finishing once accepting has stopped (a long stream whose headers went out
+  // before the drain) leaves its connection idle: close it then, not at the end of the grace
+  // period. Listened for only from then on: on responses in flight when accepting stops, and
+  // on any that start after.
+  const closeIdleOnceDone = () => setImmediate(() => server.closeIdleConnections());
   const server = createServer((request, response) => {
     if (draining) response.setHeader('connection', 'close');
     unanswered.add(response);
-    response.once('close', () => unanswered.delete(response));
-    // A response whose headers went out before the drain (a long stream) leaves its connection
-    // idle when it ends: close it then rather than at the end of the grace period.
-    response.once('finish', () => {
-      if (!accepting) setImmediate(() => server.closeIdleConnections());
-    });
+    response.on('close', forget);
+    if (!accepting) response.once('finish', closeIdleOnceDone);
     handler(request, response);
   });
   const sockets = new Set<Socket>();
@@ -71,6 +76,7 @@ export async function listen(handler: RequestListener, options: { host: string; 
     log?.(`draining: accepting for ${delayMs} ms more, responses say Connection: close`);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     accepting = false;
+    for (const response of unanswered) response.once('finish', closeIdleOnceDone);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     log?.(`draining: stopped accepting; ${unanswered.size} request(s) in flight get up to ${graceMs} ms`);

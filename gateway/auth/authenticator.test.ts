@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 import * as accessTokens from '../../lib/auth/access-token.js';
 import { loadSigningKeys, type SigningKeys } from '../../lib/auth/keys.js';
+import { anonymousPrincipal } from '../../lib/auth/principal.js';
 import { createLogger } from '../../lib/logger.js';
 import type { ApiKeyResolver } from './api-keys.js';
 import { createAuthenticator, MAX_VERIFIED_ACCESS_TOKENS } from './authenticator.js';
@@ -51,6 +52,21 @@ function setup() {
 }
 
 const verifyCalls = () => vi.mocked(accessTokens.verifyAccessToken).mock.calls.length;
+
+describe('createAuthenticator: no credential', () => {
+  it('answers anonymous at once, with no promise for the pipeline to wait on', () => {
+    const principal = createAuthenticator({
+      keys: { publicKey: keys.publicKey, keyId: keys.keyId, maxLifetimeSeconds: LIFETIME_SECONDS },
+      revocations: { isRevoked: async () => false },
+      oidc: { handles: () => false, verify: async () => null },
+      apiKeys: { resolve: async () => null } as unknown as ApiKeyResolver,
+      clock: { now: () => new Date() },
+      logger: createLogger({ name: 'test', level: 'silent' }),
+    }).authenticate(new Headers(), '127.0.0.1');
+    expect(principal).not.toBeInstanceOf(Promise);
+    expect(principal).toEqual(anonymousPrincipal('127.0.0.1'));
+  });
+});
 
 describe('createAuthenticator: verified access tokens', () => {
   it('verifies a token once and checks its session on every request', async () => {

@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.js';
 import { isRedisUnavailable } from '../../lib/redis.js';
 import { throttledWarning } from '../../lib/throttled-warning.js';
 import type { ApiKeyResolver } from './api-keys.js';
-import { extractCredential } from './credentials.js';
+import { type Credential, extractCredential } from './credentials.js';
 import type { createOidcVerifier } from './oidc.js';
 import type { SessionRevocationCheck } from './session-revocations.js';
 import { UsersLookupUnavailable } from './users-lookup.js';
@@ -132,29 +132,32 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       const credential = extractCredential(headers);
       return credential.kind === 'jwt' && verified.has(credential.token);
     },
-    async authenticate(headers: { get(name: string): string | null }, clientIp: string | null): Promise<Principal> {
+    /** Anonymous at once, with no promise to wait on, when the request presents no credential (most public traffic). */
+    authenticate(headers: { get(name: string): string | null }, clientIp: string | null): Principal | Promise<Principal> {
       const credential = extractCredential(headers);
-      let principal: Principal | null;
-      switch (credential.kind) {
-        case 'none':
-          return anonymousPrincipal(clientIp);
-        case 'invalid':
-          deps.logger.info({ reason: credential.reason }, 'credential rejected');
-          throw rejected();
-        case 'jwt':
-          principal = await verifyJwt(credential.token, clientIp).catch(cannotCheck);
-          break;
-        case 'apiKey':
-          principal = await deps.apiKeys.resolve(credential.key, clientIp).catch(cannotCheck);
-          break;
-      }
-      if (!principal) {
-        deps.logger.info({ credential: credential.kind }, 'credential rejected');
-        throw rejected();
-      }
-      return principal;
+      return credential.kind === 'none' ? anonymousPrincipal(clientIp) : authenticateCredential(credential, clientIp);
     },
   };
+
+  async function authenticateCredential(credential: Exclude<Credential, { kind: 'none' }>, clientIp: string | null): Promise<Principal> {
+    let principal: Principal | null;
+    switch (credential.kind) {
+      case 'invalid':
+        deps.logger.info({ reason: credential.reason }, 'credential rejected');
+        throw rejected();
+      case 'jwt':
+        principal = await verifyJwt(credential.token, clientIp).catch(cannotCheck);
+        break;
+      case 'apiKey':
+        principal = await deps.apiKeys.resolve(credential.key, clientIp).catch(cannotCheck);
+        break;
+    }
+    if (!principal) {
+      deps.logger.info({ credential: credential.kind }, 'credential rejected');
+      throw rejected();
+    }
+    return principal;
+  }
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { GraphQLError } from 'graphql';
 
+import type { Principal } from '../../lib/auth/principal.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
@@ -74,21 +75,24 @@ export function withFailedCredentialLimit(
 
   return {
     verifiedBefore: authenticator.verifiedBefore,
-    async authenticate(headers, clientIp) {
-      if (extractCredential(headers).kind === 'none') return authenticator.authenticate(headers, clientIp);
-      const key = keyOf(clientIp);
-      // An access token verified before is checked alongside the gate's read (two Redis reads
-      // in one wait instead of two); the gate still decides first.
-      const checking = authenticator.verifiedBefore(headers) ? authenticator.authenticate(headers, clientIp) : null;
-      // Refused by the gate: that check's outcome is dropped, not an unhandled rejection.
-      checking?.catch(() => {});
-      await refuseIfOverLimit(key);
-      try {
-        return await (checking ?? authenticator.authenticate(headers, clientIp));
-      } catch (error) {
-        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await recordFailure(key);
-        throw error;
-      }
+    authenticate(headers, clientIp) {
+      return extractCredential(headers).kind === 'none' ? authenticator.authenticate(headers, clientIp) : authenticateGated(headers, clientIp);
     },
   };
+
+  async function authenticateGated(headers: Parameters<Authenticator['authenticate']>[0], clientIp: string | null): Promise<Principal> {
+    const key = keyOf(clientIp);
+    // An access token verified before is checked alongside the gate's read (two Redis reads
+    // in one wait instead of two); the gate still decides first.
+    const checking = authenticator.verifiedBefore(headers) ? Promise.resolve(authenticator.authenticate(headers, clientIp)) : null;
+    // Refused by the gate: that check's outcome is dropped, not an unhandled rejection.
+    checking?.catch(() => {});
+    await refuseIfOverLimit(key);
+    try {
+      return await (checking ?? authenticator.authenticate(headers, clientIp));
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await recordFailure(key);
+      throw error;
+    }
+  }
 }

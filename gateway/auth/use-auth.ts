@@ -24,17 +24,16 @@ export interface AuthContext {
  */
 export function useAuth(authenticator: Authenticator, identity: IdentitySigner, trustedProxyHops: number): Plugin<AuthContext> {
   return {
-    async onContextBuilding({ context, extendContext }) {
+    onContextBuilding({ context, extendContext }) {
+      const extendWith = (principal: Principal) => extendContext({ principal, identityHeader: () => identity.current(principal) });
       // Over WebSocket the connection authenticated once, at connection_init.
       const connectionPrincipal = connectionPrincipalOf(context);
-      if (connectionPrincipal) {
-        extendContext({ principal: connectionPrincipal, identityHeader: () => identity.current(connectionPrincipal) });
-        return;
-      }
+      if (connectionPrincipal) return extendWith(connectionPrincipal);
       const request = (context as unknown as { request: Request }).request;
       const socketAddress = (context as unknown as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress ?? null;
-      const principal = await authenticator.authenticate(request.headers, clientIp(request.headers.get('x-forwarded-for'), socketAddress, trustedProxyHops));
-      extendContext({ principal, identityHeader: () => identity.current(principal) });
+      const principal = authenticator.authenticate(request.headers, clientIp(request.headers.get('x-forwarded-for'), socketAddress, trustedProxyHops));
+      // No promise when there was none to wait on (anonymous): the pipeline then goes on at once.
+      return principal instanceof Promise ? principal.then(extendWith) : extendWith(principal);
     },
   };
 }

@@ -19,6 +19,8 @@ function cachedProbes(upstream: Pick<Upstream, 'subgraphs' | 'probe'>, timeoutMs
   };
 }
 
+const HEALTH_PATHS = new Set(['/health', '/health/subgraphs', '/ready']);
+
 /** Whether `check` settles successfully within `timeoutMs`. */
 async function answersWithin(check: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -53,17 +55,22 @@ export function useHealth(options: {
   // A fresh object per response: whatwg-node's Response.json writes content-length into it.
   const noStore = () => ({ 'cache-control': 'no-store' });
   return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname === '/health') {
-        endResponse(fetchAPI.Response.json({ status: 'ok' }, { headers: noStore() }));
-      } else if (url.pathname === '/health/subgraphs') {
-        const subgraphs = await subgraphStates();
-        const status = Object.values(subgraphs).every((state) => state === 'up') ? 'ok' : 'degraded';
-        endResponse(fetchAPI.Response.json({ status, subgraphs }, { headers: noStore() }));
-      } else if (url.pathname === '/ready') {
-        const ready = !options.isDraining() && (await answersWithin(() => options.redis.ping(), options.probeTimeoutMs));
-        endResponse(new fetchAPI.Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503, headers: noStore() }));
-      }
+    // A guard before the async hook: every GraphQL request passes here, and would otherwise
+    // pay for a promise and the pipeline's wait on it.
+    onRequest(payload) {
+      if (HEALTH_PATHS.has(payload.url.pathname)) return answer(payload);
     },
   };
+  async function answer({ url, endResponse, fetchAPI }: Parameters<NonNullable<Plugin['onRequest']>>[0]) {
+    if (url.pathname === '/health') {
+      endResponse(fetchAPI.Response.json({ status: 'ok' }, { headers: noStore() }));
+    } else if (url.pathname === '/health/subgraphs') {
+      const subgraphs = await subgraphStates();
+      const status = Object.values(subgraphs).every((state) => state === 'up') ? 'ok' : 'degraded';
+      endResponse(fetchAPI.Response.json({ status, subgraphs }, { headers: noStore() }));
+    } else if (url.pathname === '/ready') {
+      const ready = !options.isDraining() && (await answersWithin(() => options.redis.ping(), options.probeTimeoutMs));
+      endResponse(new fetchAPI.Response(ready ? 'ready' : 'not ready', { status: ready ? 200 : 503, headers: noStore() }));
+    }
+  }
 }

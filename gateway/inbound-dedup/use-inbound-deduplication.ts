@@ -37,26 +37,32 @@ export function useInboundDeduplication(registry: Registry): Plugin<{ principal?
     help: 'Queries answered by an identical query of the same principal already executing (INBOUND_DEDUPLICATION).',
     registers: [registry],
   });
-  const inFlight = new Map<string, InFlight>();
+  // By the document's printed text first (one string per document, kept: its hash is worked
+  // out once), then by the rest: the key per request is then a short JSON, not one that copies
+  // the whole document text and is hashed anew each time.
+  const inFlight = new Map<string, Map<string, InFlight>>();
   const printed = new WeakMap<DocumentNode, string>();
-  const keyOf = (args: ExecutionArgs): string | null => {
+  const keysOf = (args: ExecutionArgs): { source: string; rest: string } | null => {
     const principal = (args.contextValue as { principal?: Principal } | undefined)?.principal;
     if (!principal || getOperationAST(args.document, args.operationName)?.operation !== 'query') return null;
     let source = printed.get(args.document);
     if (source === undefined) printed.set(args.document, (source = print(args.document)));
-    return JSON.stringify([principal, source, args.operationName ?? null, args.variableValues ?? null]);
+    return { source, rest: JSON.stringify([principal, args.operationName ?? null, args.variableValues ?? null]) };
   };
 
   const execute = async (executeFn: ExecuteFn, args: ExecutionArgs): Promise<Execution> => {
-    const key = keyOf(args);
-    if (key === null) return executeFn(args);
-    const running = inFlight.get(key);
+    const keys = keysOf(args);
+    if (keys === null) return executeFn(args);
+    const { source, rest } = keys;
+    let ofDocument = inFlight.get(source);
+    const running = ofDocument?.get(rest);
     if (running) {
       shared.inc();
       return new Promise<Execution>((resolve) => running.joiners.push({ resolve, args }));
     }
+    if (!ofDocument) inFlight.set(source, (ofDocument = new Map()));
     const entry: InFlight = { joiners: [] };
-    inFlight.set(key, entry);
+    ofDocument.set(rest, entry);
     let result: Awaited<Execution>;
     try {
       result = await executeFn(args);
@@ -65,7 +71,8 @@ export function useInboundDeduplication(registry: Registry): Plugin<{ principal?
       for (const joiner of entry.joiners) joiner.resolve(executeFn(joiner.args));
       throw error;
     } finally {
-      inFlight.delete(key);
+      ofDocument.delete(rest);
+      if (ofDocument.size === 0) inFlight.delete(source);
     }
     if (entry.joiners.length === 0) return result;
     if (isAsyncIterable(result)) {

@@ -11,6 +11,12 @@ export interface PersistedParams {
   extensions?: Record<string, unknown>;
 }
 
+function namesDocument(params: PersistedParams): boolean {
+  if (params.documentId !== undefined && params.documentId !== null) return true;
+  const persisted = params.extensions?.persistedQuery;
+  return typeof persisted === 'object' && persisted !== null;
+}
+
 /** Apollo Client's PersistedQueryLink resends with the query on this exact code and message. */
 const notFound = () => graphqlError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound');
 
@@ -30,16 +36,18 @@ export function createPersistedQueryResolver(deps: { redis: Redis; ttlSeconds: n
     return next;
   };
   return {
+    /** Whether `resolve` has anything to look up: a `documentId` or an APQ hash; else the params run as sent. */
+    namesDocument,
     /** The params to run; throws PERSISTED_QUERY_NOT_FOUND or BAD_USER_INPUT (a hash that is not the query's). */
     async resolve<P extends PersistedParams>(params: P): Promise<P> {
+      if (!namesDocument(params)) return params;
       const documents = deps.documents();
       if (params.documentId !== undefined && params.documentId !== null) {
         const body = typeof params.documentId === 'string' ? documents.bodyOf(params.documentId) : undefined;
         if (body === undefined) throw notFound();
         return withQuery(params, body, true) as P;
       }
-      const persisted = params.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
-      if (!persisted || typeof persisted !== 'object') return params;
+      const persisted = params.extensions!.persistedQuery as { version?: unknown; sha256Hash?: unknown };
       if (persisted.version !== 1 || typeof persisted.sha256Hash !== 'string') throw badUserInput('Unsupported persistedQuery: expected { version: 1, sha256Hash }');
       const hash = persisted.sha256Hash.toLowerCase();
       if (params.query) {

@@ -100,3 +100,21 @@ describe('usePersistedQueries: who may run documents outside the manifest, by mo
     expect(loadGatewayConfig({ PERSISTED_QUERIES_MODE: 'log-only' }).PERSISTED_QUERIES_MODE).toBe('log-only');
   });
 });
+
+describe('usePersistedQueries: a query sent as text', () => {
+  const resolver = createPersistedQueryResolver({ redis: {} as Redis, ttlSeconds: 60, documents: () => documents });
+  const policy: PersistedQueriesPolicy = { mode: 'enforce', allowArbitraryForTokens: true, allowArbitraryAnonymous: true, getMaxAgeSeconds: 60, credentialHeaders: [] };
+
+  it('is all the resolver has nothing to look up for: no documentId, no APQ hash', () => {
+    expect(resolver.namesDocument({ query: TRUSTED })).toBe(false);
+    expect(resolver.namesDocument({ query: TRUSTED, extensions: { persistedQuery: 1 } })).toBe(false);
+    expect(resolver.namesDocument({ documentId: 'id' })).toBe(true);
+    expect(resolver.namesDocument({ extensions: { persistedQuery: { version: 1, sha256Hash: sha256Hex(TRUSTED) } } })).toBe(true);
+  });
+
+  it('leaves onParams with no promise for the pipeline to wait on', () => {
+    const onParams = usePersistedQueries(resolver, policy, pino({ level: 'silent' })).onParams!;
+    const payload = { params: { query: TRUSTED }, request: new Request('http://gateway/graphql', { method: 'POST' }), setParams: () => {} };
+    expect(onParams(payload as unknown as Parameters<typeof onParams>[0])).toBeUndefined();
+  });
+});

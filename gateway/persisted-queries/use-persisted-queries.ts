@@ -59,13 +59,15 @@ export function usePersistedQueries(resolver: PersistedQueryResolver, policy: Pe
     stop({ errors: [graphqlError('PERSISTED_QUERY_NOT_ALLOWED', 'Only trusted documents may run with this credential: send a documentId from the manifest')] });
   };
   return {
-    async onParams({ params, request, setParams }) {
+    onParams({ params, request, setParams }) {
       const sent = request.method === 'GET' ? withDocumentIdOfUrl(params as PersistedParams, request.url) : (params as PersistedParams);
-      const next = await resolver.resolve(sent);
-      if (next === params) return;
-      setParams(next as typeof params);
-      const anonymous = !policy.credentialHeaders.some((name) => request.headers.has(name));
-      if (request.method === 'GET' && anonymous && policy.getMaxAgeSeconds > 0) cacheable.add(request);
+      // A query sent as text has nothing to resolve: no promise for the pipeline to wait on.
+      if (!resolver.namesDocument(sent)) return;
+      return resolver.resolve(sent).then((next) => {
+        setParams(next as typeof params);
+        const anonymous = !policy.credentialHeaders.some((name) => request.headers.has(name));
+        if (request.method === 'GET' && anonymous && policy.getMaxAgeSeconds > 0) cacheable.add(request);
+      });
     },
     onExecute({ args, setResultAndStopExecution }) {
       check(args, setResultAndStopExecution);

@@ -62,6 +62,9 @@ describe('the plan directory', () => {
     expect(directory.costPlans()).toEqual(DEFAULT_COST_PLANS);
     const principal = userPrincipal('pro');
     expect(await directory.withEffectiveTier(principal)).toBe(principal);
+    // Nothing to look up for a caller without a user: no promise for the pipeline to wait on.
+    const anonymous = anonymousPrincipal('127.0.0.1');
+    expect(directory.withEffectiveTier(anonymous)).toBe(anonymous);
     expect(directory.quotasOf('free')).toMatchObject({ monthlyRequestQuota: 100_000, requestQuotaHard: true });
   });
 

@@ -120,13 +120,13 @@ export function createPlanDirectory(options: PlanDirectoryOptions) {
     },
     /**
      * The principal with its effective tier: a user's (or their API key's) from the usage
-     * subgraph's record when Redis has one, else the tier its credential carries.
+     * subgraph's record when Redis has one, else the tier its credential carries. No promise
+     * for a caller without a user (anonymous, OIDC, the gateway itself): nothing to look up.
      */
-    async withEffectiveTier(principal: Principal): Promise<Principal> {
+    withEffectiveTier(principal: Principal): Principal | Promise<Principal> {
       if (catalogue.expiresAt <= clock.now().getTime()) void loadCatalogue();
       if (!principal.userId) return principal;
-      const tier = await storedTier(principal.userId);
-      return tier && tier !== principal.plan ? { ...principal, plan: tier } : principal;
+      return storedTier(principal.userId).then((tier) => (tier && tier !== principal.plan ? { ...principal, plan: tier } : principal));
     },
     /** Rate limits per tier now (RATE_LIMIT_PLANS overlaid with the catalogue). */
     rateLimitPlans: (): RateLimitPlans => rateLimitPlans,

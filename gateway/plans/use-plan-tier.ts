@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
+import type { Principal } from '../../lib/auth/principal.js';
 import type { AuthContext } from '../auth/use-auth.js';
 import type { PlanDirectory } from './plan-directory.js';
 
@@ -12,11 +13,15 @@ import type { PlanDirectory } from './plan-directory.js';
  */
 export function usePlanTier(directory: PlanDirectory, identity: IdentitySigner): Plugin<AuthContext> {
   return {
-    async onContextBuilding({ context, extendContext }) {
+    onContextBuilding({ context, extendContext }) {
       const principal = context.principal;
       if (!principal) return;
-      const effective = await directory.withEffectiveTier(principal);
-      if (effective !== principal) extendContext({ principal: effective, identityHeader: () => identity.current(effective) });
+      const extendWith = (effective: Principal) => {
+        if (effective !== principal) extendContext({ principal: effective, identityHeader: () => identity.current(effective) });
+      };
+      const effective = directory.withEffectiveTier(principal);
+      // No promise when there was nothing to look up (no user): the pipeline then goes on at once.
+      return effective instanceof Promise ? effective.then(extendWith) : extendWith(effective);
     },
   };
 }

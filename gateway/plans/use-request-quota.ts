@@ -50,32 +50,35 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
     return { key: requestCounterKey(principal.userId, now), limit: quotas.requestQuotaHard ? quotas.monthlyRequestQuota : null, ttlSeconds: QUOTA_COUNTER_TTL_SECONDS };
   };
 
-  const check = async (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
-    let outcome = countedByCharge.get(args);
-    const now = clock.now();
-    if (!outcome) {
-      const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
-      if (!counter) return;
-      try {
-        outcome = cappedCountOutcome(...(await countRequest(counter.key, ...cappedCountArgs(counter))));
-      } catch (error) {
-        warn(error);
-        return;
-      }
-    }
+  const refuseUnlessAdmitted = (args: ExecutionArgs, outcome: CappedCountOutcome, now: Date, stop: (result: ExecutionResult) => void) => {
     if (outcome.admitted) return;
     const { monthlyRequestQuota } = directory.quotasOf((args.contextValue as { principal: Principal }).principal.plan);
     // Nothing ran: HTTP 429, as for RATE_LIMITED (no Retry-After: the month's end is in `resetAt`).
     stop({ errors: [quotaExceeded('requests', monthlyRequestQuota, outcome.used, now, { http: { status: 429 } })] });
   };
 
+  /** A promise only when Redis is asked: with nothing to count (no user) or counted by the charge, the pipeline goes on at once. */
+  const check = (args: ExecutionArgs, stop: (result: ExecutionResult) => void): void | Promise<void> => {
+    const now = clock.now();
+    const counted = countedByCharge.get(args);
+    if (counted) return refuseUnlessAdmitted(args, counted, now, stop);
+    const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
+    if (!counter) return;
+    return countRequest(counter.key, ...cappedCountArgs(counter))
+      .then((reply) => cappedCountOutcome(...reply))
+      .then(
+        (outcome) => refuseUnlessAdmitted(args, outcome, now, stop),
+        (error: unknown) => warn(error),
+      );
+  };
+
   return {
     plugin: {
-      async onExecute({ args, setResultAndStopExecution }) {
-        await check(args, setResultAndStopExecution);
+      onExecute({ args, setResultAndStopExecution }) {
+        return check(args, setResultAndStopExecution);
       },
-      async onSubscribe({ args, setResultAndStopExecution }) {
-        await check(args, setResultAndStopExecution);
+      onSubscribe({ args, setResultAndStopExecution }) {
+        return check(args, setResultAndStopExecution);
       },
     },
     withCharge: {

@@ -1,4 +1,4 @@
-import type { Plugin } from 'graphql-yoga';
+import { isPromise, type Plugin } from 'graphql-yoga';
 
 import { graphqlError } from '../../lib/errors.js';
 
@@ -10,15 +10,21 @@ import { graphqlError } from '../../lib/errors.js';
  * answers an invalid JSON body.
  */
 export function useRequestParseErrors(): Plugin {
+  const asBadRequest = (error: unknown): never => {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw graphqlError('BAD_REQUEST', 'The variables or extensions parameter is not valid JSON.', { http: { status: 400 } });
+  };
   return {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
-      setRequestParser(async (request) => {
+      // Not an async wrapper: on every request that would add a promise and a wait around the
+      // parser's own; a parser that answers at once (GET) still may.
+      setRequestParser((request) => {
         try {
-          return await requestParser(request);
+          const parsed = requestParser(request);
+          return isPromise(parsed) ? parsed.catch(asBadRequest) : parsed;
         } catch (error) {
-          if (!(error instanceof SyntaxError)) throw error;
-          throw graphqlError('BAD_REQUEST', 'The variables or extensions parameter is not valid JSON.', { http: { status: 400 } });
+          return asBadRequest(error);
         }
       });
     },
