@@ -232,11 +232,17 @@ function compile(
   const base = operation.operation === 'mutation' ? COST_DEFAULTS.mutationWeight : 0;
   const context = (variables: Record<string, unknown>): PricingContext => ({ variables, inputWeights });
   const actualByData = new WeakMap<object, { variables: string; cost: number }>();
+  // An operation that declares no variables costs the same every time: priced once, on first use.
+  const takesVariables = (operation.variableDefinitions?.length ?? 0) > 0;
+  let fixedEstimate: number | undefined;
   return {
-    estimate: (variables) => base + estimateSelection(roots, context(variables)),
+    estimate: (variables) => {
+      if (takesVariables) return base + estimateSelection(roots, context(variables));
+      return (fixedEstimate ??= base + estimateSelection(roots, context({})));
+    },
     actual: (data, variables) => {
       if (typeof data !== 'object' || data === null) return base + actualSelection(roots, data, context(variables));
-      const key = JSON.stringify(variables);
+      const key = takesVariables ? JSON.stringify(variables) : '';
       const known = actualByData.get(data);
       if (known?.variables === key) return known.cost;
       const cost = base + actualSelection(roots, data, context(variables));
@@ -321,15 +327,15 @@ function returnsList(type: GraphQLOutputType): boolean {
  */
 function estimateSelection(fields: readonly CostField[], context: PricingContext, sized?: { names: readonly string[]; size: number }): number {
   let always = 0;
-  const byType = new Map<string, number>();
+  let byType: Map<string, number> | undefined;
   for (const field of fields) {
     if (!isIncluded(field.conditions, context.variables)) continue;
     const size = sized?.names.includes(field.responseKey) ? sized.size : undefined;
     const cost = estimateField(field, context, size);
     if (field.typeCondition === null) always += cost;
-    else byType.set(field.typeCondition, (byType.get(field.typeCondition) ?? 0) + cost);
+    else (byType ??= new Map()).set(field.typeCondition, (byType.get(field.typeCondition) ?? 0) + cost);
   }
-  return always + Math.max(0, ...byType.values());
+  return byType ? always + Math.max(0, ...byType.values()) : always;
 }
 
 function estimateField(field: CostField, context: PricingContext, sizeFromParent: number | undefined): number {
