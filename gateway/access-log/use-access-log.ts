@@ -4,6 +4,7 @@ import { type ExecutionArgs, type ExecutionResult, getOperationAST, GraphQLError
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import type { Logger } from '../../lib/logger.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 
@@ -143,8 +144,7 @@ function cachedDocumentHashes() {
     if (hash !== undefined) return hash;
     hash = createHash('sha256').update(text).digest('hex');
     if (text.length > MAX_HASHED_TEXT_LENGTH) return hash;
-    if (hashes.size >= MAX_CACHED_DOCUMENT_HASHES) hashes.delete(hashes.keys().next().value!);
-    hashes.set(text, hash);
+    setBounded(hashes, text, hash, MAX_CACHED_DOCUMENT_HASHES);
     return hash;
   };
   return (params: { query?: string | undefined; extensions?: Record<string, unknown> | undefined }): string | null => {

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 
 import { ACCESS_TOKEN_ISSUER, type AccessTokenVerificationKeys, type VerifiedAccessToken, verifyAccessToken } from '../../lib/auth/access-token.js';
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import type { Clock } from '../../lib/clock.js';
 import { graphqlError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, serviceUnavailable } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -77,10 +78,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       return null;
     }
     const claims = await verifyAccessToken(token, deps.keys, now);
-    if (claims) {
-      if (verified.size >= MAX_VERIFIED_ACCESS_TOKENS) verified.delete(verified.keys().next().value!);
-      verified.set(token, claims);
-    }
+    if (claims) setBounded(verified, token, claims, MAX_VERIFIED_ACCESS_TOKENS);
     return claims;
   }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Redis } from '../../lib/redis.js';
@@ -43,9 +44,8 @@ export function withFailedCredentialLimit(
   const keyOf = (clientIp: string | null) => {
     let key = keys.get(clientIp);
     if (key === undefined) {
-      if (keys.size >= MAX_CACHED_KEYS) keys.delete(keys.keys().next().value!);
       key = `${KEY_PREFIX}${createHash('sha256').update(clientIp ?? 'unknown').digest('hex').slice(0, 32)}`;
-      keys.set(clientIp, key);
+      setBounded(keys, clientIp, key, MAX_CACHED_KEYS);
     }
     return key;
   };

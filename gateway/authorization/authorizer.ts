@@ -1,6 +1,7 @@
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import { type FilterPlan, type OperationRequirements, operationRequirements, planFilter } from './plan.js';
 import { type AuthorizationRequirements, type CallerView, checkRequirement } from './requirements.js';
 
@@ -53,8 +54,7 @@ export function createOperationAuthorizer(requirements: AuthorizationRequirement
       const plan = operation.requirements.every((requirement) => checkRequirement(requirement, caller) === null)
         ? null
         : planFilter(schema, requirements, document, operationName, caller);
-      if (entry.plans.size >= PLANS_PER_DOCUMENT) entry.plans.delete(entry.plans.keys().next().value!);
-      entry.plans.set(key, plan);
+      setBounded(entry.plans, key, plan, PLANS_PER_DOCUMENT);
       return plan;
     },
   };

@@ -1,4 +1,5 @@
 import type { Principal } from '../../lib/auth/principal.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import type { Clock } from '../../lib/clock.js';
 import type { LiveHub } from '../../lib/live/pubsub.js';
 import type { Logger } from '../../lib/logger.js';
@@ -92,9 +93,7 @@ export function createPlanDirectory(options: PlanDirectoryOptions) {
     try {
       const tier = await redis.get(planTierKey(userId));
       if (startedAt === generation) {
-        tiers.delete(userId);
-        if (tiers.size >= MAX_CACHED_TIERS) tiers.delete(tiers.keys().next().value!);
-        tiers.set(userId, { tier, expiresAt: now + cacheTtlMs });
+        setBounded(tiers, userId, { tier, expiresAt: now + cacheTtlMs }, MAX_CACHED_TIERS);
       }
       return tier;
     } catch (error) {

@@ -1,3 +1,4 @@
+import { setBounded } from '../../lib/bounded-map.js';
 import { type Limiter, slidingWindowOutcome, tokenBucketOutcome } from './limiter.js';
 import type { RateLimitPlan } from './plans.js';
 
@@ -7,25 +8,12 @@ import type { RateLimitPlan } from './plans.js';
  */
 const MAX_CALLERS = 100_000;
 
-/** A Map that forgets its oldest entry past MAX_CALLERS. */
-function boundedMap<V>(): Map<string, V> {
-  const map = new Map<string, V>();
-  const set = map.set.bind(map);
-  map.set = (key, value) => {
-    map.delete(key);
-    set(key, value);
-    if (map.size > MAX_CALLERS) map.delete(map.keys().next().value!);
-    return map;
-  };
-  return map;
-}
-
 /**
  * The token bucket of `redis-limiters.ts` in this process's memory: the stand-in while
  * Redis is unreachable with RATE_LIMIT_REDIS_FAILURE=open. Same arithmetic, one process's view.
  */
 export function inProcessTokenBucket(): Limiter {
-  const buckets = boundedMap<{ tokens: number; at: number }>();
+  const buckets = new Map<string, { tokens: number; at: number }>();
   const step = (key: string, plan: RateLimitPlan, op: 'take' | 'refund' | 'peek', amount: number, nowMs: number, credit = 0) => {
     const size = plan.bucketSize;
     const state = buckets.get(key) ?? { tokens: size, at: nowMs };
@@ -44,7 +32,7 @@ export function inProcessTokenBucket(): Limiter {
     }
     if (op !== 'peek') {
       if (tokens >= size) buckets.delete(key);
-      else buckets.set(key, { tokens, at });
+      else setBounded(buckets, key, { tokens, at }, MAX_CALLERS);
     }
     return { allowed, tokens };
   };
@@ -61,13 +49,13 @@ export function inProcessTokenBucket(): Limiter {
 
 /** The sliding window of `redis-limiters.ts` in this process's memory (times of requests in the window). */
 export function inProcessSlidingWindow(): Limiter {
-  const windows = boundedMap<number[]>();
+  const windows = new Map<string, number[]>();
   const step = (key: string, plan: RateLimitPlan, take: boolean, nowMs: number) => {
     const times = (windows.get(key) ?? []).filter((time) => time > nowMs - plan.windowSeconds * 1_000);
     const allowed = take && times.length < plan.requestsPerWindow;
     if (allowed) times.push(nowMs);
     if (times.length === 0) windows.delete(key);
-    else windows.set(key, times);
+    else setBounded(windows, key, times, MAX_CALLERS);
     return slidingWindowOutcome(plan, allowed, times.length, times[0] ?? null, times.at(-1) ?? null, nowMs);
   };
   return {

@@ -1,5 +1,6 @@
 import { jwtVerify, SignJWT } from 'jose';
 
+import { setBounded } from '../bounded-map.js';
 import type { Principal } from './principal.js';
 
 /** The header that carries the caller's identity from the gateway to subgraphs. */
@@ -70,10 +71,7 @@ export function createIdentitySigner(secret: Uint8Array, now: () => Date = () =>
           currentDate: at,
         });
         const principal = payload.principal as Principal;
-        if (typeof payload.exp === 'number') {
-          if (verified.size >= IDENTITY_HEADER_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-          verified.set(header, { principal, expiresAt: payload.exp });
-        }
+        if (typeof payload.exp === 'number') setBounded(verified, header, { principal, expiresAt: payload.exp }, IDENTITY_HEADER_CACHE_SIZE);
         return principal;
       } catch {
         return null;
@@ -94,9 +92,7 @@ export function createIdentitySigner(secret: Uint8Array, now: () => Date = () =>
       if (cached && at - cached.signedAt < REUSE_MS) return cached.header;
       const header = signer.sign(principal);
       // Re-inserted, so the Map's order stays the order of signing: the first key is the oldest.
-      recent.delete(key);
-      if (recent.size >= IDENTITY_HEADER_CACHE_SIZE) recent.delete(recent.keys().next().value!);
-      recent.set(key, { header, signedAt: at });
+      setBounded(recent, key, { header, signedAt: at }, IDENTITY_HEADER_CACHE_SIZE);
       header.catch(() => {
         if (recent.get(key)?.header === header) recent.delete(key);
       });

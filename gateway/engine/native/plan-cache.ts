@@ -12,6 +12,7 @@ import {
   visit,
 } from 'graphql';
 
+import { setBounded } from '../../../lib/bounded-map.js';
 import { compileProjection, type Projection } from './projection.js';
 import { aliasRequiredCollisions } from './requires-aliases.js';
 
@@ -60,8 +61,7 @@ export class PlanCache {
       if (cached) return cached;
     } else {
       byName = new Map();
-      this.#entries.set(document, byName);
-      if (this.#entries.size > this.maxDocuments) this.#entries.delete(this.#entries.keys().next().value!);
+      setBounded(this.#entries, document, byName, this.maxDocuments);
     }
     const compiled = this.compile(document, operationName);
     byName.set(key, compiled);

@@ -1,4 +1,5 @@
 import { readAutonomyMarker } from '../../../lib/autonomy/changes.js';
+import { setBounded } from '../../../lib/bounded-map.js';
 import type { Clock } from '../../../lib/clock.js';
 import type { Redis } from '../../../lib/redis.js';
 import type { AutonomyClient, EffectiveAutonomyLevel } from './autonomy-client.js';
@@ -41,9 +42,7 @@ export function createAutonomyLevelCache(deps: { lookup: AutonomyClient; redis: 
       if (entry && entry.marker === marker.value && now - entry.learnedAt < deps.maxAgeMs) return entry.level;
       const level = await deps.lookup.effectiveLevel(userId, context);
       // Re-inserted, so the map's order is the order learned and the first key the oldest.
-      entries.delete(key);
-      entries.set(key, { level, marker: marker.value, learnedAt: now });
-      if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+      setBounded(entries, key, { level, marker: marker.value, learnedAt: now }, MAX_ENTRIES);
       return level;
     },
   };
