@@ -14,8 +14,8 @@ export interface ThrottleStatus {
   currentlyAvailable: number;
   /** Cost restored per second. */
   restoreRate: number;
-  /** When the bucket is full again (ISO-8601). */
-  resetAt: string;
+  /** When the bucket is full again (ms since the epoch; the `rateLimit` field shows it as ISO-8601). */
+  resetAtMs: number;
 }
 
 export type BudgetDecision =
@@ -35,9 +35,10 @@ export interface CostBudget {
    * Takes `cost` from the caller's bucket when it fits, in one atomic step. When it fits,
    * `count` (the monthly request quota) is counted in that same step where the budget can (Redis,
    * token bucket: no round trip of its own), and the decision says how in `counted`; without
-   * `counted` it was not counted (the in-process stand-in, the sliding window), and the caller counts it.
+   * `counted` it was not counted (the in-process stand-in, the sliding window, a lease), and the caller counts it.
+   * A decision this process makes alone (from a lease) comes at once, not as a promise.
    */
-  take(principal: Principal, cost: number, count?: CappedCount): Promise<BudgetDecision>;
+  take(principal: Principal, cost: number, count?: CappedCount): BudgetDecision | Promise<BudgetDecision>;
   /** Gives back `amount`, never above the bucket's size; resolves once the bucket has it. */
   refund(principal: Principal, amount: number): Promise<ThrottleStatus>;
   /**

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ThrottleStatus } from './budget.js';
 import { rateLimitData, splitRateLimitFields } from './rate-limit-field.js';
 
-const status: ThrottleStatus = { maximumAvailable: 1_000, currentlyAvailable: 975, restoreRate: 50, resetAt: '2026-01-01T00:00:00.500Z' };
+const status: ThrottleStatus = { maximumAvailable: 1_000, currentlyAvailable: 975, restoreRate: 50, resetAtMs: Date.parse('2026-01-01T00:00:00.500Z') };
 
 const split = (document: string) => {
   const result = splitRateLimitFields(parse(document), undefined);
@@ -30,7 +30,7 @@ describe('the rateLimit root field, answered by the gateway', () => {
     const named = 'query Q { ...Budget models { id } } fragment Budget on Query { rateLimit { limit resetAt } }';
     // The fragment is left with nothing to run: it goes, and so does its now unused definition.
     expect(rest(named)).toBe('query Q { models { id } }');
-    expect(rateLimitData(split(named), 25, status, {})).toEqual({ rateLimit: { limit: 1_000, resetAt: status.resetAt } });
+    expect(rateLimitData(split(named), 25, status, {})).toEqual({ rateLimit: { limit: 1_000, resetAt: '2026-01-01T00:00:00.500Z' } });
 
     const nested = 'query Q { ...Outer } fragment Outer on Query { ... on Query { rateLimit { cost } } }';
     expect(rest(nested)).toBeNull();

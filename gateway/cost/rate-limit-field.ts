@@ -122,7 +122,7 @@ export function rateLimitData(split: RateLimitSplit, cost: number, status: Throt
     limit: status.maximumAvailable,
     cost,
     remaining: status.currentlyAvailable,
-    resetAt: status.resetAt,
+    resetAt: new Date(status.resetAtMs).toISOString(),
   };
   const answer = (selectionSet: SelectionSetNode | undefined, into: Record<string, unknown>) => {
     for (const selection of selectionSet?.selections ?? []) {

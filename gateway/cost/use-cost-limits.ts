@@ -7,16 +7,16 @@ import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js'
 import { graphqlError } from '../../lib/errors.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import { inSpan, PHASE_SPANS } from '../../lib/tracing/spans.js';
-import type { CostAnalysis } from './analysis.js';
-import type { CostBudget, CountedWithCharge, ThrottleStatus } from './budget.js';
+import type { CostAnalysis, PricedOperation } from './analysis.js';
+import type { BudgetDecision, CostBudget, CountedWithCharge, ThrottleStatus } from './budget.js';
 import { type CostPlans, planOf } from './plans.js';
-import { rateLimitData, splitRateLimitFields } from './rate-limit-field.js';
+import { rateLimitData, type RateLimitSplit, splitRateLimitFields } from './rate-limit-field.js';
 
 /** `extensions.cost` of every executed or refused operation (Shopify's shape). */
 export interface CostExtension {
   requestedQueryCost: number;
   actualQueryCost: number | null;
-  throttleStatus: Omit<ThrottleStatus, 'resetAt'>;
+  throttleStatus: Omit<ThrottleStatus, 'resetAtMs'>;
 }
 
 export interface CostLimitsOptions {
@@ -29,6 +29,23 @@ export interface CostLimitsOptions {
   countWithCharge?: CountedWithCharge;
   /** When set (tracing on), pricing and the budget charge are one span (`graphql.cost`). */
   tracer?: Tracer | undefined;
+}
+
+/** How to finish an executed operation's result: its actual cost, the refund, and both on it. */
+interface Charged {
+  settle(result: ExecutionResult): ExecutionResult;
+}
+
+/** An operation priced and taken from its caller's budget, with what finishing it needs. */
+interface Taken {
+  principal: Principal;
+  context: { request?: object } | undefined;
+  variables: Record<string, unknown>;
+  rateLimit: RateLimitSplit | null;
+  priced: PricedOperation;
+  cost: number;
+  operationType: OperationTypeNode;
+  decision: BudgetDecision;
 }
 
 const COST_BUCKETS = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000];
@@ -66,38 +83,50 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
   /** Per HTTP request, the figures its response headers carry. */
   const costsByRequest = new WeakMap<object, { estimate: number; actual: number | null }>();
 
-  /** Prices and charges; returns how to finish the result, or null when it was refused (and stopped). */
+  /**
+   * Prices and charges; returns how to finish the result, or null when it was refused (and
+   * stopped). At once, not as a promise, when the budget decided at once (a lease).
+   */
   const charge = (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => inSpan(options.tracer, PHASE_SPANS.cost, () => priceAndTake(args, stop));
-  const priceAndTake = async (args: ExecutionArgs, stop: (result: ExecutionResult) => void) => {
+  const priceAndTake = (args: ExecutionArgs, stop: (result: ExecutionResult) => void): Charged | null | Promise<Charged | null> => {
     const context = args.contextValue as { principal?: Principal; request?: object } | undefined;
     const principal = context?.principal ?? anonymousPrincipal(null);
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const refuse = async (error: GraphQLError, cost: number) => {
       stop({ errors: [error], extensions: { cost: extensionOf(cost, null, await budget.peek(principal)) } });
+      return null;
     };
     // `rateLimit` is answered here, free: taken out before the operation is priced and planned.
     const rateLimit = splitRateLimitFields(args.document, args.operationName);
     if (rateLimit && !rateLimit.document) {
-      const status = await budget.peek(principal);
-      return void stop({ data: rateLimitData(rateLimit, 0, status, variables), extensions: { cost: extensionOf(0, 0, status) } });
+      return budget.peek(principal).then((status) => {
+        stop({ data: rateLimitData(rateLimit, 0, status, variables), extensions: { cost: extensionOf(0, 0, status) } });
+        return null;
+      });
     }
     if (rateLimit?.document) args.document = rateLimit.document;
     const priced = analysis.analyse(args.schema, args.document, args.operationName);
-    if (priced instanceof GraphQLError) return void (await refuse(priced, 0));
+    if (priced instanceof GraphQLError) return refuse(priced, 0);
     let cost: number;
     try {
       cost = priced.estimate(variables);
     } catch (error) {
-      if (error instanceof GraphQLError) return void (await refuse(error, 0));
+      if (error instanceof GraphQLError) return refuse(error, 0);
       throw error;
     }
     const operationType = operationTypeOf(args);
     estimatedOf[operationType].observe(cost);
     const ceiling = planOf(plansNow(), principal).maxOperationCost;
     if (cost > ceiling) {
-      return void (await refuse(graphqlError('COST_LIMIT_EXCEEDED', `The operation costs ${cost}, more than the ${ceiling} one operation may.`, { cost, maxCost: ceiling }), cost));
+      return refuse(graphqlError('COST_LIMIT_EXCEEDED', `The operation costs ${cost}, more than the ${ceiling} one operation may.`, { cost, maxCost: ceiling }), cost);
     }
-    const decision = await budget.take(principal, cost, options.countWithCharge?.counterOf(args) ?? undefined);
+    const decision = budget.take(principal, cost, options.countWithCharge?.counterOf(args) ?? undefined);
+    const decided = (decision: BudgetDecision) => afterTake(args, stop, { principal, context, variables, rateLimit, priced, cost, operationType, decision });
+    return decision instanceof Promise ? decision.then(decided) : decided(decision);
+  };
+  /** What the budget decided, applied: refused (stopped, null) or how to finish the result. */
+  const afterTake = (args: ExecutionArgs, stop: (result: ExecutionResult) => void, taken: Taken): Charged | null => {
+    const { principal, context, variables, rateLimit, priced, cost, operationType, decision } = taken;
     if (decision.allowed && decision.counted) options.countWithCharge!.counted(args, decision.counted);
     if (context?.request) costsByRequest.set(context.request, { estimate: cost, actual: null });
     if (!decision.allowed) {
@@ -106,7 +135,8 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
         retryAfter,
         http: { status: 429, headers: { 'retry-after': String(retryAfter) } },
       });
-      return void stop({ errors: [error], extensions: { cost: extensionOf(cost, null, decision.status) } });
+      stop({ errors: [error], extensions: { cost: extensionOf(cost, null, decision.status) } });
+      return null;
     }
     const withCost = (result: ExecutionResult, spent: number, status: ThrottleStatus): ExecutionResult => {
       const data = rateLimit && result.data ? { ...result.data, ...rateLimitData(rateLimit, cost, status, variables) } : result.data;
@@ -126,15 +156,19 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     };
   };
 
+  const finishing = (charged: Charged | null) =>
+    charged
+      ? {
+          onExecuteDone({ result, setResult }: { result: ExecutionResult | AsyncIterable<ExecutionResult>; setResult: (result: ExecutionResult) => void }) {
+            if (!isAsyncIterable(result)) setResult(charged.settle(result));
+          },
+        }
+      : undefined;
+
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      const charged = await charge(args, setResultAndStopExecution);
-      if (!charged) return;
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (!isAsyncIterable(result)) setResult(charged.settle(result));
-        },
-      };
+    onExecute({ args, setResultAndStopExecution }) {
+      const charged = charge(args, setResultAndStopExecution);
+      return charged instanceof Promise ? charged.then(finishing) : finishing(charged);
     },
     async onSubscribe({ args, setResultAndStopExecution }) {
       // A subscription is charged once, when it starts; its events carry no cost and are not refunded.

@@ -81,7 +81,7 @@ export function throttleStatusAfterRefund(status: ThrottleStatus, amount: number
   return {
     ...status,
     currentlyAvailable: Math.min(status.maximumAvailable, status.currentlyAvailable + amount),
-    resetAt: new Date(Math.max(nowMs, Date.parse(status.resetAt) - refilledSoonerMs)).toISOString(),
+    resetAtMs: Math.max(nowMs, status.resetAtMs - refilledSoonerMs),
   };
 }
 
@@ -91,6 +91,6 @@ export function throttleStatusOf(algorithm: RateLimitAlgorithm, plan: RateLimitP
     maximumAvailable: maximum,
     currentlyAvailable: outcome.available,
     restoreRate: restorePerSecond,
-    resetAt: new Date(nowMs + outcome.resetAfterMs).toISOString(),
+    resetAtMs: nowMs + outcome.resetAfterMs,
   };
 }

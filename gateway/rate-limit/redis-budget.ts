@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import type { CappedCount } from '../../lib/capped-counter.js';
 import type { Clock } from '../../lib/clock.js';
 import { SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS, serviceUnavailable } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -164,8 +165,28 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
     );
   };
 
+  /** A take that goes to Redis: with it go the held refund and what the caller's lease has left, and a new lease is asked for. */
+  async function takeFromRedis(principal: Principal, plan: RateLimitPlan, key: string, amount: number, lease: Lease | undefined, nowMs: number, count: CappedCount | undefined): Promise<BudgetDecision> {
+    // A refund held for this caller and what its lease has left go with this take; should the take fail, they are lost like any write to a Redis that is down.
+    const credit = (held.get(key)?.amount ?? 0) + (lease?.tokens ?? 0);
+    held.delete(key);
+    leases.delete(key);
+    const wanted = leaseMs > 0 ? leaseSizeOf(plan, amount, lease, nowMs) : 0;
+    const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amount, nowMs, credit, count, wanted));
+    const leased = outcome.leased ?? 0;
+    if (leaseMs > 0 && outcome.allowed && leases.size < MAX_LEASES) {
+      leases.set(key, { principal, tokens: leased, size: leased, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
+      scheduleFlush();
+    }
+    const status = throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, amount) : outcome, nowMs);
+    metrics.decisionsBy[`${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}`].inc();
+    if (outcome.allowed) return outcome.counted ? { allowed: true, status, counted: outcome.counted } : { allowed: true, status };
+    metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
+    return { allowed: false, status, retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterMs / 1_000)) };
+  }
+
   const budget: CostBudget = {
-    async take(principal, cost, count): Promise<BudgetDecision> {
+    take(principal, cost, count): BudgetDecision | Promise<BudgetDecision> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
       const key = keyOf(principal);
@@ -177,24 +198,8 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
         metrics.decisionsBy.allowed_leased.inc();
         return { allowed: true, status: throttleStatusOf(algorithm, plan, tokenBucketOutcome(plan, lease.bucketTokens + lease.tokens, true, amount), nowMs) };
       }
-      // A refund held for this caller and what its lease has left go with this take; should the take fail, they are lost like any write to a Redis that is down.
-      const credit = (held.get(key)?.amount ?? 0) + (lease?.tokens ?? 0);
-      held.delete(key);
-      leases.delete(key);
-      const wanted = leaseMs > 0 ? leaseSizeOf(plan, amount, lease, nowMs) : 0;
-      const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amount, nowMs, credit, count, wanted));
-      const leased = outcome.leased ?? 0;
-      if (leaseMs > 0 && outcome.allowed && leases.size < MAX_LEASES) {
-        leases.set(key, { principal, tokens: leased, size: leased, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
-        scheduleFlush();
-      }
-      const status = throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, amount) : outcome, nowMs);
-      metrics.decisionsBy[`${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}`].inc();
-      if (outcome.allowed) return outcome.counted ? { allowed: true, status, counted: outcome.counted } : { allowed: true, status };
-      metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
-      return { allowed: false, status, retryAfterSeconds: Math.max(1, Math.ceil(outcome.retryAfterMs / 1_000)) };
-    },
-    async refund(principal, amount): Promise<ThrottleStatus> {
+      return takeFromRedis(principal, plan, key, amount, lease, nowMs, count);
+    },    async refund(principal, amount): Promise<ThrottleStatus> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
       const { outcome } = await run(principal, (limiter) => limiter.refund(keyOf(principal), plan, amountOf(amount), nowMs));

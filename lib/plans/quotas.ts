@@ -29,7 +29,8 @@ export const DEFAULT_MONTHLY_QUOTAS: Readonly<Record<string, MonthlyQuotas>> = {
 export const QUOTA_COUNTER_TTL_SECONDS = 40 * 24 * 3_600;
 
 /** `2026-12`: the calendar month (UTC) of `at`. */
-export const monthOf = (at: Date) => at.toISOString().slice(0, 7);
+/** `YYYY-MM` (UTC) of `at`; built from its fields, as every operation names its month's quota counter. */
+export const monthOf = (at: Date) => `${at.getUTCFullYear()}-${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
 
 export const requestCounterKey = (userId: string, at: Date) => `quota:requests:${userId}:${monthOf(at)}`;
 export const tokenCounterKey = (userId: string, at: Date) => `quota:tokens:${userId}:${monthOf(at)}`;
