@@ -123,7 +123,7 @@ async function measure(
   guard: RunGuard,
   inference: { upstream: NonNullable<Awaited<ReturnType<typeof startFakeOpenAi>>>; settings: InferenceSettings } | null,
 ): Promise<Report> {
-  const seeded = await seedUser(platform.gatewayUrl);
+  const seeded = await seedUser(platform.gatewayUrl, platform.keys);
   const context: BenchContext = {
     gatewayUrl: platform.gatewayUrl,
     subgraphUrls: platform.subgraphUrls,

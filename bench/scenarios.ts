@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { decodeJwt } from 'jose';
 
 import type { SubgraphName } from '../embedded/platform.js';
+import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { IDENTITY_HEADER, type IdentitySigner } from '../lib/auth/identity-header.js';
 import type { SigningKeys } from '../lib/auth/keys.js';
-import type { Principal } from '../lib/auth/principal.js';
+import { type Principal, scopesOfRoles } from '../lib/auth/principal.js';
 import { expectField, type GraphQLBody, postGraphQL } from './lib/graphql.js';
 import type { BenchSecrets } from './lib/platform.js';
 
@@ -191,7 +192,7 @@ const TOKENS = 'accessToken accessTokenExpiresAt refreshToken';
  * plan and creates an API key for it. Registering signs the user in; the session renews its access token with
  * `refreshToken` (login is rate-limited to a few per account and minute, refresh is not).
  */
-export async function seedUser(gatewayUrl: string): Promise<{ user: BenchUser; session: BenchSession; apiKey: string }> {
+export async function seedUser(gatewayUrl: string, keys: SigningKeys): Promise<{ user: BenchUser; session: BenchSession; apiKey: string }> {
   const suffix = randomBytes(6).toString('hex');
   const input = {
     email: `bench-${suffix}@example.com`,
@@ -217,6 +218,7 @@ export async function seedUser(gatewayUrl: string): Promise<{ user: BenchUser; s
     { authorization: `Bearer ${tokens.accessToken}` },
   );
   if (moved.errors) throw new Error(`moving the benchmark user to the enterprise plan failed: ${JSON.stringify(moved.errors)}`);
+  await widenPlanBudgets(gatewayUrl, keys);
   const session = createSession(gatewayUrl, await refreshedTokens(gatewayUrl, tokens));
 
   const created = await postGraphQL(
@@ -228,6 +230,29 @@ export async function seedUser(gatewayUrl: string): Promise<{ user: BenchUser; s
   expectField(created.data, 'createApiKey.key', (v) => typeof v === 'string' && v.length > 0, 'an API key');
   const apiKey = (created.data as { createApiKey: { key: string } }).createApiKey.key;
   return { user: { id: user.id, email: user.email, displayName: user.displayName }, session, apiKey };
+}
+
+/**
+ * The largest budgets updatePlan takes, for every plan of the catalogue. Once the usage subgraph
+ * has published its catalogue (changePlan does), the platform's gateway takes the plans' limits
+ * from it, not from its RATE_LIMIT_PLANS (GENEROUS_RATE_LIMIT_PLANS): without this, the reference
+ * budgets (free 1,000, enterprise 20,000 a caller) refuse the benchmark's load with 429s.
+ */
+async function widenPlanBudgets(gatewayUrl: string, keys: SigningKeys): Promise<void> {
+  const issuer = createAccessTokenIssuer(keys, 300, () => new Date());
+  const { token } = await issuer.issue({ userId: randomUUID(), roles: ['admin'], scopes: scopesOfRoles(['admin']), plan: 'enterprise', sessionId: randomUUID() });
+  const most = 100_000_000;
+  for (const id of ['free', 'pro', 'enterprise']) {
+    const widened = await postGraphQL(
+      gatewayUrl,
+      {
+        query: 'mutation BenchWidenPlan($id: ID!, $input: UpdatePlanInput!) { updatePlan(id: $id, input: $input) { id } }',
+        variables: { id, input: { bucketSize: most, restorePerSecond: most, requestsPerWindow: most } },
+      },
+      { authorization: `Bearer ${token}` },
+    );
+    if (widened.errors) throw new Error(`widening the ${id} plan's budget failed: ${JSON.stringify(widened.errors)}`);
+  }
 }
 
 /** New tokens from `refreshToken` (which rotates the refresh token). */
