@@ -258,6 +258,30 @@ describe('cost budget in the shared Redis', () => {
     expect(await other.peek(busy)).toMatchObject({ currentlyAvailable: 9_995 });
   });
 
+  it('leases: a caller still busy when its lease ends with tokens left gets half of it next, not none; one not back in time gets none', async () => {
+    const clock = fakeClock();
+    const leasing = budgetOn(await connect(), clock, { leaseMs: 250 });
+    const other = budgetOn(await connect(), clock);
+    const caller = user('batch');
+    await leasing.take(caller, 5);
+    await leasing.take(caller, 5);
+    for (let i = 0; i < 4; i++) await leasing.take(caller, 5);
+    // The lease of 20 used up in time: the next is 40.
+    await leasing.take(caller, 5);
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_925 });
+    clock.advance(100);
+    await leasing.take(caller, 5);
+    await leasing.take(caller, 5);
+    // Ended (250 ms) with 30 left, the caller's last take 200 ms ago: 30 back, 5 taken, a lease of 20.
+    clock.advance(200);
+    await leasing.take(caller, 5);
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_930 });
+    // Not back within 250 ms of its last take: the 20 come back and no lease is taken.
+    clock.advance(300);
+    await leasing.take(caller, 5);
+    expect(await other.peek(caller)).toMatchObject({ currentlyAvailable: 9_945 });
+  });
+
   it('leases: what an ended lease has left goes back on its own when no take comes for it', async () => {
     const realClock: Clock = { now: () => new Date() };
     const leasing = budgetOn(await connect(), realClock, { leaseMs: 2_000, refundHoldMs: 10 });

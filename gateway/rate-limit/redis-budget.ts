@@ -40,15 +40,19 @@ export interface RedisCostBudgetOptions {
  * through this process to spend without a round trip (RATE_LIMIT_LEASE_MS). A caller gets
  * one only when it comes back within `leaseMs` of its last take (a busy caller: a partner's
  * batch, a dashboard's burst), first for FIRST_LEASE_TAKES takes of the current cost, then
- * twice the last lease each time one is used up in time, never more than LEASE_SHARE of the
- * bucket. What is left when it ends (`untilMs`) goes back as a credit, like a held refund.
- * Until then other processes see that caller's bucket short by what this one holds.
+ * twice the last lease each time one is used up in time and half of it when one ended with
+ * tokens left (the caller is busy but slower than the lease), never less than the first and
+ * never more than LEASE_SHARE of the bucket. What is left when it ends (`untilMs`) goes back
+ * as a credit, like a held refund. Until then other processes see that caller's bucket short
+ * by what this one holds.
  */
 interface Lease {
   principal: Principal;
   tokens: number;
-  /** What the last script run leased (0: none); the next lease doubles it. */
+  /** What the last script run leased (0: none); the next lease is sized from it. */
   size: number;
+  /** The caller's last take through this process, from the lease or not. */
+  lastTakeMs: number;
   /** The bucket as that run left it, without the lease: the throttle status shows both. */
   bucketTokens: number;
   untilMs: number;
@@ -62,11 +66,13 @@ const FIRST_LEASE_TAKES = 4;
 const MAX_LEASES = 100_000;
 
 /** How many tokens to lease with a take of `amount`, given the caller's lease before it. */
-function leaseSizeOf(plan: RateLimitPlan, amount: number, previous: Lease | undefined, nowMs: number): number {
+function leaseSizeOf(plan: RateLimitPlan, amount: number, previous: Lease | undefined, nowMs: number, leaseMs: number): number {
   const most = Math.floor(plan.bucketSize * LEASE_SHARE);
   // A lease that cannot hold one more take is no use; a caller not back in time gets none.
-  if (amount <= 0 || most < amount || !previous || nowMs >= previous.untilMs) return 0;
-  return Math.min(most, previous.size > 0 ? previous.size * 2 : amount * FIRST_LEASE_TAKES);
+  if (amount <= 0 || most < amount || !previous || nowMs - previous.lastTakeMs >= leaseMs) return 0;
+  const first = amount * FIRST_LEASE_TAKES;
+  const usedUpInTime = nowMs < previous.untilMs;
+  return Math.min(most, usedUpInTime ? Math.max(first, previous.size * 2) : Math.max(first, Math.floor(previous.size / 2)));
 }
 
 /** Key prefix of every bucket, per algorithm, before the caller (`user:<id>`, `apiKey:<id>`, `ip:<addr>`). */
@@ -171,11 +177,11 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
     const credit = (held.get(key)?.amount ?? 0) + (lease?.tokens ?? 0);
     held.delete(key);
     leases.delete(key);
-    const wanted = leaseMs > 0 ? leaseSizeOf(plan, amount, lease, nowMs) : 0;
+    const wanted = leaseMs > 0 ? leaseSizeOf(plan, amount, lease, nowMs, leaseMs) : 0;
     const { outcome, inProcess } = await run(principal, (limiter) => limiter.take(key, plan, amount, nowMs, credit, count, wanted));
     const leased = outcome.leased ?? 0;
     if (leaseMs > 0 && outcome.allowed && leases.size < MAX_LEASES) {
-      leases.set(key, { principal, tokens: leased, size: leased, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
+      leases.set(key, { principal, tokens: leased, size: leased, lastTakeMs: nowMs, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
       scheduleFlush();
     }
     const status = throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, amount) : outcome, nowMs);
@@ -195,6 +201,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       if (lease && nowMs < lease.untilMs && lease.tokens >= amount) {
         // Spent from the lease: no round trip, and `count` is left to its owner (not `counted`).
         lease.tokens -= amount;
+        lease.lastTakeMs = nowMs;
         metrics.decisionsBy.allowed_leased.inc();
         return { allowed: true, status: throttleStatusOf(algorithm, plan, tokenBucketOutcome(plan, lease.bucketTokens + lease.tokens, true, amount), nowMs) };
       }
