@@ -12,8 +12,7 @@ import { throttledWarning } from '../../lib/throttled-warning.js';
 import type { BudgetDecision, CostBudget, ThrottleStatus } from '../cost/budget.js';
 import { inProcessSlidingWindow, inProcessTokenBucket } from './in-process-limiters.js';
 import { type Limiter, type LimiterOutcome, type RateLimitAlgorithm, throttleStatusAfterRefund, throttleStatusOf, tokenBucketOutcome } from './limiter.js';
-import type { RateLimitPlan } from './plans.js';
-import { type RateLimitPlans, subjectOf, tierOf } from './plans.js';
+import { type RateLimitPlan, type RateLimitPlans, subjectOf, tierOf } from './plans.js';
 import { redisSlidingWindow, redisTokenBucket } from './redis-limiters.js';
 
 /** What happens while Redis does not answer: `open` serves from an in-process bucket, `closed` refuses. */
@@ -73,6 +72,11 @@ function leaseSizeOf(plan: RateLimitPlan, amount: number, previous: Lease | unde
   const first = amount * FIRST_LEASE_TAKES;
   const usedUpInTime = nowMs < previous.untilMs;
   return Math.min(most, usedUpInTime ? Math.max(first, previous.size * 2) : Math.max(first, Math.floor(previous.size / 2)));
+}
+
+/** The status of a caller's token bucket whose `available` tokens count what this process leases it. */
+function leasedStatus(plan: RateLimitPlan, available: number, nowMs: number): ThrottleStatus {
+  return throttleStatusOf('token-bucket', plan, tokenBucketOutcome(plan, available, true, 0), nowMs);
 }
 
 /** Key prefix of every bucket, per algorithm, before the caller (`user:<id>`, `apiKey:<id>`, `ip:<addr>`). */
@@ -184,7 +188,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       leases.set(key, { principal, tokens: leased, size: leased, lastTakeMs: nowMs, bucketTokens: outcome.available, untilMs: nowMs + leaseMs });
       scheduleFlush();
     }
-    const status = throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, amount) : outcome, nowMs);
+    const status = leased ? leasedStatus(plan, outcome.available + leased, nowMs) : throttleStatusOf(algorithm, plan, outcome, nowMs);
     metrics.decisionsBy[`${outcome.allowed ? 'allowed' : 'refused'}${inProcess ? '_in_process' : ''}`].inc();
     if (outcome.allowed) return outcome.counted ? { allowed: true, status, counted: outcome.counted } : { allowed: true, status };
     metrics.throttled.inc({ reason: refusalReason, tier: tierOf(plansNow(), principal) });
@@ -203,10 +207,11 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
         lease.tokens -= amount;
         lease.lastTakeMs = nowMs;
         metrics.decisionsBy.allowed_leased.inc();
-        return { allowed: true, status: throttleStatusOf(algorithm, plan, tokenBucketOutcome(plan, lease.bucketTokens + lease.tokens, true, amount), nowMs) };
+        return { allowed: true, status: leasedStatus(plan, lease.bucketTokens + lease.tokens, nowMs) };
       }
       return takeFromRedis(principal, plan, key, amount, lease, nowMs, count);
-    },    async refund(principal, amount): Promise<ThrottleStatus> {
+    },
+    async refund(principal, amount): Promise<ThrottleStatus> {
       const nowMs = clock.now().getTime();
       const plan = planOf(principal);
       const { outcome } = await run(principal, (limiter) => limiter.refund(keyOf(principal), plan, amountOf(amount), nowMs));
@@ -236,7 +241,7 @@ export function createRedisCostBudget(options: RedisCostBudgetOptions): CostBudg
       const { outcome } = await run(principal, (limiter) => limiter.peek(key, plan, nowMs));
       const lease = leases.get(key);
       const leased = lease && nowMs < lease.untilMs ? lease.tokens : 0;
-      return throttleStatusOf(algorithm, plan, leased ? tokenBucketOutcome(plan, outcome.available + leased, true, 0) : outcome, nowMs);
+      return leased ? leasedStatus(plan, outcome.available + leased, nowMs) : throttleStatusOf(algorithm, plan, outcome, nowMs);
     },
   };
   return budget;
