@@ -3,6 +3,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { Principal } from '../../lib/auth/principal.js';
 import { connectionPrincipalOf } from '../../lib/graphql-ws-server.js';
+import { thenMaybe } from '../../lib/maybe-promise.js';
 import type { Authenticator } from './authenticator.js';
 import { clientIp } from './client-ip.js';
 
@@ -33,7 +34,7 @@ export function useAuth(authenticator: Authenticator, identity: IdentitySigner, 
       const socketAddress = (context as unknown as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress ?? null;
       const principal = authenticator.authenticate(request.headers, clientIp(request.headers.get('x-forwarded-for'), socketAddress, trustedProxyHops));
       // No promise when there was none to wait on (anonymous): the pipeline then goes on at once.
-      return principal instanceof Promise ? principal.then(extendWith) : extendWith(principal);
+      return thenMaybe(principal, extendWith);
     },
   };
 }

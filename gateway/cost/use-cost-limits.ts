@@ -5,6 +5,7 @@ import { Histogram, type Registry } from 'prom-client';
 
 import { anonymousPrincipal, type Principal } from '../../lib/auth/principal.js';
 import { graphqlError } from '../../lib/errors.js';
+import { thenMaybe } from '../../lib/maybe-promise.js';
 import { METRIC_NAMESPACE } from '../../lib/metrics.js';
 import { inSpan, PHASE_SPANS } from '../../lib/tracing/spans.js';
 import type { CostAnalysis, PricedOperation } from './analysis.js';
@@ -122,7 +123,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
     }
     const decision = budget.take(principal, cost, options.countWithCharge?.counterOf(args) ?? undefined);
     const decided = (decision: BudgetDecision) => afterTake(args, stop, { principal, context, variables, rateLimit, priced, cost, operationType, decision });
-    return decision instanceof Promise ? decision.then(decided) : decided(decision);
+    return thenMaybe(decision, decided);
   };
   /** What the budget decided, applied: refused (stopped, null) or how to finish the result. */
   const afterTake = (args: ExecutionArgs, stop: (result: ExecutionResult) => void, taken: Taken): Charged | null => {
@@ -168,7 +169,7 @@ export function useCostLimits(options: CostLimitsOptions): Plugin {
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const charged = charge(args, setResultAndStopExecution);
-      return charged instanceof Promise ? charged.then(finishing) : finishing(charged);
+      return thenMaybe(charged, finishing);
     },
     async onSubscribe({ args, setResultAndStopExecution }) {
       // A subscription is charged once, when it starts; its events carry no cost and are not refunded.

@@ -2,6 +2,7 @@ import type { Plugin } from 'graphql-yoga';
 
 import type { IdentitySigner } from '../../lib/auth/identity-header.js';
 import type { Principal } from '../../lib/auth/principal.js';
+import { thenMaybe } from '../../lib/maybe-promise.js';
 import type { AuthContext } from '../auth/use-auth.js';
 import type { PlanDirectory } from './plan-directory.js';
 
@@ -21,7 +22,7 @@ export function usePlanTier(directory: PlanDirectory, identity: IdentitySigner):
       };
       const effective = directory.withEffectiveTier(principal);
       // No promise when there was nothing to look up (no user): the pipeline then goes on at once.
-      return effective instanceof Promise ? effective.then(extendWith) : extendWith(effective);
+      return thenMaybe(effective, extendWith);
     },
   };
 }
