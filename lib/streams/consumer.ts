@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 
 import type { Logger } from '../logger.js';
 import type { Redis } from '../redis.js';
 import { throttledWarning } from '../throttled-warning.js';
+import { pacedReclaim } from './paced-reclaim.js';
 
 /** @default 100 // ms between reads of the in-process stand-in, which cannot block. */
 const STAND_IN_POLL_MS = 100;
@@ -79,8 +79,7 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
       };
     });
 
-  /** When other consumers' idle entries were last looked for (performance.now()). */
-  let claimedAt = Number.NEGATIVE_INFINITY;
+  const reclaim = pacedReclaim(blockMs);
   /** This consumer may have entries pending: at start, and after a failed round, until a read of them comes back empty. */
   let ownPending = true;
 
@@ -125,12 +124,8 @@ export function startStreamConsumer(options: StreamConsumerOptions): { stop(): P
           await readWithoutGroup();
           continue;
         }
-        if (performance.now() - claimedAt >= blockMs) {
-          const claimed = (await connection.xautoclaim(stream, group, consumer, claimIdleMs, '0', 'COUNT', batchSize)) as [string, Array<[string, string[]]>];
-          // Looked for again next round while it finds some (a dead consumer's backlog), else after blockMs.
-          if (!claimed[1]?.length) claimedAt = performance.now();
-          await handleBatch(claimed[1] ?? []);
-        }
+        const claimIdle = async () => ((await connection.xautoclaim(stream, group, consumer, claimIdleMs, '0', 'COUNT', batchSize)) as [string, Array<[string, string[]]>])[1] ?? [];
+        await handleBatch(await reclaim(claimIdle));
         // Our own pending entries first (a failed batch), then new ones.
         if (ownPending) {
           const pending = (await connection.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', stream, '0')) as Array<[string, Array<[string, string[]]>]> | null;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 
 import { ZodError } from 'zod';
 
@@ -10,6 +9,7 @@ import type { InferenceBus, JobEvent, LifecycleEntry } from '../../../lib/infere
 import { recordUsageEvent } from '../../../lib/live/usage-events.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { Redis } from '../../../lib/redis.js';
+import { pacedReclaim } from '../../../lib/streams/paced-reclaim.js';
 import { throttledWarning } from '../../../lib/throttled-warning.js';
 import type { InferenceJob } from '../data/__generated__/prisma/client.js';
 import type { JobStore } from '../data/job-store.js';
@@ -62,7 +62,7 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   let running = false;
   let loop: Promise<void> | null = null;
-  let reclaimedAt = Number.NEGATIVE_INFINITY;
+  const reclaim = pacedReclaim(RECLAIM_EVERY_MS);
   // While PostgreSQL or Redis is down every round fails; one line per 10 s says so.
   const roundFailed = throttledWarning(deps.logger, 'inference lifecycle round failed; retrying');
 
@@ -140,10 +140,7 @@ export function createLifecycleConsumer(deps: LifecycleConsumerDeps) {
   }
 
   async function round(): Promise<void> {
-    const due = performance.now() - reclaimedAt >= RECLAIM_EVERY_MS;
-    const reclaimed = due ? await deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS) : [];
-    // Looked for again next round while some are found (a dead replica's backlog), else after RECLAIM_EVERY_MS.
-    if (due && reclaimed.length === 0) reclaimedAt = performance.now();
+    const reclaimed = await reclaim(() => deps.bus.lifecycle.reclaim(consumer, RECLAIM_IDLE_MS));
     const entries = [...reclaimed, ...(await deps.bus.lifecycle.take(consumer, { count: TAKE_COUNT, blockMs: TAKE_BLOCK_MS }))];
     const done: string[] = [];
     try {
