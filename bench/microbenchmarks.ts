@@ -161,7 +161,7 @@ async function authenticating(context: BenchContext, makeHeaders: () => Promise<
   // The authenticator reads no NODE_ENV-dependent setting; production would also demand a REDIS_URL.
   const config = gatewayEnvSchema.parse({ LOG_LEVEL: 'silent' });
   const redis = await connectRedis({ url: context.redis.url, keyPrefix: context.redis.keyPrefix });
-  const authenticator = createGatewayAuthenticator(
+  const { authenticator } = createGatewayAuthenticator(
     config,
     { keys: context.keys, redis, identity: context.identity, clock: systemClock, logger: createLogger({ name: 'bench', level: 'silent' }) },
     createGatewayUpstream(config, [{ name: config.API_KEY_SUBGRAPH, url: context.subgraphUrls.users }], new Registry()),

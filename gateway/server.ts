@@ -20,6 +20,7 @@ import type { Redis } from '../lib/redis.js';
 import { useSecurityHeaders } from '../lib/security-headers.js';
 import { useAccessLog } from './access-log/use-access-log.js';
 import { createGatewayAuthenticator } from './auth/index.js';
+import { watchRevocations } from './auth/revocation-notices.js';
 import { useAuth } from './auth/use-auth.js';
 import { AUTHENTICATED_SPEC, readAuthorizationRequirements, REQUIRES_SCOPES_SPEC } from './authorization/requirements.js';
 import { useAuthDirectives } from './authorization/use-auth-directives.js';
@@ -51,7 +52,7 @@ import { useRequestParseErrors } from './plugins/use-request-parse-errors.js';
 import { createRateLimitBudget } from './rate-limit/index.js';
 import { acknowledgeEnforcedSecurityFeatures } from './security-features.js';
 import { createGatewaySubscriptions, type GatewaySubscriptions } from './subscriptions/index.js';
-import { watchRevocations } from './subscriptions/revocations.js';
+import { endRevokedSubscriptions } from './subscriptions/revocations.js';
 import { directiveApplications } from './supergraph.js';
 import { propagateTraceContext, useGatewayTracing } from './tracing/use-gateway-tracing.js';
 import { offlineGraphiQL } from './transports/graphiql.js';
@@ -117,7 +118,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
     engineFactories[config.GATEWAY_ENGINE],
   );
   const { subgraphs, upstream } = engine;
-  const authenticator = createGatewayAuthenticator(config, deps, upstream);
+  const { authenticator, sessionRevocations } = createGatewayAuthenticator(config, deps, upstream);
   const subscriptions = createGatewaySubscriptions(config, { engine, upstream, registry, clock: deps.clock, logger });
   const liveHub = createLiveHub(deps.redis, logger);
   const plans = createPlanDirectory({
@@ -130,7 +131,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
   });
   const stopWatchingPlans = await plans.start();
   const costBudget = createRateLimitBudget(config, { redis: deps.redis, clock: deps.clock, logger, registry, plans: plans.rateLimitPlans });
-  const stopWatchingRevocations = await watchRevocations(liveHub, subscriptions, logger);
+  const stopWatchingRevocations = await watchRevocations(liveHub, [endRevokedSubscriptions(subscriptions), sessionRevocations], logger);
   const probeCaller = { identityHeader: () => deps.identity.sign(anonymousPrincipal(null)) };
   const trustedDocuments = await watchTrustedDocuments(config.PERSISTED_DOCUMENTS_FILE, logger);
   const persistedQueries = createPersistedQueryResolver({ redis: deps.redis, ttlSeconds: config.APQ_TTL_SECONDS, documents: trustedDocuments.current });

@@ -14,7 +14,8 @@ import { createUsersLookup } from './users-lookup.js';
 
 /**
  * The gateway's authenticator, assembled from its config: access tokens, OIDC issuers, API
- * keys, behind the per-address limit on failed credentials.
+ * keys, behind the per-address limit on failed credentials; and its session revocation check,
+ * which the revocation notices must reach (`watchRevocations`).
  */
 export function createGatewayAuthenticator(
   config: GatewayConfig,
@@ -26,9 +27,10 @@ export function createGatewayAuthenticator(
     identity: deps.identity,
     upstream,
   });
+  const sessionRevocations = createSessionRevocationCheck({ redis: deps.redis, users });
   const authenticator = createAuthenticator({
     keys: { publicKey: deps.keys.publicKey, keyId: deps.keys.keyId, maxLifetimeSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS },
-    revocations: createSessionRevocationCheck({ redis: deps.redis, users }),
+    revocations: sessionRevocations,
     oidc: createOidcVerifier(config.OIDC_ISSUERS, {
       cooldownMs: config.OIDC_JWKS_COOLDOWN_MS,
       cacheMaxAgeMs: config.OIDC_JWKS_MAX_AGE_MS,
@@ -43,5 +45,8 @@ export function createGatewayAuthenticator(
     clock: deps.clock,
     logger: deps.logger,
   });
-  return withFailedCredentialLimit(authenticator, { redis: deps.redis, limit: config.AUTH_FAILURE_LIMIT_PER_IP, logger: deps.logger });
+  return {
+    authenticator: withFailedCredentialLimit(authenticator, { redis: deps.redis, limit: config.AUTH_FAILURE_LIMIT_PER_IP, logger: deps.logger }),
+    sessionRevocations,
+  };
 }

@@ -1,8 +1,20 @@
-import { cachedSessionState } from '../../lib/auth/revocation.js';
+import { performance } from 'node:perf_hooks';
+
+import { cachedSessionState, type RevocationNotice } from '../../lib/auth/revocation.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import type { Redis } from '../../lib/redis.js';
 import { type UsersLookup, UsersLookupUnavailable } from './users-lookup.js';
 
 const SESSION_REVOKED = /* GraphQL */ `query SessionRevoked($sessionId: ID!) { _sessionRevoked(sessionId: $sessionId) }`;
+
+/**
+ * @default 1_000 // ms a session Redis called live is taken as live without asking again.
+ * A revocation notice ends it at once; this bounds the rest: a notice lost while the
+ * pub/sub connection was coming back, and a Redis that hangs without closing connections.
+ */
+export const LIVE_SESSION_CACHE_MS = 1_000;
+/** @default 100_000 // sessions whose live answer is kept (about 100 B each); beyond, the oldest go first. */
+const MAX_LIVE_SESSIONS = 100_000;
 
 /**
  * Whether an access token's session has been revoked. Redis' copy answers when it knows: the
@@ -11,14 +23,49 @@ const SESSION_REVOKED = /* GraphQL */ `query SessionRevoked($sessionId: ID!) { _
  * from PostgreSQL, the record, so an empty Redis never lets a revoked session back in.
  * Fail-closed: Redis unreachable throws (the request gets SERVICE_UNAVAILABLE), and so does
  * the users subgraph when it must answer and cannot (SUBGRAPH_UNAVAILABLE).
+ *
+ * A busy client sends its token many times a second, so Redis' "live" is kept for
+ * LIVE_SESSION_CACHE_MS (no round trip on those requests), but only while revocation notices
+ * are heard (`hearing`, from the pub/sub connection's state): a notice drops its sessions, and
+ * an answer that was in flight during any notice is not kept. Unknown and revoked are not
+ * kept: the first is rare, the second is refused anyway.
  */
-export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersLookup | null }) {
+export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersLookup | null; nowMs?: () => number }) {
+  const nowMs = deps.nowMs ?? (() => performance.now());
+  const live = new Map<string, number>();
+  /** Moves with every notice and every change of `hearing`: an answer read across one is not kept. */
+  let generation = 0;
+  let hearing = false;
+
+  async function ask(sessionId: string): Promise<boolean> {
+    const askedAt = generation;
+    const cached = await cachedSessionState(deps.redis, sessionId);
+    if (cached === 'live' && hearing && askedAt === generation) setBounded(live, sessionId, nowMs() + LIVE_SESSION_CACHE_MS, MAX_LIVE_SESSIONS);
+    if (cached !== 'unknown') return cached === 'revoked';
+    if (!deps.users) throw new UsersLookupUnavailable('no users subgraph to check the session with');
+    return (await deps.users<{ _sessionRevoked: boolean }>(SESSION_REVOKED, { sessionId }))._sessionRevoked;
+  }
+
   return {
-    async isRevoked(sessionId: string): Promise<boolean> {
-      const cached = await cachedSessionState(deps.redis, sessionId);
-      if (cached !== 'unknown') return cached === 'revoked';
-      if (!deps.users) throw new UsersLookupUnavailable('no users subgraph to check the session with');
-      return (await deps.users<{ _sessionRevoked: boolean }>(SESSION_REVOKED, { sessionId }))._sessionRevoked;
+    /** `false` at once for a session Redis called live within LIVE_SESSION_CACHE_MS; else asks. */
+    isRevoked(sessionId: string): boolean | Promise<boolean> {
+      const until = live.get(sessionId);
+      if (until !== undefined) {
+        if (nowMs() < until) return false;
+        live.delete(sessionId);
+      }
+      return ask(sessionId);
+    },
+    /** A revocation notice (`auth:revocations`). */
+    noticed(notice: RevocationNotice): void {
+      generation += 1;
+      for (const sessionId of notice.sessionIds ?? []) live.delete(sessionId);
+    },
+    /** Whether notices are heard now; while they are not, nothing is kept. */
+    hearing(heard: boolean): void {
+      generation += 1;
+      hearing = heard;
+      live.clear();
     },
   };
 }

@@ -1,6 +1,4 @@
-import { type RevocationNotice, REVOCATIONS_CHANNEL } from '../../lib/auth/revocation.js';
-import type { LiveHub } from '../../lib/live/pubsub.js';
-import type { Logger } from '../../lib/logger.js';
+import type { RevocationListener } from '../auth/revocation-notices.js';
 import type { GatewaySubscriptions } from './index.js';
 
 /**
@@ -8,20 +6,9 @@ import type { GatewaySubscriptions } from './index.js';
  * it (logout, refresh-token reuse, password change or reset, key revocation): a long-lived
  * stream must not outlive its credential. New operations are refused by authentication.
  */
-export async function watchRevocations(
-  hub: LiveHub,
-  subscriptions: Pick<GatewaySubscriptions, 'endSubscriptionsOf'>,
-  logger: Logger,
-): Promise<() => Promise<void>> {
-  return hub.listen(REVOCATIONS_CHANNEL, {
-    message(payload) {
-      let notice: RevocationNotice;
-      try {
-        notice = JSON.parse(payload) as RevocationNotice;
-      } catch {
-        logger.warn('ignored a malformed revocation notice');
-        return;
-      }
+export function endRevokedSubscriptions(subscriptions: Pick<GatewaySubscriptions, 'endSubscriptionsOf'>): RevocationListener {
+  return {
+    noticed(notice) {
       const sessions = new Set(notice.sessionIds ?? []);
       const keys = new Set(notice.apiKeyIds ?? []);
       subscriptions.endSubscriptionsOf(
@@ -29,5 +16,5 @@ export async function watchRevocations(
         'The credentials of this subscription were revoked',
       );
     },
-  });
+  };
 }

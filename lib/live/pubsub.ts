@@ -21,6 +21,10 @@ export interface LiveListener {
   message(payload: string): void;
   /** The hub closed (shutdown): no more messages will come. */
   closed?(): void;
+  /** The subscriber connection dropped: what is published from now until `resumed` is lost. */
+  interrupted?(): void;
+  /** Subscribed again after `interrupted`: every message published from now on arrives. */
+  resumed?(): void;
 }
 
 export interface LiveHub {
@@ -65,11 +69,34 @@ export function createLiveHub(redis: Redis, logger: Logger): LiveHub {
   let subscriber: Promise<Redis> | null = null;
   let closed = false;
 
+  const tellListeners = (event: 'interrupted' | 'resumed') => {
+    for (const state of channels.values()) for (const listener of state.listeners) listener[event]?.();
+  };
+
   const connectSubscriber = (): Promise<Redis> => {
     subscriber ??= (async () => {
       // Same server, options and key prefix; only this connection enters subscriber mode.
       const connection = redis.duplicate();
       connection.on('error', (error: unknown) => logger.warn({ err: error }, 'live pub/sub connection error'));
+      let interrupted = false;
+      connection.on('close', () => {
+        if (interrupted || closed) return;
+        interrupted = true;
+        tellListeners('interrupted');
+      });
+      connection.on('ready', () => {
+        if (!interrupted) return;
+        // ioredis re-sent the SUBSCRIBEs before 'ready': once this PING is answered, Redis has
+        // taken them. Should the connection drop again first, the next 'ready' tries again.
+        connection.ping().then(
+          () => {
+            if (!interrupted || closed || connection.status !== 'ready') return;
+            interrupted = false;
+            tellListeners('resumed');
+          },
+          () => {},
+        );
+      });
       connection.on('message', (channel: string, payload: string) => {
         const state = channels.get(channel);
         if (!state) return;
