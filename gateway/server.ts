@@ -208,7 +208,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps): P
       // (one they allow was counted by their take, in its round trip: this applies the outcome).
       requestQuota.plugin,
       // After authorization, so operations refused before execution are not metered.
-      useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry }),
+      useUsageEvents({ redis: deps.redis, clock: deps.clock, logger, registry, refusedAfterExecution: requestQuota.refusedAfterExecution }),
       useRequestErrorStatus(),
       useMultipartSubscriptions(config.MULTIPART_HEARTBEAT_MS),
       useBufferedJsonResponse(),

@@ -1,4 +1,4 @@
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, parse } from 'graphql';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -8,7 +8,9 @@ import type { Redis } from '../../lib/redis.js';
 import type { PlanDirectory } from './plan-directory.js';
 import { createRequestQuota } from './use-request-quota.js';
 
-// The plugin's onExecute over a Redis whose counting script the test answers.
+// The plugin's onExecute over a Redis whose counting script the test answers, for a mutation
+// (counted before it runs; a query's count alongside its execution: test/request-quota.e2e.ts).
+const MUTATION = parse('mutation { greet }');
 
 function setUp(reply: Promise<[number, number]>) {
   const countRequestQuota = vi.fn(() => reply);
@@ -18,7 +20,7 @@ function setUp(reply: Promise<[number, number]>) {
   const stopped: ExecutionResult[] = [];
   const onExecute = (principal: Principal) =>
     (quota.plugin.onExecute as (payload: unknown) => unknown)({
-      args: { contextValue: { principal } } as unknown as ExecutionArgs,
+      args: { document: MUTATION, contextValue: { principal } } as unknown as ExecutionArgs,
       setResultAndStopExecution: (result: ExecutionResult) => void stopped.push(result),
     });
   return { countRequestQuota, onExecute, stopped };

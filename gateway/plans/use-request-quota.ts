@@ -1,7 +1,8 @@
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 import type { Principal } from '../../lib/auth/principal.js';
+import { setBounded } from '../../lib/bounded-map.js';
 import { type CappedCount, cappedCountArgs, cappedCountLua, type CappedCountOutcome, cappedCountOutcome } from '../../lib/capped-counter.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -22,7 +23,12 @@ export interface RequestQuota {
   plugin: Plugin<{ principal?: Principal }>;
   /** For useCostLimits: each operation counted with its charge, one Redis round trip for both. */
   withCharge: CountedWithCharge;
+  /** Whether this operation was refused after it ran (a query counted alongside its execution): not to be metered. */
+  refusedAfterExecution(args: ExecutionArgs): boolean;
 }
+
+/** @default 10_000 // hard quotas this process saw used up (by counter key and limit); their callers' queries wait for the count again. */
+const MAX_EXHAUSTED_QUOTAS = 10_000;
 
 /**
  * The monthly request quota of a caller with a user (signed in or an API key's owner, whose
@@ -35,6 +41,13 @@ export interface RequestQuota {
  * once the take is allowed; the plugin then only applies the outcome, and counts itself what
  * was not counted there (cost limits off, their Redis down).
  * Redis unreachable: allowed (counted nowhere; the quota is a business limit, not protection).
+ *
+ * A query (no side effects) the plugin counts itself is counted alongside its execution, not
+ * before it: the Redis round trip leaves the response's path, and should the count refuse it,
+ * the refusal replaces its result (its data never leaves) and it is not metered. A caller
+ * whose hard quota this process saw used up waits for the count again (until the month or
+ * the limit changes), so refused queries do not keep reaching the subgraphs. Mutations and
+ * subscriptions are counted first, always.
  */
 export function createRequestQuota(options: { directory: PlanDirectory; redis: Redis; clock: Clock; logger: Logger }): RequestQuota {
   const { directory, redis, clock } = options;
@@ -57,6 +70,24 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
     stop({ errors: [quotaExceeded('requests', monthlyRequestQuota, outcome.used, now, { http: { status: 429 } })] });
   };
 
+  /** Hard quotas seen used up, by `counter key|limit`: a new month or a changed limit is another entry. */
+  const exhausted = new Map<string, true>();
+  const refusedLate = new WeakSet<ExecutionArgs>();
+
+  /** The count's outcome, or null when Redis did not answer (allowed, warned). */
+  const count = (counter: CappedCount): Promise<CappedCountOutcome | null> =>
+    countRequest(counter.key, ...cappedCountArgs(counter)).then(
+      (reply) => {
+        const outcome = cappedCountOutcome(...reply);
+        if (!outcome.admitted) setBounded(exhausted, `${counter.key}|${counter.limit}`, true, MAX_EXHAUSTED_QUOTAS);
+        return outcome;
+      },
+      (error: unknown) => {
+        warn(error);
+        return null;
+      },
+    );
+
   /** A promise only when Redis is asked: with nothing to count (no user) or counted by the charge, the pipeline goes on at once. */
   const check = (args: ExecutionArgs, stop: (result: ExecutionResult) => void): void | Promise<void> => {
     const now = clock.now();
@@ -64,18 +95,36 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
     if (counted) return refuseUnlessAdmitted(args, counted, now, stop);
     const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
     if (!counter) return;
-    return countRequest(counter.key, ...cappedCountArgs(counter))
-      .then((reply) => cappedCountOutcome(...reply))
-      .then(
-        (outcome) => refuseUnlessAdmitted(args, outcome, now, stop),
-        (error: unknown) => warn(error),
-      );
+    return count(counter).then((outcome) => {
+      if (outcome) refuseUnlessAdmitted(args, outcome, now, stop);
+    });
+  };
+
+  /** The count of a query, started now and applied to its result when execution is done; null when it must be counted first. */
+  const countAlongside = (args: ExecutionArgs) => {
+    if (countedByCharge.has(args) || getOperationAST(args.document, args.operationName)?.operation !== 'query') return null;
+    const now = clock.now();
+    const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
+    if (!counter || exhausted.has(`${counter.key}|${counter.limit}`)) return null;
+    const counting = count(counter);
+    return {
+      onExecuteDone({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) {
+        return counting.then((outcome) => {
+          if (!outcome) return;
+          refuseUnlessAdmitted(args, outcome, now, (refusal) => {
+            if (isAsyncIterable(result)) void (result as AsyncIterableIterator<unknown>).return?.();
+            refusedLate.add(args);
+            setResult(refusal);
+          });
+        });
+      },
+    };
   };
 
   return {
     plugin: {
       onExecute({ args, setResultAndStopExecution }) {
-        return check(args, setResultAndStopExecution);
+        return countAlongside(args) ?? check(args, setResultAndStopExecution);
       },
       onSubscribe({ args, setResultAndStopExecution }) {
         return check(args, setResultAndStopExecution);
@@ -85,5 +134,6 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
       counterOf: (args) => counterOf((args.contextValue as { principal?: Principal }).principal, clock.now()),
       counted: (args, outcome) => void countedByCharge.set(args, outcome),
     },
+    refusedAfterExecution: (args) => refusedLate.has(args),
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
-import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
 
@@ -19,6 +19,8 @@ export interface UsageEventsOptions {
   logger: Logger;
   /** The gateway's registry, for `lotabots_usage_events_total`. */
   registry: Registry;
+  /** Operations that ran but were refused afterwards (the request quota's, for a query counted alongside it): not metered. */
+  refusedAfterExecution?: (args: ExecutionArgs) => boolean;
 }
 
 /**
@@ -80,6 +82,7 @@ export function useUsageEvents(options: UsageEventsOptions): Plugin<{ principal?
       const startedAt = performance.now();
       return {
         onExecuteDone({ result }) {
+          if (options.refusedAfterExecution?.(args)) return;
           // An incremental (streamed) result has no single final shape: metered without its figures.
           const final = isAsyncIterable(result) ? null : result;
           record(args.contextValue.principal, args.document, args.operationName, { result: final, startedAt });
