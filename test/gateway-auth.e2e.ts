@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { createAccessTokenIssuer } from '../lib/auth/access-token.js';
 import { createIdentitySigner, IDENTITY_HEADER } from '../lib/auth/identity-header.js';
 import { anonymousPrincipal } from '../lib/auth/principal.js';
-import { createRevokedSessionsCache } from '../lib/auth/revocation.js';
+import { announceRevocations, createRevokedSessionsCache } from '../lib/auth/revocation.js';
 import { postGraphQL, startTestPlatform, type TestPlatform, withCost } from './kit.js';
 
 /** A stand-in OIDC identity provider: serves its JWKS and counts fetches. */
@@ -86,8 +86,11 @@ describe('authentication at the gateway', () => {
       .issue({ userId, roles: ['user'], scopes: ['inference:read'], plan: 'free', sessionId: session })
       .then((t) => t.token);
   /** What the users subgraph writes to Redis when it revokes a session. */
-  const revokeInCache = (session: string) =>
-    createRevokedSessionsCache(platform.redis).add([{ sessionId: session, until: new Date(Date.now() + 900_000) }], new Date());
+  /** As the users subgraph revokes a session: into Redis' copy, then the notice (which ends what gateways keep of it). */
+  const revokeInCache = async (session: string) => {
+    await createRevokedSessionsCache(platform.redis).add([{ sessionId: session, until: new Date(Date.now() + 900_000) }], new Date());
+    await announceRevocations(platform.redis, { sessionIds: [session] });
+  };
 
   it('accepts a valid access token and forwards the user to the subgraphs', async () => {
     const { status, body } = await platform.query(me, undefined, bearer(await issue()));

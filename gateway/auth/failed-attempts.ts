@@ -6,14 +6,21 @@ import type { Principal } from '../../lib/auth/principal.js';
 import { setBounded } from '../../lib/bounded-map.js';
 import { graphqlError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { createReadCache } from '../../lib/read-cache.js';
 import type { Redis } from '../../lib/redis.js';
 import type { GatewayConfig } from '../config.js';
 import type { Authenticator } from './authenticator.js';
 import { extractCredential } from './credentials.js';
 
 const KEY_PREFIX = 'auth:failures:ip:';
-/** @default 4_096 // client addresses whose key is kept: a SHA-256 per request saved for the busy ones. */
+/** @default 4_096 // client addresses whose key (and count under the limit) is kept: a SHA-256 and a read per request saved for the busy ones. */
 const MAX_CACHED_KEYS = 4_096;
+/**
+ * @default 1_000 // ms an address's count, read under the limit, is taken as such without
+ * reading it again. A failure through this process forgets it at once; failures through
+ * other gateway processes reach this one's gate within this time.
+ */
+export const UNDER_LIMIT_CACHE_MS = 1_000;
 
 /** One more failure in the address's window; the window starts with its first failure. */
 const RECORD_FAILURE = `
@@ -31,6 +38,10 @@ if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1])
  * The check (one GET; a PTTL more to refuse) and the count (on failure) are separate round
  * trips, so requests already in flight when the limit is reached still finish: the overshoot
  * is bounded by one address's concurrency, which is all this needs to bound guessing cost.
+ * A count read under the limit is kept UNDER_LIMIT_CACHE_MS, so a busy address makes one read
+ * a second, not one per request; a failure recorded here forgets it, so a guesser meets the
+ * Redis read again at its next request (failures recorded by other processes count here
+ * within UNDER_LIMIT_CACHE_MS: at most one more guess per process and interval).
  * Redis failures open the gate (logged): the authenticator reports an unavailable Redis on
  * its own.
  */
@@ -50,11 +61,18 @@ export function withFailedCredentialLimit(
     return key;
   };
 
-  async function refuseIfOverLimit(key: string): Promise<void> {
+  const underLimit = createReadCache<string, number>({ ttlMs: UNDER_LIMIT_CACHE_MS, max: MAX_CACHED_KEYS });
+  const readFailures = async (key: string) => Number((await redis.get(key)) ?? 0);
+  const isUnder = (failures: number) => failures < limit.max;
+
+  /** No promise for an address whose count was read under the limit within UNDER_LIMIT_CACHE_MS. */
+  const refuseIfOverLimit = (key: string): void | Promise<void> => (underLimit.get(key) === undefined ? readAndRefuse(key) : undefined);
+
+  async function readAndRefuse(key: string): Promise<void> {
     let ttlMs: number;
     try {
       // Almost every request is under the limit: one GET decides that; the window's rest is read only to refuse.
-      if (Number((await redis.get(key)) ?? 0) < limit.max) return;
+      if (isUnder(await underLimit.read(key, () => readFailures(key), isUnder))) return;
       ttlMs = await redis.pttl(key);
     } catch (error) {
       logger.warn({ err: error }, 'failed-credential limit unavailable; not enforced for this request');
@@ -71,6 +89,8 @@ export function withFailedCredentialLimit(
     await redis.eval(RECORD_FAILURE, 1, key, limit.windowSeconds * 1000).catch((error: unknown) => {
       logger.warn({ err: error }, 'failed-credential limit unavailable; failure not counted');
     });
+    // After the count: a read under way until now may have missed it, and is not kept.
+    underLimit.forget(key);
   }
 
   return {

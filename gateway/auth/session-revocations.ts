@@ -1,7 +1,5 @@
-import { performance } from 'node:perf_hooks';
-
-import { cachedSessionState, type RevocationNotice } from '../../lib/auth/revocation.js';
-import { setBounded } from '../../lib/bounded-map.js';
+import { type CachedSessionState, cachedSessionState, type RevocationNotice } from '../../lib/auth/revocation.js';
+import { createReadCache } from '../../lib/read-cache.js';
 import type { Redis } from '../../lib/redis.js';
 import { type UsersLookup, UsersLookupUnavailable } from './users-lookup.js';
 
@@ -27,20 +25,15 @@ const MAX_LIVE_SESSIONS = 100_000;
  * A busy client sends its token many times a second, so Redis' "live" is kept for
  * LIVE_SESSION_CACHE_MS (no round trip on those requests), but only while revocation notices
  * are heard (`hearing`, from the pub/sub connection's state): a notice drops its sessions, and
- * an answer that was in flight during any notice is not kept. Unknown and revoked are not
+ * an answer that was in flight during a notice of sessions is not kept. Unknown and revoked are not
  * kept: the first is rare, the second is refused anyway.
  */
 export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersLookup | null; nowMs?: () => number }) {
-  const nowMs = deps.nowMs ?? (() => performance.now());
-  const live = new Map<string, number>();
-  /** Moves with every notice and every change of `hearing`: an answer read across one is not kept. */
-  let generation = 0;
+  const live = createReadCache<string, CachedSessionState>({ ttlMs: LIVE_SESSION_CACHE_MS, max: MAX_LIVE_SESSIONS, nowMs: deps.nowMs });
   let hearing = false;
 
   async function ask(sessionId: string): Promise<boolean> {
-    const askedAt = generation;
-    const cached = await cachedSessionState(deps.redis, sessionId);
-    if (cached === 'live' && hearing && askedAt === generation) setBounded(live, sessionId, nowMs() + LIVE_SESSION_CACHE_MS, MAX_LIVE_SESSIONS);
+    const cached = await live.read(sessionId, () => cachedSessionState(deps.redis, sessionId), (state) => state === 'live' && hearing);
     if (cached !== 'unknown') return cached === 'revoked';
     if (!deps.users) throw new UsersLookupUnavailable('no users subgraph to check the session with');
     return (await deps.users<{ _sessionRevoked: boolean }>(SESSION_REVOKED, { sessionId }))._sessionRevoked;
@@ -49,23 +42,16 @@ export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersL
   return {
     /** `false` at once for a session Redis called live within LIVE_SESSION_CACHE_MS; else asks. */
     isRevoked(sessionId: string): boolean | Promise<boolean> {
-      const until = live.get(sessionId);
-      if (until !== undefined) {
-        if (nowMs() < until) return false;
-        live.delete(sessionId);
-      }
-      return ask(sessionId);
+      return live.get(sessionId) === 'live' ? false : ask(sessionId);
     },
     /** A revocation notice (`auth:revocations`). */
     noticed(notice: RevocationNotice): void {
-      generation += 1;
-      for (const sessionId of notice.sessionIds ?? []) live.delete(sessionId);
+      for (const sessionId of notice.sessionIds ?? []) live.forget(sessionId);
     },
     /** Whether notices are heard now; while they are not, nothing is kept. */
     hearing(heard: boolean): void {
-      generation += 1;
       hearing = heard;
-      live.clear();
+      live.forget();
     },
   };
 }
