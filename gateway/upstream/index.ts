@@ -124,18 +124,26 @@ export function createUpstream(options: UpstreamOptions) {
   /** The response text of a 2xx answer; anything else throws (mapped by subgraphUnavailable). */
   const post = async (subgraph: string, body: string, headers: Record<string, string>, timeoutMs: number) => {
     const { pool, path } = endpointOf(subgraph);
-    const response = await pool.request({
-      method: 'POST',
-      path,
-      headers: { ...headers, 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      await response.body.dump();
-      throw new HttpStatusError(response.statusCode);
+    // A timer cleared when the answer is in, not AbortSignal.timeout: that one's timer stays
+    // and fires after every fetch, long done, making a TimeoutError for nobody.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('subgraph did not answer in time', 'TimeoutError')), timeoutMs);
+    try {
+      const response = await pool.request({
+        method: 'POST',
+        path,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+        signal: timeout.signal,
+      });
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        await response.body.dump();
+        throw new HttpStatusError(response.statusCode);
+      }
+      return await response.body.text();
+    } finally {
+      clearTimeout(timer);
     }
-    return response.body.text();
   };
   /** One timed fetch: the histogram counts requests that left, shared or not. */
   const fetchText = async (subgraph: string, body: string, caller: UpstreamCaller, identity: string) => {
