@@ -15,6 +15,8 @@ export interface RevocationListener {
  * once subscribed, to the function that stops.
  */
 export async function watchRevocations(hub: LiveHub, listeners: readonly RevocationListener[], logger: Logger): Promise<() => Promise<void>> {
+  /** False from a dropped connection until it is subscribed again, also when it drops before `listen` resolves. */
+  let connected = true;
   const hearing = (heard: boolean) => {
     for (const listener of listeners) listener.hearing?.(heard);
   };
@@ -29,11 +31,17 @@ export async function watchRevocations(hub: LiveHub, listeners: readonly Revocat
       }
       for (const listener of listeners) listener.noticed(notice);
     },
-    interrupted: () => hearing(false),
-    resumed: () => hearing(true),
+    interrupted: () => {
+      connected = false;
+      hearing(false);
+    },
+    resumed: () => {
+      connected = true;
+      hearing(true);
+    },
     closed: () => hearing(false),
   });
-  hearing(true);
+  if (connected) hearing(true);
   return async () => {
     hearing(false);
     await stop();
