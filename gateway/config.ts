@@ -172,6 +172,12 @@ export const gatewayEnvSchema = z.object({
   API_KEY_CACHE_SECONDS: env.positiveInt(60),
   /** @default 10 // s an unknown key is remembered, so guessing is cheap for us. */
   API_KEY_NEGATIVE_CACHE_SECONDS: env.positiveInt(10),
+  /**
+   * @default 1_000 // ms Redis' "not revoked" for a session is kept while revocation notices
+   * are heard (a notice ends it at once); it bounds how late a revocation whose notice was lost
+   * takes effect. 0: every request reads Redis.
+   */
+  SESSION_CHECK_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted (0: use the socket address). */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   /** Largest, most tokens, deepest nesting of a client's document (GRAPHQL_PARSE_FAILED beyond); see lib/graphql-limits.ts. */

@@ -219,7 +219,7 @@ describe('Redis restarts and outages', () => {
     const user = await register();
     const headers = bearer(user.session.accessToken);
     await expectAccepted(headers, user.session.user.id);
-    // A session the gateway has not seen: one it saw within LIVE_SESSION_CACHE_MS would be
+    // A session the gateway has not seen: one it saw within SESSION_CHECK_CACHE_MS would be
     // answered from its cache, and here Redis must be asked.
     const unseen = bearer((await register()).session.accessToken);
     redis.freeze(true);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { watchRevocations } from '../gateway/auth/revocation-notices.js';
-import { createSessionRevocationCheck, LIVE_SESSION_CACHE_MS, type SessionRevocationCheck } from '../gateway/auth/session-revocations.js';
+import { createSessionRevocationCheck, type SessionRevocationCheck } from '../gateway/auth/session-revocations.js';
 import { announceRevocations, createRevokedSessionsCache } from '../lib/auth/revocation.js';
 import { createLiveHub, type LiveHub } from '../lib/live/pubsub.js';
 import { createLogger } from '../lib/logger.js';
@@ -19,6 +19,7 @@ import { freePort, OwnRedis, waitUntil } from './own-redis.js';
 
 const logger = createLogger({ name: 'test', level: 'silent' });
 const SIGNAL = { timeout: 30_000, interval: 20 };
+const CACHE_MS = 1_000;
 
 describe('the session revocation cache', () => {
   let server: OwnRedis;
@@ -47,7 +48,7 @@ describe('the session revocation cache', () => {
       return zmscore(...args);
     }) as typeof redis.zmscore;
     hub = createLiveHub(redis, logger);
-    check = createSessionRevocationCheck({ redis, users: null, nowMs: () => now });
+    check = createSessionRevocationCheck({ redis, users: null, cacheMs: CACHE_MS, nowMs: () => now });
     stopWatching = await watchRevocations(hub, [check], logger);
     await markComplete();
   });
@@ -66,14 +67,23 @@ describe('the session revocation cache', () => {
     return { revoked, asked: reads.count > before };
   };
 
-  it('asks Redis once for a live session, then answers at once until LIVE_SESSION_CACHE_MS has passed', async () => {
+  it('asks Redis once for a live session, then answers at once until the cache time has passed', async () => {
     const session = randomUUID();
     expect(await answer(session)).toEqual({ revoked: false, asked: true });
     expect(check.isRevoked(session)).toBe(false);
-    now += LIVE_SESSION_CACHE_MS - 1;
+    now += CACHE_MS - 1;
     expect(await answer(session)).toEqual({ revoked: false, asked: false });
     now += 1;
     expect(await answer(session)).toEqual({ revoked: false, asked: true });
+  });
+
+  it('with SESSION_CHECK_CACHE_MS=0 keeps nothing: every check reads Redis', async () => {
+    const uncached = createSessionRevocationCheck({ redis, users: null, cacheMs: 0, nowMs: () => now });
+    uncached.hearing(true);
+    const session = randomUUID();
+    const before = reads.count;
+    for (let i = 0; i < 3; i++) expect(await uncached.isRevoked(session)).toBe(false);
+    expect(reads.count - before).toBe(3);
   });
 
   it('refuses a session as soon as its revocation notice arrives, with the clock standing still', async () => {

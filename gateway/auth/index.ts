@@ -27,7 +27,7 @@ export function createGatewayAuthenticator(
     identity: deps.identity,
     upstream,
   });
-  const sessionRevocations = createSessionRevocationCheck({ redis: deps.redis, users });
+  const sessionRevocations = createSessionRevocationCheck({ redis: deps.redis, users, cacheMs: config.SESSION_CHECK_CACHE_MS });
   const authenticator = createAuthenticator({
     keys: { publicKey: deps.keys.publicKey, keyId: deps.keys.keyId, maxLifetimeSeconds: config.ACCESS_TOKEN_MAX_TTL_SECONDS },
     revocations: sessionRevocations,

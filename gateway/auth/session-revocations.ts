@@ -5,12 +5,6 @@ import { type UsersLookup, UsersLookupUnavailable } from './users-lookup.js';
 
 const SESSION_REVOKED = /* GraphQL */ `query SessionRevoked($sessionId: ID!) { _sessionRevoked(sessionId: $sessionId) }`;
 
-/**
- * @default 1_000 // ms a session Redis called live is taken as live without asking again.
- * A revocation notice ends it at once; this bounds the rest: a notice lost while the
- * pub/sub connection was coming back, and a Redis that hangs without closing connections.
- */
-export const LIVE_SESSION_CACHE_MS = 1_000;
 /** @default 100_000 // sessions whose live answer is kept (about 100 B each); beyond, the oldest go first. */
 const MAX_LIVE_SESSIONS = 100_000;
 
@@ -23,24 +17,24 @@ const MAX_LIVE_SESSIONS = 100_000;
  * the users subgraph when it must answer and cannot (SUBGRAPH_UNAVAILABLE).
  *
  * A busy client sends its token many times a second, so Redis' "live" is kept for
- * LIVE_SESSION_CACHE_MS (no round trip on those requests), but only while revocation notices
+ * `cacheMs` (SESSION_CHECK_CACHE_MS; no round trip on those requests), but only while revocation notices
  * are heard (`hearing`, from the pub/sub connection's state): a notice drops its sessions, and
  * an answer that was in flight during a notice of sessions is not kept. Unknown and revoked are not
  * kept: the first is rare, the second is refused anyway.
  */
-export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersLookup | null; nowMs?: () => number }) {
-  const live = createReadCache<string, CachedSessionState>({ ttlMs: LIVE_SESSION_CACHE_MS, max: MAX_LIVE_SESSIONS, nowMs: deps.nowMs });
+export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersLookup | null; cacheMs: number; nowMs?: () => number }) {
+  const live = createReadCache<string, CachedSessionState>({ ttlMs: deps.cacheMs, max: MAX_LIVE_SESSIONS, nowMs: deps.nowMs });
   let hearing = false;
 
   async function ask(sessionId: string): Promise<boolean> {
-    const cached = await live.read(sessionId, () => cachedSessionState(deps.redis, sessionId), (state) => state === 'live' && hearing);
+    const cached = await live.read(sessionId, () => cachedSessionState(deps.redis, sessionId), (state) => state === 'live' && hearing && deps.cacheMs > 0);
     if (cached !== 'unknown') return cached === 'revoked';
     if (!deps.users) throw new UsersLookupUnavailable('no users subgraph to check the session with');
     return (await deps.users<{ _sessionRevoked: boolean }>(SESSION_REVOKED, { sessionId }))._sessionRevoked;
   }
 
   return {
-    /** `false` at once for a session Redis called live within LIVE_SESSION_CACHE_MS; else asks. */
+    /** `false` at once for a session Redis called live within `cacheMs`; else asks. */
     isRevoked(sessionId: string): boolean | Promise<boolean> {
       return live.get(sessionId) === 'live' ? false : ask(sessionId);
     },
