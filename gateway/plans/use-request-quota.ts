@@ -57,7 +57,9 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
   /** Outcomes the charge counted, for this plugin's hook on the same operation (the same args object). */
   const countedByCharge = new WeakMap<ExecutionArgs, CappedCountOutcome>();
 
-  const counterOf = (principal: Principal | undefined, now: Date): CappedCount | null => {
+  /** The caller's counter for this operation's month, or null when there is no user to count for. */
+  const counterOf = (args: ExecutionArgs, now: Date): CappedCount | null => {
+    const principal = (args.contextValue as { principal?: Principal }).principal;
     if (!principal?.userId) return null;
     const quotas = directory.quotasOf(principal.plan);
     return { key: requestCounterKey(principal.userId, now), limit: quotas.requestQuotaHard ? quotas.monthlyRequestQuota : null, ttlSeconds: QUOTA_COUNTER_TTL_SECONDS };
@@ -70,8 +72,9 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
     stop({ errors: [quotaExceeded('requests', monthlyRequestQuota, outcome.used, now, { http: { status: 429 } })] });
   };
 
-  /** Hard quotas seen used up, by `counter key|limit`: a new month or a changed limit is another entry. */
+  /** Hard quotas seen used up, by `exhaustedKey`: a new month or a changed limit is another entry. */
   const exhausted = new Map<string, true>();
+  const exhaustedKey = (counter: CappedCount) => `${counter.key}|${counter.limit}`;
   const refusedLate = new WeakSet<ExecutionArgs>();
 
   /** The count's outcome, or null when Redis did not answer (allowed, warned). */
@@ -79,7 +82,7 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
     countRequest(counter.key, ...cappedCountArgs(counter)).then(
       (reply) => {
         const outcome = cappedCountOutcome(...reply);
-        if (!outcome.admitted) setBounded(exhausted, `${counter.key}|${counter.limit}`, true, MAX_EXHAUSTED_QUOTAS);
+        if (!outcome.admitted) setBounded(exhausted, exhaustedKey(counter), true, MAX_EXHAUSTED_QUOTAS);
         return outcome;
       },
       (error: unknown) => {
@@ -93,7 +96,7 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
     const now = clock.now();
     const counted = countedByCharge.get(args);
     if (counted) return refuseUnlessAdmitted(args, counted, now, stop);
-    const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
+    const counter = counterOf(args, now);
     if (!counter) return;
     return count(counter).then((outcome) => {
       if (outcome) refuseUnlessAdmitted(args, outcome, now, stop);
@@ -104,8 +107,8 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
   const countAlongside = (args: ExecutionArgs) => {
     if (countedByCharge.has(args) || getOperationAST(args.document, args.operationName)?.operation !== 'query') return null;
     const now = clock.now();
-    const counter = counterOf((args.contextValue as { principal?: Principal }).principal, now);
-    if (!counter || exhausted.has(`${counter.key}|${counter.limit}`)) return null;
+    const counter = counterOf(args, now);
+    if (!counter || exhausted.has(exhaustedKey(counter))) return null;
     const counting = count(counter);
     return {
       onExecuteDone({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) {
@@ -131,7 +134,7 @@ export function createRequestQuota(options: { directory: PlanDirectory; redis: R
       },
     },
     withCharge: {
-      counterOf: (args) => counterOf((args.contextValue as { principal?: Principal }).principal, clock.now()),
+      counterOf: (args) => counterOf(args, clock.now()),
       counted: (args, outcome) => void countedByCharge.set(args, outcome),
     },
     refusedAfterExecution: (args) => refusedLate.has(args),
