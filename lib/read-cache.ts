@@ -7,7 +7,7 @@ import { setBounded } from './bounded-map.js';
  * changes are announced (a pub/sub notice, a write of this process's own) rather than polled:
  * `forget` drops a key, or every key, at once, and an answer whose read was under way when
  * anything was forgotten is not kept, since it may predate the change. `ttlMs` bounds the
- * rest (a change whose announcement was lost). Past `max` keys the oldest go first.
+ * rest (a change whose announcement was lost); 0 keeps nothing. Past `max` keys the oldest go first.
  */
 export function createReadCache<K, V>(options: { ttlMs: number; max: number; nowMs?: () => number }) {
   const nowMs = options.nowMs ?? (() => performance.now());
@@ -27,7 +27,7 @@ export function createReadCache<K, V>(options: { ttlMs: number; max: number; now
     async read(key: K, read: () => Promise<V>, keep: (value: V) => boolean): Promise<V> {
       const readFrom = generation;
       const value = await read();
-      if (readFrom === generation && keep(value)) setBounded(entries, key, { value, until: nowMs() + options.ttlMs }, options.max);
+      if (options.ttlMs > 0 && readFrom === generation && keep(value)) setBounded(entries, key, { value, until: nowMs() + options.ttlMs }, options.max);
       return value;
     },
     /** Drops `key`'s answer, or every answer, and any read under way. */

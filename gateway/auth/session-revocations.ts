@@ -27,7 +27,7 @@ export function createSessionRevocationCheck(deps: { redis: Redis; users: UsersL
   let hearing = false;
 
   async function ask(sessionId: string): Promise<boolean> {
-    const cached = await live.read(sessionId, () => cachedSessionState(deps.redis, sessionId), (state) => state === 'live' && hearing && deps.cacheMs > 0);
+    const cached = await live.read(sessionId, () => cachedSessionState(deps.redis, sessionId), (state) => state === 'live' && hearing);
     if (cached !== 'unknown') return cached === 'revoked';
     if (!deps.users) throw new UsersLookupUnavailable('no users subgraph to check the session with');
     return (await deps.users<{ _sessionRevoked: boolean }>(SESSION_REVOKED, { sessionId }))._sessionRevoked;
