@@ -40,6 +40,27 @@ type Interruption = 'refused' | 'lost' | 'shutdown';
  */
 export const isDeterministic = (job: JobRequest) => job.temperature === 0 || job.seed !== null;
 
+/**
+ * `outputs` with its first output already asked for, so that the backend request is under way
+ * before anyone iterates. Dropped without iterating (its signal aborted), the request's failure
+ * is nobody's.
+ */
+function underWay<T>(outputs: AsyncIterable<T>): AsyncIterable<T> {
+  const iterator = outputs[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<T>> | null = iterator.next();
+  first.catch(() => {});
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next() {
+        const next = first ?? iterator.next();
+        first = null;
+        return next;
+      },
+      return: async (value?: unknown) => (await iterator.return?.(value)) ?? { done: true, value: undefined },
+    }),
+  };
+}
+
 /** @default 1_000 // events per read while loading a job's history. */
 const HISTORY_PAGE = 1_000;
 
@@ -101,11 +122,29 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
 
   const start = (attempt: number) => append({ type: 'started', at: at(), workerId, attempt });
   // A job fresh from the queue (the common case) is started as attempt 1 straight away, saving
-  // the history read before its first token; the log refuses that when the job was started
-  // before (requeued, taken over) or has ended (cancelled while queued), and the history decides.
+  // the history read before its first token, and its backend request leaves with that
+  // `started` rather than after it (the model's first token is what the client waits for);
+  // the log refuses `started` when the job was started before (requeued, taken over) or has
+  // ended (cancelled while queued): that request is then dropped, and the history decides.
   let emitted: string[] = [];
   let fence: Fence = { attempt: 1 };
-  if (delivery.reclaimed || shutdown.aborted || (await start(1)) === null) {
+  let controller = new AbortController();
+  const served = deps.backend.models.includes(job.model);
+  const requestedAt = performance.now();
+  let outputs = !delivery.reclaimed && !shutdown.aborted && served ? underWay(deps.backend.generate(job, controller.signal)) : null;
+  let startedFresh = false;
+  if (outputs) {
+    try {
+      startedFresh = (await start(1)) !== null;
+    } finally {
+      if (!startedFresh) {
+        controller.abort('refused');
+        outputs = null;
+        controller = new AbortController();
+      }
+    }
+  }
+  if (!startedFresh) {
     const history = await historyOf(bus, job.jobId);
     if (history.length > 0 && isTerminal(history.at(-1)!.event)) {
       await ack();
@@ -126,11 +165,10 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
       return 'skipped';
     }
   }
-  if (!deps.backend.models.includes(job.model)) {
+  if (!served) {
     return finish({ type: 'failed', at: at(), code: 'UNKNOWN_MODEL', message: `no worker serves model ${job.model}` }, fence, 'failed');
   }
 
-  const controller = new AbortController();
   const interrupt = (reason: Interruption) => controller.abort(reason);
   const onShutdown = () => interrupt('shutdown');
   shutdown.addEventListener('abort', onShutdown, { once: true });
@@ -142,7 +180,7 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
     );
   }, deps.keepAliveMs);
 
-  const startedAt = performance.now();
+  const startedAt = outputs ? requestedAt : performance.now();
   let firstTokenAt: number | null = null;
   let usage: { promptTokens: number; completionTokens: number } | null = null;
   let toolCalls: ToolCall[] = [];
@@ -156,7 +194,7 @@ async function runJobSteps(delivery: Delivery, deps: JobRunnerDeps, shutdown: Ab
     return seq;
   });
   try {
-    for await (const output of deps.backend.generate(job, controller.signal)) {
+    for await (const output of outputs ?? deps.backend.generate(job, controller.signal)) {
       if (output.type === 'usage') {
         usage = output;
         continue;

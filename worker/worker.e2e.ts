@@ -12,6 +12,7 @@ import { type FakeOpenAi, fakeToken, startFakeOpenAi } from '../test/fake-openai
 import { eventsUntil as eventsUntilOf, jobRequest, submitJob } from '../test/inference-kit.js';
 import { waitUntil } from '../test/own-redis.js';
 import { bareEnv, spawnEntry } from '../test/spawn.js';
+import { within } from '../test/within.js';
 import { BUILTIN_MODEL } from './backends/builtin/builtin-backend.js';
 import { workerEnvSchema } from './config.js';
 import { createWorker, type Worker } from './worker.js';
@@ -163,16 +164,19 @@ describe('worker with the openai backend', () => {
     expect(last(erroredEvents)).toMatchObject({ code: 'BACKEND_ERROR', message: expect.stringContaining('CUDA out of memory') });
   });
 
-  it('fails UNKNOWN_MODEL for a model this worker does not serve, and skips a job cancelled while queued', async () => {
+  it('fails UNKNOWN_MODEL for a model this worker does not serve, and skips a job cancelled while queued, leaving no model request running', async () => {
     await startWorker();
     const unknown = await submit({ model: 'not-served' });
     expect(last(await eventsUntil(unknown.jobId))).toMatchObject({ type: 'failed', code: 'UNKNOWN_MODEL' });
-    const job = jobRequest();
+    // A slow model: a request sent along with the refused `started` would still be streaming when the job is skipped.
+    const prompt = `cancelled while queued ${randomBytes(6).toString('hex')}`;
+    const job = jobRequest({ model: 'slow', messages: [{ role: 'user', content: prompt }] });
     await bus.log.append(job.jobId, { type: 'queued', at: job.enqueuedAt });
     await bus.log.append(job.jobId, { type: 'cancelled', at: job.enqueuedAt });
     await bus.queue.enqueue(job);
     await waitUntil(async () => (await bus.queue.depth()) === 0 && (await pendingCount()) === 0, 'the cancelled job to be taken and acknowledged');
     expect(types(await bus.log.read(job.jobId, 0, { count: 10, blockMs: 0 }))).toEqual(['queued', 'cancelled']);
+    for (const request of upstream.requests.filter(({ lastMessage }) => lastMessage === prompt)) await within(request.aborted, 10_000, 'the model request of the skipped job to be aborted');
   });
 });
 
