@@ -108,12 +108,13 @@ export const gatewayEnvSchema = z.object({
     .refine((names) => names.every((name) => /^[_A-Za-z][_0-9A-Za-z]*$/.test(name)), 'expected GraphQL field names separated by commas'),
   /**
    * Root subscription fields whose streams resume from an argument (a log read from `after`,
-   * such as inferenceEvents): each subscription gets an upstream of its own, never a shared
-   * one, whose events before the joiner arrived it would miss.
+   * such as inferenceEvents) or start something of their own (runInference submits a job):
+   * each subscription gets an upstream of its own, never a shared one, whose events before the
+   * joiner arrived it would miss (or whose job would be one for two callers).
    */
   SUBSCRIPTION_RESUMABLE_FIELDS: z
     .string()
-    .default('inferenceEvents')
+    .default('inferenceEvents,runInference')
     .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
     .refine((names) => names.every((name) => /^[_A-Za-z][_0-9A-Za-z]*$/.test(name)), 'expected GraphQL field names separated by commas'),
   /** @default 1_000 // events a slow client may fall behind before its subscription is ended. */

@@ -50,6 +50,19 @@ const EVENTS = /* GraphQL */ `
     }
   }
 `;
+const RUN = /* GraphQL */ `
+  subscription Run($input: SubmitInferenceInput!, $idempotencyKey: String) {
+    runInference(input: $input, idempotencyKey: $idempotencyKey) {
+      __typename
+      seq
+      ... on InferenceQueuedEvent { jobId }
+      ... on InferenceStartedEvent { attempt }
+      ... on InferenceTokenEvent { index text }
+      ... on InferenceCompletedEvent { completionTokens cached }
+      ... on InferenceFailedEvent { code message }
+    }
+  }
+`;
 const JOB = /* GraphQL */ `
   query Job($id: ID!) {
     inferenceJob(id: $id) { id status output tokensIn tokensOut cached error { code message } timeToFirstTokenMs tokensPerSecond startedAt finishedAt }
@@ -60,11 +73,12 @@ const MODEL = 'lotabots-tiny-cpu';
 const codesOf = (response: GraphQLResponse | Result) =>
   ('body' in response ? response.body.errors : response.errors)?.map((error) => error.extensions?.code) ?? [];
 
-type EventObject = { __typename: string; seq: number; index?: number; text?: string; cached?: boolean };
+type EventObject = { __typename: string; seq: number; index?: number; text?: string; cached?: boolean; jobId?: string };
 
 /**
- * `inferenceEvents` through the gateway over graphql-ws or SSE (graphql-sse, distinct
- * connections) with the caller's `headers`; `sockets` collects the WebSockets so a test can cut them.
+ * `inferenceEvents` (or `query`: `runInference`) through the gateway over graphql-ws or SSE
+ * (graphql-sse, distinct connections) with the caller's `headers`; `sockets` collects the
+ * WebSockets so a test can cut them.
  */
 function subscribeThrough(
   gatewayUrl: string,
@@ -73,11 +87,12 @@ function subscribeThrough(
   variables: Record<string, unknown>,
   disposers: Array<() => unknown>,
   sockets: WebSocket[] = [],
+  query = EVENTS,
 ): Stream {
   if (transport === 'SSE') {
     const client = createSseClient({ url: gatewayUrl, headers, singleConnection: false, retryAttempts: 0 });
     disposers.push(() => client.dispose());
-    return client.iterate({ query: EVENTS, variables }) as Stream;
+    return client.iterate({ query, variables }) as Stream;
   }
   class TrackedWebSocket extends WebSocket {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
@@ -87,7 +102,7 @@ function subscribeThrough(
   }
   const client = createWsClient({ url: gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: TrackedWebSocket, connectionParams: headers, retryAttempts: 0, lazy: true });
   disposers.push(() => client.dispose());
-  return client.iterate({ query: EVENTS, variables }) as Stream;
+  return client.iterate({ query, variables }) as Stream;
 }
 
 /** The next `count` events, fewer when the stream completes first (every event until then by default). */
@@ -97,7 +112,7 @@ async function eventsOf(stream: Stream, count = Number.POSITIVE_INFINITY): Promi
     const { done, value } = await within(stream.next(), 30_000, 'no inference event or end');
     if (done) break;
     expect(value.errors).toBeUndefined();
-    events.push(value.data!.inferenceEvents);
+    events.push(value.data!.inferenceEvents ?? value.data!.runInference);
   }
   return events;
 }
@@ -205,6 +220,15 @@ describe('inference through the gateway', () => {
   const overWs = async (userId: string, variables: Record<string, unknown>, sockets: WebSocket[] = []) =>
     subscribeThrough(platform.gatewayUrl, 'graphql-ws', await bearer(userId), variables, disposers, sockets);
   const overSse = async (userId: string, variables: Record<string, unknown>) => subscribeThrough(platform.gatewayUrl, 'SSE', await bearer(userId), variables, disposers);
+  /** `runInference` with `variables` (`input` with the model filled in, `idempotencyKey`). */
+  const runAs = async (userId: string, variables: { input: Record<string, unknown>; idempotencyKey?: string }, transport: 'graphql-ws' | 'SSE' = 'graphql-ws') =>
+    subscribeThrough(platform.gatewayUrl, transport, await bearer(userId), { ...variables, input: { model: MODEL, ...variables.input } }, disposers, [], RUN);
+  /** The first result of a stream that must fail: its error codes and extensions. */
+  const refusalOf = async (stream: Stream) => {
+    const { value } = await within(stream.next(), 30_000, 'no result');
+    expect((value as Result).data?.runInference ?? null).toBeNull();
+    return (value as Result).errors ?? [];
+  };
   const nextEvent = async (stream: Stream) => {
     const [event] = await eventsOf(stream, 1);
     if (!event) throw new Error('the stream ended');
@@ -260,6 +284,82 @@ describe('inference through the gateway', () => {
       expect(recorded).toContainEqual(expect.objectContaining({ eventId: `inference:${job.id}`, userId: ada, requests: '0', tokensIn: '7', tokensOut: '3' }));
     });
   }
+
+  for (const transport of ['graphql-ws', 'SSE'] as const) {
+    it(`runInference over ${transport} submits and streams in one operation: the first event names the job, which is like any other`, async () => {
+      const stream = await runAs(ada, { input: { prompt: 'In one go', maxTokens: 8 } }, transport);
+      const queued = await nextEvent(stream);
+      expect(queued).toEqual({ __typename: 'InferenceQueuedEvent', seq: 1, jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      const delivery = await worker.take();
+      expect(delivery.job).toMatchObject({ jobId: queued.jobId, userId: ada, model: MODEL, maxTokens: 8 });
+      const run = await worker.start(delivery);
+      await run.token('Done');
+      await run.complete();
+      expect(await drain(stream)).toEqual([
+        { __typename: 'InferenceStartedEvent', seq: 2, attempt: 1 },
+        { __typename: 'InferenceTokenEvent', seq: 3, index: 0, text: 'Done' },
+        { __typename: 'InferenceCompletedEvent', seq: 4, completionTokens: 1, cached: false },
+      ]);
+      expect(await jobOnceIn(ada, queued.jobId!, 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', output: 'Done' });
+    });
+  }
+
+  it('runInference with an idempotency key: the same key streams the job it submitted from its first event, per user; another input with it is BAD_USER_INPUT', async () => {
+    const idempotencyKey = `retry-${randomUUID()}`;
+    const input = { prompt: 'Only once', maxTokens: 8 };
+    const depthBefore = await bus.queue.depth();
+    const first = await runAs(ada, { input, idempotencyKey });
+    const queued = await nextEvent(first);
+    expect(queued).toMatchObject({ __typename: 'InferenceQueuedEvent', seq: 1 });
+    await first.return?.();
+    // The connection was lost before the client saw anything: it runs again with the same key.
+    const again = await runAs(ada, { input, idempotencyKey });
+    expect(await nextEvent(again)).toEqual(queued);
+    expect(await bus.queue.depth()).toBe(depthBefore + 1);
+
+    const other = await refusalOf(await runAs(ada, { input: { ...input, prompt: 'Something else' }, idempotencyKey }));
+    expect(other.map((error) => error.extensions)).toEqual([expect.objectContaining({ code: 'BAD_USER_INPUT', argument: 'idempotencyKey' })]);
+    // Keys are per user: Bob's run under the same key is a job of his own.
+    const bobs = await nextEvent(await runAs(bob, { input, idempotencyKey }));
+    expect(bobs.jobId).not.toBe(queued.jobId);
+    expect(await bus.queue.depth()).toBe(depthBefore + 2);
+
+    const run = await worker.start(await worker.take());
+    expect(run).toBeDefined();
+    await run.token('Once');
+    await run.complete();
+    expect((await drain(again)).map((event) => event.__typename)).toEqual(['InferenceStartedEvent', 'InferenceTokenEvent', 'InferenceCompletedEvent']);
+    await drainQueue();
+  });
+
+  it('two identical runInference subscriptions of one caller are two jobs: the gateway never shares their upstream', async () => {
+    const input = { prompt: 'Twice, on purpose', maxTokens: 4 };
+    const [a, b] = await Promise.all([runAs(ada, { input }), runAs(ada, { input })]);
+    const [queuedA, queuedB] = await Promise.all([nextEvent(a), nextEvent(b)]);
+    expect(queuedA.jobId).toEqual(expect.any(String));
+    expect(queuedB.jobId).toEqual(expect.any(String));
+    expect(queuedA.jobId).not.toBe(queuedB.jobId);
+    await drainQueue();
+    expect((await drain(a)).map((event) => event.__typename)).toEqual(['InferenceCancelledEvent']);
+    expect((await drain(b)).map((event) => event.__typename)).toEqual(['InferenceCancelledEvent']);
+  });
+
+  it('refuses an invalid runInference as its only result, with the code and argument submitInference gives, and queues nothing', async () => {
+    const depthBefore = await bus.queue.depth();
+    const refusals = await Promise.all([
+      runAs(ada, { input: { prompt: '' } }).then(refusalOf),
+      runAs(ada, { input: { prompt: 'Hi', maxTokens: 0 } }).then(refusalOf),
+      runAs(ada, { input: { prompt: 'Hi', model: 'no-such-model' } }).then(refusalOf),
+      runAs(ada, { input: { prompt: 'Hi' }, idempotencyKey: 'spaces are not allowed' }).then(refusalOf),
+    ]);
+    expect(refusals.map((errors) => errors.map((error) => [error.extensions?.code, error.extensions?.argument]))).toEqual([
+      [['BAD_USER_INPUT', 'input.prompt']],
+      [['BAD_USER_INPUT', 'input.maxTokens']],
+      [['BAD_USER_INPUT', 'input.model']],
+      [['BAD_USER_INPUT', 'idempotencyKey']],
+    ]);
+    expect(await bus.queue.depth()).toBe(depthBefore);
+  });
 
   it('a client cut off mid-stream resubscribes with the last seq it saw and gets every later token once, in order', async () => {
     const job = await submitOk(ada, { prompt: 'Count to six', maxTokens: 16 });
@@ -589,6 +689,32 @@ describe('inference limits through the gateway', () => {
     expect(metrics).toMatch(/^lotabots_inference_submissions_refused_total\{code="RATE_LIMITED",service="inference"\} 2$/m);
   });
 
+  it('a runInference refused under an idempotency key leaves the key free: the retry with it submits', async () => {
+    const grace = randomUUID();
+    const disposers: Array<() => unknown> = [];
+    const run = async () =>
+      subscribeThrough(
+        platform.gatewayUrl,
+        'graphql-ws',
+        { authorization: `Bearer ${await platform.tokenFor(grace)}` },
+        { input: { model: MODEL, prompt: 'hello' }, idempotencyKey: 'after-the-queue-drains' },
+        disposers,
+        [],
+        RUN,
+      );
+    try {
+      // The queue is full (the test above).
+      const { value } = await within((await run()).next(), 30_000, 'no result');
+      expect(codesOf(value as Result)).toEqual(['RATE_LIMITED']);
+      const taken = await platform.inferenceBus.queue.take('limits-test', { blockMs: 1_000 });
+      await platform.inferenceBus.queue.ack('limits-test', taken!);
+      const [queued] = await eventsOf(await run(), 1);
+      expect(queued).toMatchObject({ __typename: 'InferenceQueuedEvent', seq: 1, jobId: expect.any(String) });
+    } finally {
+      for (const dispose of disposers) await dispose();
+    }
+  });
+
   it('refuses with SERVICE_UNAVAILABLE when the autonomy level cannot be learned (fail closed), and queues nothing', async () => {
     const before = await platform.inferenceBus.queue.depth();
     await platform.stopSubgraph('autonomy');
@@ -708,6 +834,20 @@ describe('inference with the real worker (openai backend against a local OpenAI-
     const all = [...first, ...rest];
     expect(all.map((event) => event.seq)).toEqual(all.map((_, i) => i + 1));
     expect(tokensOf(all).map((event) => event.index)).toEqual([...Array(12).keys()]);
+    expect(tokensOf(all).map((event) => event.text)).toEqual([...Array(12).keys()].map(fakeToken));
+    expect(all.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', completionTokens: 12 });
+  });
+
+  it('runInference cut mid-generation: the job goes on, and inferenceEvents from the last seq gives every token exactly once, in order', async () => {
+    const sockets: WebSocket[] = [];
+    const variables = { input: { model: 'fake-slow', prompt: 'Count slowly, in one go', maxTokens: 12 }, idempotencyKey: randomUUID() };
+    const first = await eventsOf(subscribeThrough(platform.gatewayUrl, 'graphql-ws', await headers(), variables, disposers, sockets, RUN), 5);
+    expect(first[0]).toMatchObject({ __typename: 'InferenceQueuedEvent', seq: 1, jobId: expect.any(String) });
+    expect(tokensOf(first).length).toBeGreaterThan(0);
+    for (const socket of sockets) socket.terminate();
+    const rest = await eventsOf(await subscribe('graphql-ws', { jobId: first[0]!.jobId, after: first.at(-1)!.seq }));
+    const all = [...first, ...rest];
+    expect(all.map((event) => event.seq)).toEqual(all.map((_, i) => i + 1));
     expect(tokensOf(all).map((event) => event.text)).toEqual([...Array(12).keys()].map(fakeToken));
     expect(all.at(-1)).toMatchObject({ __typename: 'InferenceCompletedEvent', completionTokens: 12 });
   });

@@ -127,6 +127,8 @@ export type InferenceJobPageInfo = {
 export type InferenceQueuedEvent = InferenceEvent & {
   __typename?: 'InferenceQueuedEvent';
   at: Scalars['DateTime']['output'];
+  /** The job these events belong to: what inferenceEvents, inferenceJob and cancelInference take. */
+  jobId: Scalars['ID']['output'];
   seq: Scalars['Int']['output'];
 };
 
@@ -254,12 +256,30 @@ export type Subscription = {
    * job: NOT_FOUND.
    */
   inferenceEvents: InferenceEvent;
+  /**
+   * Submits a completion and streams its events in one operation: what submitInference and
+   * then inferenceEvents do, a round trip sooner, so the first token can arrive before a
+   * separate subscription would be open. Refused with the codes of submitInference, as the
+   * subscription's only result. The first event is `queued`, which names the new job
+   * (`jobId`): a client that loses its connection after it resumes with
+   * inferenceEvents(jobId, after); one that never saw it subscribes again with the same
+   * `idempotencyKey`, which streams the job that key submitted (for a day) from its first event
+   * instead of submitting another (with a different input: BAD_USER_INPUT). Ending the
+   * subscription does not cancel the job: cancelInference does.
+   */
+  runInference: InferenceEvent;
 };
 
 
 export type SubscriptionInferenceEventsArgs = {
   after?: InputMaybe<Scalars['Int']['input']>;
   jobId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionRunInferenceArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  input: SubmitInferenceInput;
 };
 
 export type User = {
@@ -527,6 +547,7 @@ export type InferenceJobPageInfoResolvers<ContextType = InferenceContext, Parent
 
 export type InferenceQueuedEventResolvers<ContextType = InferenceContext, ParentType extends ResolversParentTypes['InferenceQueuedEvent'] = ResolversParentTypes['InferenceQueuedEvent']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  jobId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -565,6 +586,7 @@ export type QueryResolvers<ContextType = InferenceContext, ParentType extends Re
 
 export type SubscriptionResolvers<ContextType = InferenceContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   inferenceEvents?: SubscriptionResolver<ResolversTypes['InferenceEvent'], "inferenceEvents", ParentType, ContextType, RequireFields<SubscriptionInferenceEventsArgs, 'after' | 'jobId'>>;
+  runInference?: SubscriptionResolver<ResolversTypes['InferenceEvent'], "runInference", ParentType, ContextType, RequireFields<SubscriptionRunInferenceArgs, 'input'>>;
 };
 
 export type UserResolvers<ContextType = InferenceContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {

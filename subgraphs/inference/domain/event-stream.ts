@@ -12,8 +12,11 @@ import { isRedisUnavailable } from '../../../lib/redis.js';
 import { ACTIVE_STATUSES } from '../data/job-store.js';
 import type { JobsRepository } from '../data/jobs-repository.js';
 
+/** One of the job's events, with the job's id (the `queued` event names it). */
+export type StreamEvent = NumberedJobEvent & { jobId: string };
+
 /** What the stream yields: the job's events, and at most one error, last. */
-export type StreamItem = NumberedJobEvent | GraphQLError;
+export type StreamItem = StreamEvent | GraphQLError;
 
 /** @default 100 // events per read: a burst of tokens arrives in a few round trips. */
 const READ_COUNT = 100;
@@ -79,54 +82,69 @@ export function createEventStreams(deps: { jobs: JobsRepository; bus: Pick<Infer
       }
       if (after > (last?.seq ?? 0)) throw badUserInput(`after is past the job's last event (${last?.seq ?? 0})`, { argument: 'after' });
 
-      const queue = createEventQueue<StreamItem>({ maxBuffered: Number.POSITIVE_INFINITY });
-      // An error mid-stream is the stream's last item, answered as that event's error (an
-      // iterator that threw would reach the gateway as a failed upstream instead).
-      const endWith = (error: GraphQLError) => {
-        queue.push(error);
-        queue.end();
-      };
       if (endedBy(last, after)) {
-        queue.end();
-        return queue;
+        const ended = createEventQueue<StreamItem>({ maxBuffered: Number.POSITIVE_INFINITY });
+        ended.end();
+        return ended;
       }
-      const checkEnded = async (position: number) => {
-        const state = await endState(jobId, position);
-        if (state === 'ended') queue.end();
-        if (state === 'incomplete') endWith(conflict('The job ended without a complete event log; read inferenceJob for its result'));
-      };
-      let position = after;
-      /** Queues the events after `position`, in order; the queue ends after a terminal one. */
-      const deliver = (events: NumberedJobEvent[]) => {
-        for (const event of events) {
-          if (event.seq <= position) continue;
-          queue.push(event);
-          position = event.seq;
-          if (isTerminal(event.event)) {
-            queue.end();
-            return;
-          }
-        }
-      };
-      deliver(page);
-      if (queue.ended) return queue;
-      void (async () => {
-        try {
-          while (!queue.ended) {
-            const events = await log.read(jobId, position, { count: READ_COUNT, blockMs: READ_BLOCK_MS });
-            if (queue.ended) return;
-            deliver(events);
-            if (events.length === 0) await checkEnded(position);
-          }
-        } catch (error) {
-          deps.logger.warn({ err: error, jobId }, 'reading inference events failed');
-          if (isRedisUnavailable(error)) endWith(serviceUnavailable('Inference events cannot be read right now; resubscribe with after'));
-          else queue.end(error);
-        }
-      })();
-      return queue;
+      return stream(jobId, after, page);
+    },
+
+    /**
+     * `runInference`: the events of a job the caller has just submitted, from the first, the
+     * `known` ones (its `queued` event) without reading them back; no ownership read (the
+     * caller submitted it).
+     */
+    follow(jobId: string, known: NumberedJobEvent[]): EventQueue<StreamItem> {
+      return stream(jobId, 0, known);
     },
   };
+
+  /** The job's events after `after`: `first` (events already read), then read from the log until the terminal one. */
+  function stream(jobId: string, after: number, first: NumberedJobEvent[]): EventQueue<StreamItem> {
+    const queue = createEventQueue<StreamItem>({ maxBuffered: Number.POSITIVE_INFINITY });
+    // An error mid-stream is the stream's last item, answered as that event's error (an
+    // iterator that threw would reach the gateway as a failed upstream instead).
+    const endWith = (error: GraphQLError) => {
+      queue.push(error);
+      queue.end();
+    };
+    const checkEnded = async (position: number) => {
+      const state = await endState(jobId, position);
+      if (state === 'ended') queue.end();
+      if (state === 'incomplete') endWith(conflict('The job ended without a complete event log; read inferenceJob for its result'));
+    };
+    let position = after;
+    /** Queues the events after `position`, in order; the queue ends after a terminal one. */
+    const deliver = (events: NumberedJobEvent[]) => {
+      for (const event of events) {
+        if (event.seq <= position) continue;
+        queue.push({ ...event, jobId });
+        position = event.seq;
+        if (isTerminal(event.event)) {
+          queue.end();
+          return;
+        }
+      }
+    };
+    deliver(first);
+    if (queue.ended) return queue;
+    void (async () => {
+      try {
+        while (!queue.ended) {
+          const events = await log.read(jobId, position, { count: READ_COUNT, blockMs: READ_BLOCK_MS });
+          if (queue.ended) return;
+          deliver(events);
+          if (events.length === 0) await checkEnded(position);
+        }
+      } catch (error) {
+        deps.logger.warn({ err: error, jobId }, 'reading inference events failed');
+        if (isRedisUnavailable(error)) endWith(serviceUnavailable('Inference events cannot be read right now; resubscribe with after'));
+        else queue.end(error);
+      }
+    })();
+    return queue;
+  }
 }
 
 export type EventStreams = ReturnType<typeof createEventStreams>;

@@ -1,9 +1,10 @@
-import type { JobEvent, NumberedJobEvent } from '../../../lib/inference/contract.js';
+import type { JobEvent } from '../../../lib/inference/contract.js';
+import type { StreamEvent } from './event-stream.js';
 import type { JobState } from './metrics.js';
 
 /** A numbered event as the `InferenceEvent` interface's concrete types present it. */
 export type InferenceEventObject =
-  | { __typename: 'InferenceQueuedEvent'; seq: number; at: string }
+  | { __typename: 'InferenceQueuedEvent'; seq: number; at: string; jobId: string }
   | { __typename: 'InferenceStartedEvent'; seq: number; at: string; attempt: number }
   | { __typename: 'InferenceTokenEvent'; seq: number; index: number; text: string }
   | {
@@ -23,10 +24,10 @@ export type InferenceEventObject =
  * The GraphQL object of one event. The worker's id stays internal; the completed text is not
  * repeated (the client has the tokens, and the job has the text).
  */
-export function toEventObject({ seq, event }: NumberedJobEvent): InferenceEventObject {
+export function toEventObject({ seq, event, jobId }: StreamEvent): InferenceEventObject {
   switch (event.type) {
     case 'queued':
-      return { __typename: 'InferenceQueuedEvent', seq, at: event.at };
+      return { __typename: 'InferenceQueuedEvent', seq, at: event.at, jobId };
     case 'started':
       return { __typename: 'InferenceStartedEvent', seq, at: event.at, attempt: event.attempt };
     case 'token':

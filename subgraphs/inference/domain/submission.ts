@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 
@@ -7,7 +9,7 @@ import type { Clock } from '../../../lib/clock.js';
 import { early } from '../../../lib/early.js';
 import { badUserInput, conflict, forbidden, graphqlError, notFound, serviceUnavailable, unauthenticated } from '../../../lib/errors.js';
 import { isUuid } from '../../../lib/ids.js';
-import type { InferenceBus, JobEvent, JobRequest, QueuePriority } from '../../../lib/inference/contract.js';
+import type { InferenceBus, JobEvent, JobRequest, NumberedJobEvent, QueuePriority } from '../../../lib/inference/contract.js';
 import type { Logger } from '../../../lib/logger.js';
 import { checkTokenQuota } from '../../../lib/plans/quotas.js';
 import { isRedisUnavailable, type Redis } from '../../../lib/redis.js';
@@ -22,6 +24,7 @@ import type { JobsRepository } from '../data/jobs-repository.js';
 import type { CachedCompletion, ResponseCache } from '../data/response-cache.js';
 import type { InferenceMetrics } from './metrics.js';
 import { cacheKeyOf, type CompletionRequest, isDeterministic, type RequestLimits, validateRequest } from './request.js';
+import { claimRunKey, fingerprintOf, IDEMPOTENCY_KEY, runKeyOf } from './run-keys.js';
 import { withSystemPrompt } from './system-prompts.js';
 
 /** Plan tier → queue priority (unknown tiers are free). */
@@ -43,6 +46,21 @@ export interface SubmissionDeps {
   settings: SubmissionSettings;
   clock: Clock;
   logger: Logger;
+}
+
+/** A submission checked and ready to write (`prepare`), its limits read but not yet decided. */
+interface Prepared {
+  row: Omit<Parameters<JobStore['createJob']>[0], 'status' | 'id'>;
+  request: CompletionRequest;
+  jobRequest: Omit<JobRequest, 'jobId' | 'enqueuedAt'>;
+  activeJobs: () => Promise<number>;
+  queueDepth: () => Promise<number>;
+}
+
+/** A run's job and the events of it already known (streamed before its log is read). */
+export interface Run {
+  jobId: string;
+  known: NumberedJobEvent[];
 }
 
 /** The user a submission acts for: a signed-in user or an API key's owner; nobody else owns jobs. */
@@ -149,9 +167,9 @@ export function createSubmissions(deps: SubmissionDeps) {
     return job;
   }
 
-  async function enqueue(job: InferenceJob, request: CompletionRequest, jobRequest: Omit<JobRequest, 'jobId' | 'enqueuedAt'>): Promise<void> {
+  async function enqueue(job: InferenceJob, request: CompletionRequest, jobRequest: Omit<JobRequest, 'jobId' | 'enqueuedAt'>, enqueuedAt: string): Promise<void> {
     try {
-      await bus.queue.submit({ ...jobRequest, jobId: job.id, enqueuedAt: now() });
+      await bus.queue.submit({ ...jobRequest, jobId: job.id, enqueuedAt });
     } catch (error) {
       // A job no worker will ever see: its row must not count against the caller's active jobs,
       // and its log (when `queued` made it there) must end, or a subscriber would wait forever.
@@ -165,61 +183,117 @@ export function createSubmissions(deps: SubmissionDeps) {
     metrics.jobReached('queued');
   }
 
+  /**
+   * Everything a submission checks before it writes: the request validated, then the model,
+   * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; unknown: SERVICE_UNAVAILABLE) and
+   * the plan's monthly token quota (a hard one used up: QUOTA_EXCEEDED), read together. The
+   * per-user and queue limits are read too, but decided by `commit` (a cache hit is exempt).
+   */
+  async function prepare(principal: Principal, input: SubmitInferenceInput): Promise<Prepared> {
+    const userId = submitterOf(principal);
+    const request = validateRequest(input, settings);
+    const enabledModel = early(() => store.findEnabledModel(request.model));
+    const effectiveLevel = early(() => deps.autonomy.effectiveLevel(userId, request.context));
+    const tokenRefusal = early(() => tokenQuotaRefusal(userId, principal.plan));
+    const activeJobs = early(() => store.countActive(userId));
+    const queueDepth = early(() => onRedis(() => bus.queue.depth()));
+
+    const model = await enabledModel();
+    if (!model) throw badUserInput(`Unknown model ${JSON.stringify(request.model)}: see models`, { argument: 'input.model' });
+    if (request.maxTokens > model.contextWindow) {
+      throw badUserInput(`maxTokens must be at most ${model.contextWindow} for ${model.id}`, { argument: 'input.maxTokens' });
+    }
+    const level = await effectiveLevel();
+    if (level === 'NO_AI') {
+      metrics.refused('AUTONOMY_FORBIDS');
+      throw graphqlError('AUTONOMY_FORBIDS', 'Your autonomy level for this context is NO_AI: no AI may run for it', {
+        level,
+        context: request.context,
+      });
+    }
+    const quotaExceeded = await tokenRefusal();
+    if (quotaExceeded) {
+      metrics.refused('QUOTA_EXCEEDED');
+      throw quotaExceeded;
+    }
+    const messages = withSystemPrompt(level, request.messages);
+    const cacheKey = deps.cache.enabled && isDeterministic(request) ? cacheKeyOf({ ...request, messages }) : null;
+    const priority = priorityOf(principal.plan);
+    const row = {
+      userId,
+      modelId: model.id,
+      prompt: request.prompt,
+      messages: request.messages.map(({ role, content }) => ({ role, content })),
+      maxTokens: request.maxTokens,
+      temperature: request.temperature,
+      topP: request.topP,
+      stop: request.stop,
+      seed: request.seed,
+      autonomyContext: request.context,
+      autonomyLevel: level,
+      priority,
+      cacheKey,
+    };
+    const { maxTokens, temperature, topP, stop, seed } = request;
+    const jobRequest = { userId, model: model.id, messages, maxTokens, temperature, topP, stop, seed, autonomyLevel: level, priority };
+    return { row, request, jobRequest, activeJobs, queueDepth };
+  }
+
+  /**
+   * Writes a prepared submission as job `jobId`: from the response cache when it is
+   * deterministic and cached, else checked against the per-user and queue limits, stored,
+   * announced (`queued`) and enqueued. Answers the job and, unless it came from the cache,
+   * the `queued` event it was announced with.
+   */
+  async function commit(prepared: Prepared, jobId: string): Promise<{ job: InferenceJob; queued: NumberedJobEvent | null }> {
+    const { row, request } = prepared;
+    const hit = row.cacheKey ? await deps.cache.get(row.cacheKey) : null;
+    if (hit) return { job: await completeFromCache({ ...row, id: jobId }, hit), queued: null };
+    await checkCapacity(prepared.activeJobs, prepared.queueDepth);
+    const job = await store.createJob({ ...row, id: jobId, status: 'QUEUED' });
+    trace.getActiveSpan()?.setAttribute(ATTR_INFERENCE_JOB_ID, job.id);
+    const enqueuedAt = now();
+    // The request's trace context travels with the job: the worker's spans join this trace.
+    await enqueue(job, request, { ...prepared.jobRequest, ...traceHeaders() }, enqueuedAt);
+    // What the bus's submit wrote as the log's first event.
+    return { job, queued: { seq: 1, event: { type: 'queued', at: enqueuedAt, userId: row.userId } } };
+  }
+
   return {
     async submit(principal: Principal, input: SubmitInferenceInput): Promise<InferenceJob> {
-      const userId = submitterOf(principal);
-      const request = validateRequest(input, settings);
-      const enabledModel = early(() => store.findEnabledModel(request.model));
-      const effectiveLevel = early(() => deps.autonomy.effectiveLevel(userId, request.context));
-      const tokenRefusal = early(() => tokenQuotaRefusal(userId, principal.plan));
-      const activeJobs = early(() => store.countActive(userId));
-      const queueDepth = early(() => onRedis(() => bus.queue.depth()));
+      return (await commit(await prepare(principal, input), randomUUID())).job;
+    },
 
-      const model = await enabledModel();
-      if (!model) throw badUserInput(`Unknown model ${JSON.stringify(request.model)}: see models`, { argument: 'input.model' });
-      if (request.maxTokens > model.contextWindow) {
-        throw badUserInput(`maxTokens must be at most ${model.contextWindow} for ${model.id}`, { argument: 'input.maxTokens' });
+    /**
+     * `runInference`: a submission whose stream starts at its `queued` event, known here and
+     * so not read back (`known`; empty for a job from the cache, whose log has every event).
+     * With an idempotency key, the caller's earlier run under that key (same input) is the
+     * answer, `known` empty; the key is claimed while the submission is checked, and freed
+     * again when it is refused.
+     */
+    async run(principal: Principal, input: SubmitInferenceInput, idempotencyKey: string | null | undefined): Promise<Run> {
+      const jobId = randomUUID();
+      if (idempotencyKey == null) {
+        const { queued } = await commit(await prepare(principal, input), jobId);
+        return { jobId, known: queued ? [queued] : [] };
       }
-      const level = await effectiveLevel();
-      if (level === 'NO_AI') {
-        metrics.refused('AUTONOMY_FORBIDS');
-        throw graphqlError('AUTONOMY_FORBIDS', 'Your autonomy level for this context is NO_AI: no AI may run for it', {
-          level,
-          context: request.context,
-        });
+      const userId = submitterOf(principal);
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw badUserInput('idempotencyKey must be 1 to 128 letters, digits, or . _ : -', { argument: 'idempotencyKey' });
       }
-      const quotaExceeded = await tokenRefusal();
-      if (quotaExceeded) {
-        metrics.refused('QUOTA_EXCEEDED');
-        throw quotaExceeded;
+      const key = runKeyOf(userId, idempotencyKey);
+      const [claim, prepared] = await Promise.allSettled([onRedis(() => claimRunKey(deps.redis, key, jobId, fingerprintOf(input))), prepare(principal, input)]);
+      if (claim.status === 'rejected') throw claim.reason;
+      if (claim.value !== null) return { jobId: claim.value, known: [] };
+      try {
+        if (prepared.status === 'rejected') throw prepared.reason;
+        const { queued } = await commit(prepared.value, jobId);
+        return { jobId, known: queued ? [queued] : [] };
+      } catch (error) {
+        // Nothing was submitted under the key: a retry with it submits anew.
+        await deps.redis.del(key).catch(() => null);
+        throw error;
       }
-      const messages = withSystemPrompt(level, request.messages);
-      const cacheKey = deps.cache.enabled && isDeterministic(request) ? cacheKeyOf({ ...request, messages }) : null;
-      const priority = priorityOf(principal.plan);
-      const row = {
-        userId,
-        modelId: model.id,
-        prompt: request.prompt,
-        messages: request.messages.map(({ role, content }) => ({ role, content })),
-        maxTokens: request.maxTokens,
-        temperature: request.temperature,
-        topP: request.topP,
-        stop: request.stop,
-        seed: request.seed,
-        autonomyContext: request.context,
-        autonomyLevel: level,
-        priority,
-        cacheKey,
-      };
-      const hit = cacheKey ? await deps.cache.get(cacheKey) : null;
-      if (hit) return completeFromCache(row, hit);
-      await checkCapacity(activeJobs, queueDepth);
-      const job = await store.createJob({ ...row, status: 'QUEUED' });
-      trace.getActiveSpan()?.setAttribute(ATTR_INFERENCE_JOB_ID, job.id);
-      const { maxTokens, temperature, topP, stop, seed } = request;
-      // The request's trace context travels with the job: the worker's spans join this trace.
-      await enqueue(job, request, { userId, model: model.id, messages, maxTokens, temperature, topP, stop, seed, autonomyLevel: level, priority, ...traceHeaders() });
-      return job;
     },
 
     /** Owner or `inference:admin`; CONFLICT once the job has a terminal event. */

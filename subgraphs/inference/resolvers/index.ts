@@ -23,6 +23,12 @@ export interface InferenceResolverDeps {
 
 const PRIORITY_ENUM = { high: 'HIGH', normal: 'NORMAL', low: 'LOW' } as const;
 
+/** A stream's item as its subscription's result: an event, or the error that ends it. */
+function eventOf(item: StreamItem) {
+  if (item instanceof GraphQLError) throw item;
+  return toEventObject(item);
+}
+
 export function createInferenceResolvers(deps: InferenceResolverDeps): Resolvers {
   const { jobs, store } = deps;
   return {
@@ -51,10 +57,15 @@ export function createInferenceResolvers(deps: InferenceResolverDeps): Resolvers
     Subscription: {
       inferenceEvents: {
         subscribe: (_parent, { jobId, after }, { principal }) => deps.events.open(principal, jobId, after ?? 0),
-        resolve: (item: StreamItem) => {
-          if (item instanceof GraphQLError) throw item;
-          return toEventObject(item);
+        resolve: eventOf,
+      },
+      runInference: {
+        async subscribe(_parent, { input, idempotencyKey }, { principal }) {
+          const run = await deps.submissions.run(principal, input, idempotencyKey);
+          // A job from the cache, or an earlier run's, is streamed from its log (ownership checked there).
+          return run.known.length > 0 ? deps.events.follow(run.jobId, run.known) : deps.events.open(principal, run.jobId, 0);
         },
+        resolve: eventOf,
       },
     },
     InferenceEvent: {
