@@ -20,6 +20,7 @@ import { featureBudgetSeconds, type FeatureSettings, measureFeatures } from './f
 import { hostileBudgetSeconds, hostileFailureCount, type HostileSettings, measureHostile } from './hostile.js';
 import { inferenceBudgetSeconds, inferencePlatformSettings, type InferenceSettings, measureInference } from './inference.js';
 import { type BenchConfig, type BenchPart, loadBenchConfig, runsPart } from './lib/config.js';
+import { platformGatewayEnv } from './lib/gateway-process.js';
 import { postGraphQL } from './lib/graphql.js';
 import { failureCount, type LoadResult, runLoad, sumFailures } from './lib/load.js';
 import { measureMicro, type MicroOperation, type MicroResult } from './lib/micro.js';
@@ -198,7 +199,17 @@ async function measure(
 
   const micro = await measureMicroBenchmarks(context, config, micros);
   const inferenceResult: Report['inference'] = inference
-    ? await measureInference(context, inference.upstream, inference.settings, { log })
+    ? await measureInference(context, inference.upstream, inference.settings, {
+      log,
+      addCleanup: guard.addCleanup,
+      // As deployed, the gateway is a process of its own, sharing the platform's Redis keys (its usage events reach the platform's metering).
+      gatewayEnv: platform.mode === 'services'
+        ? {
+          ...platformGatewayEnv(context, { keyPrefixSuffix: '', logLevel: subscriptionSettings.logLevel, nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS }),
+          ...inferencePlatformSettings(inference.upstream, inference.settings).gatewayEnv,
+        }
+        : null,
+    })
     : { skipped: config.BENCH_INFERENCE ? `BENCH_ONLY=${config.BENCH_ONLY?.join(',')}` : 'BENCH_INFERENCE=0' };
   const features: Report['features'] = featuresSkipped
     ? { skipped: featuresSkipped }
@@ -244,7 +255,7 @@ async function measure(
       os: `${os.platform()} ${os.arch()}`,
     },
     settings: { durationS: config.BENCH_DURATION, warmupS: config.BENCH_WARMUP, connections: config.BENCH_CONNECTIONS, rounds: config.BENCH_ROUNDS },
-    platform: { mode: platform.mode, description: platform.description },
+    platform: { mode: platform.mode, worker: platform.worker, description: platform.description },
     micro,
     http: rows,
     httpNotes: httpNotes(new Map(rows.map((row) => [row.name, row.reqPerSec]))),

@@ -1,21 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 import { createRevokedSessionsCache } from '../../lib/auth/revocation.js';
 import { connectRedis } from '../../lib/redis.js';
 import type { BenchContext } from '../scenarios.js';
 import { deployedGateway } from './deployed-gateway.js';
+import { startServiceProcess } from './service-process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The compiled gateway, as production runs it (`npm run bench` builds it first). */
 const GATEWAY_ENTRY = fileURLToPath(new URL('../../dist/gateway/main.js', import.meta.url));
-/** @default 90_000 // 90 s: the gateway composes the supergraph at start-up */
-const READY_TIMEOUT_MS = 90_000;
-/** @default 15_000 // 15 s for a graceful stop (it closes every WebSocket) before SIGKILL */
-const STOP_TIMEOUT_MS = 15_000;
 
 export interface GatewayProcessOptions {
   /** The gateway's settings (gateway/config.ts) in environment form; HOST and PORT are set here. */
@@ -54,38 +48,9 @@ export interface GatewayProcess {
  * process exit without stopping it, an exit hook kills the group.
  */
 export async function startGatewayProcess(options: GatewayProcessOptions): Promise<GatewayProcess> {
-  const port = await freePort();
-  const metricsPort = await freePort();
   if (!existsSync(GATEWAY_ENTRY)) throw new Error(`${GATEWAY_ENTRY} is missing: run \`npm run build\` first`);
   if (options.env.REDIS_URL && options.env.REDIS_KEY_PREFIX !== undefined) await markRevocationsComplete(options.env.REDIS_URL, options.env.REDIS_KEY_PREFIX);
-  const child = spawn(process.execPath, [GATEWAY_ENTRY], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort) },
-    detached: true,
-    stdio: ['ignore', 2, 2],
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start the gateway process');
-  const killGroup = () => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  };
-  process.on('exit', killGroup);
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= stopGroup(child, pid).finally(() => {
-      process.off('exit', killGroup);
-    }));
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitReady(child, `${base}/ready`);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const { child, pid, base, metricsPort, stop } = await startServiceProcess('gateway', GATEWAY_ENTRY, options.env);
   return {
     pid,
     url: `${base}/graphql`,
@@ -149,52 +114,6 @@ async function markRevocationsComplete(url: string, keyPrefix: string): Promise<
   } finally {
     redis.disconnect();
   }
-}
-
-async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, name);
-    } catch {
-      // Already gone.
-    }
-  };
-  signal('SIGTERM');
-  const timer = setTimeout(() => signal('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-  // Anything the gateway left in its group goes with it.
-  signal('SIGKILL');
-}
-
-async function waitReady(child: ChildProcess, readyUrl: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let exit: string | null = null;
-  child.once('exit', (code, signal) => (exit = signal ?? `status ${code}`));
-  for (;;) {
-    if (exit !== null) throw new Error(`the gateway process exited during start-up (${exit})`);
-    const ready = await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) }).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ready) return;
-    if (Date.now() > deadline) throw new Error(`the gateway process was not ready within ${READY_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** A port free on 127.0.0.1 now (the gateway binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function processMemory(pid: number): Promise<ProcessMemory | null> {

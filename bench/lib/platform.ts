@@ -10,7 +10,9 @@ import type { PlatformOptions, SubgraphName } from '../../embedded/platform.js';
 import { createIdentitySigner, type IdentitySigner } from '../../lib/auth/identity-header.js';
 import { ACCESS_TOKEN_ALG, loadIdentitySecret, loadSigningKeys, type SigningKeys } from '../../lib/auth/keys.js';
 import { deleteKeysWithPrefix, redactUrl } from '../../lib/redis.js';
+import type { WorkerConfig } from '../../worker/config.js';
 import { GENEROUS_RATE_LIMIT_PLANS } from './gateway-process.js';
+import { startServiceProcess } from './service-process.js';
 
 /**
  * This run's secrets in their configuration (string) form, as a separately started gateway
@@ -40,13 +42,19 @@ export interface BenchPlatformOptions {
   logLevel: string;
   /** Aborting it during start-up undoes what was done so far and rejects. */
   signal?: AbortSignal | undefined;
-  /** Worker and inference-subgraph settings over their defaults (the inference benchmark's backend and limits). */
+  /**
+   * Worker and inference-subgraph settings over their defaults (the inference benchmark's
+   * backend and limits). With real services, a worker given settings here runs as a process of
+   * its own, as deployed (its own Deployment on GPU nodes), not inside the platform process.
+   */
   services?: Pick<HostPlatformOptions, 'worker' | 'inference' | 'gatewayEnv'>;
 }
 
 export interface BenchPlatform {
   /** `services`: real PostgreSQL and Redis; `embedded`: PGlite in memory and the in-process Redis stand-in. */
   mode: 'services' | 'embedded';
+  /** Where the worker runs: inside the platform process, or as a process of its own (see `services`). */
+  worker: 'in the platform process' | 'in its own process';
   /** One line for the report: where the data lives and why. */
   description: string;
   gatewayUrl: string;
@@ -64,6 +72,8 @@ export interface BenchPlatform {
 }
 
 const HOST_ENTRY = fileURLToPath(new URL('./platform-process.ts', import.meta.url));
+/** The compiled worker, as production runs it (`npm run bench` builds it first). */
+const WORKER_ENTRY = fileURLToPath(new URL('../../dist/worker/main.js', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** @default 120_000 // 2 min: migrations plus supergraph composition, with room for a slow CI box */
 const START_TIMEOUT_MS = 120_000;
@@ -130,6 +140,9 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
       description = `EMBEDDED MODE (PGlite in memory, in-process Redis stand-in) because ${unreachable.join(' and ')} is unreachable; numbers are not comparable with a services run`;
     }
 
+    // The in-process bus of embedded mode reaches no other process.
+    const ownWorker = mode === 'services' && options.services?.worker !== undefined;
+    if (ownWorker) platformOptions.startWorker = false;
     const child = fork(HOST_ENTRY, [], {
       cwd: REPO_ROOT,
       execArgv: ['--import', import.meta.resolve('tsx')],
@@ -138,8 +151,14 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
     });
     cleanup.push(() => stopChild(child));
     const ready = await startChild(child, platformOptions, options.signal);
+    if (ownWorker) {
+      const env = workerEnv(options.services!.worker!, { redisUrl: options.redisUrl, redisKeyPrefix, logLevel: options.logLevel });
+      const worker = await startServiceProcess('worker', WORKER_ENTRY, env);
+      cleanup.push(worker.stop);
+    }
     return {
       mode,
+      worker: ownWorker ? 'in its own process' : 'in the platform process',
       description,
       gatewayUrl: ready.gatewayUrl,
       subgraphUrls: ready.subgraphUrls,
@@ -153,6 +172,15 @@ export async function startBenchPlatform(options: BenchPlatformOptions): Promise
     await stop().catch(() => {});
     throw error;
   }
+}
+
+/** A worker process's environment: `settings` in their environment form, on the platform's Redis, as production runs it. */
+function workerEnv(settings: Partial<WorkerConfig>, placement: { redisUrl: string; redisKeyPrefix: string; logLevel: string }): Record<string, string> {
+  const env: Record<string, string> = { NODE_ENV: 'production', REDIS_URL: placement.redisUrl, REDIS_KEY_PREFIX: placement.redisKeyPrefix, LOG_LEVEL: placement.logLevel };
+  for (const [name, value] of Object.entries(settings)) {
+    if (value !== undefined) env[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return env;
 }
 
 /** A new identity secret and access-token key pair, in configuration form, kept in memory only. */
