@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { createClient } from 'graphql-ws';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 
 import { postGraphQL, withCost } from './kit.js';
 import { bareEnv, freeEmbeddedPorts, repoRoot, startEmbeddedEntry } from './spawn.js';
@@ -19,7 +21,7 @@ describe.each([
   });
 
   // Start-up is the slow part (seconds here, tens of seconds on a loaded machine), bounded generously.
-  it('starts the whole platform on embedded defaults, serves a query touching all four subgraphs, and stops cleanly', { timeout: 180_000 }, async () => {
+  it('starts the whole platform on embedded defaults, serves a query touching all four subgraphs, streams generated text, and stops cleanly', { timeout: 180_000 }, async () => {
     expect(existsSync(path.join(repoRoot, entry)), `${entry} is missing: \`npm test\` builds it (npm run build)`).toBe(true);
     const workdir = await mkdtemp(path.join(tmpdir(), 'lotabots-smoke-'));
     cleanups.push(() => rm(workdir, { recursive: true, force: true }));
@@ -45,6 +47,27 @@ describe.each([
         data: { me: { email: 'smoke@example.com', plan: { id: 'free' }, usage: { requests: 0 }, autonomy: { level: 'ASSISTED' }, inferenceJobs: [] } },
       }),
     );
+
+    // The built-in CPU model through the whole path (PGlite job row, the in-memory bus, the worker), in one operation.
+    const client = createClient({
+      url: gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${registered.body.data!.register.accessToken}` },
+      retryAttempts: 0,
+    });
+    cleanups.push(async () => await client.dispose());
+    const run = `subscription { runInference(input: { model: "lotabots-tiny-cpu", prompt: "Tell me about robots", maxTokens: 8, seed: 7 }) {
+      __typename ... on InferenceTokenEvent { text } ... on InferenceCompletedEvent { completionTokens } } }`;
+    const events: Array<{ __typename: string; text?: string; completionTokens?: number }> = [];
+    for await (const result of client.iterate({ query: run })) {
+      expect(result.errors).toBeUndefined();
+      events.push((result.data as { runInference: (typeof events)[number] }).runInference);
+    }
+    const tokens = events.filter((event) => event.__typename === 'InferenceTokenEvent');
+    expect(events.map((event) => event.__typename)).toEqual(['InferenceQueuedEvent', 'InferenceStartedEvent', ...tokens.map(() => 'InferenceTokenEvent'), 'InferenceCompletedEvent']);
+    expect(tokens).toHaveLength(8);
+    expect(tokens.map((token) => token.text).join('').trim()).not.toBe('');
+    expect(events.at(-1)).toMatchObject({ completionTokens: 8 });
 
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

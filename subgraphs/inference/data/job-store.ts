@@ -1,8 +1,35 @@
 import type { JobEvent } from '../../../lib/inference/contract.js';
-import type { InferenceJob, JobStatus, Prisma } from './__generated__/prisma/client.js';
+import { createReadCache } from '../../../lib/read-cache.js';
+import type { InferenceJob, JobStatus, Model, Prisma } from './__generated__/prisma/client.js';
 import type { InferencePrisma } from './database.js';
 
-/** Statuses a job can still leave; every other is final. */
+/**
+ * @default 5_000 // ms a model found enabled is reused by submissions without reading it again:
+ * reference data an operator changes rarely, so disabling one takes effect within 5 s.
+ */
+const ENABLED_MODEL_CACHE_MS = 5_000;
+/** @default 1_000 // models kept: far more than any deployment serves. */
+const MAX_CACHED_MODELS = 1_000;
+
+/** What a queued job's row is written from; the rest of its columns start at their defaults. */
+export interface NewQueuedJob {
+  id: string;
+  userId: string;
+  modelId: string;
+  prompt: string;
+  messages: Array<{ role: string; content: string }>;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  stop: string[];
+  seed: number | null;
+  autonomyContext: string | null;
+  autonomyLevel: string;
+  priority: string;
+  cacheKey: string | null;
+}
+
+/** Statuses a job can still leave; every other is final. The SQL of `createQueuedJobWithin` names them too. */
 export const ACTIVE_STATUSES: JobStatus[] = ['QUEUED', 'RUNNING'];
 
 /** A page of the caller's jobs: newest first, keyed by (createdAt, id) so pages never skip or repeat a row. */
@@ -60,10 +87,28 @@ function transitionOf(event: JobEvent): { from: JobStatus[]; data: Prisma.Infere
 
 /** Writes of the submit, cancel and lifecycle flows, and the caller's pages of jobs. */
 export function createJobStore(prisma: InferencePrisma) {
+  const enabledModels = createReadCache<string, Model | null>({ ttlMs: ENABLED_MODEL_CACHE_MS, max: MAX_CACHED_MODELS });
   return {
-    findEnabledModel: (id: string) => prisma.model.findFirst({ where: { id, enabled: true } }),
+    /** The model when it is enabled; one found enabled is reused for ENABLED_MODEL_CACHE_MS. */
+    findEnabledModel: async (id: string): Promise<Model | null> =>
+      enabledModels.get(id) ?? enabledModels.read(id, () => prisma.model.findFirst({ where: { id, enabled: true } }), (model) => model !== null),
     createJob: (data: Prisma.InferenceJobUncheckedCreateInput) => prisma.inferenceJob.create({ data }),
-    countActive: (userId: string) => prisma.inferenceJob.count({ where: { userId, status: { in: ACTIVE_STATUSES } } }),
+    /**
+     * A queued job's row, or null (nothing written) when its user already has `maxActive` jobs
+     * queued or running: the count and the insert are one statement, one round trip on the
+     * submit path instead of a count then an insert.
+     */
+    async createQueuedJobWithin(job: NewQueuedJob, maxActive: number): Promise<InferenceJob | null> {
+      const rows = await prisma.$queryRaw<InferenceJob[]>`
+        INSERT INTO "inference"."InferenceJob" ("id", "userId", "modelId", "prompt", "messages", "maxTokens", "temperature", "topP", "stop", "seed",
+          "autonomyContext", "autonomyLevel", "priority", "cacheKey", "status")
+        SELECT ${job.id}::uuid, ${job.userId}::uuid, ${job.modelId}, ${job.prompt}, ${JSON.stringify(job.messages)}::jsonb, ${job.maxTokens},
+          ${job.temperature}, ${job.topP}, ${job.stop}::text[], ${job.seed}, ${job.autonomyContext}, ${job.autonomyLevel}, ${job.priority},
+          ${job.cacheKey}, 'QUEUED'::"inference"."JobStatus"
+        WHERE (SELECT count(*) FROM "inference"."InferenceJob" WHERE "userId" = ${job.userId}::uuid AND "status" IN ('QUEUED', 'RUNNING')) < ${maxActive}
+        RETURNING *`;
+      return rows[0] ?? null;
+    },
     async pageOfUser(userId: string, first: number, after: { createdAt: Date; id: string } | null): Promise<JobPage> {
       const rows = await prisma.inferenceJob.findMany({
         where: {

@@ -19,7 +19,7 @@ import type { SubmitInferenceInput } from '../__generated__/resolvers-types.js';
 import type { InferenceConfig } from '../config.js';
 import type { InferenceJob } from '../data/__generated__/prisma/client.js';
 import type { AutonomyClient } from '../data/autonomy-client.js';
-import { ACTIVE_STATUSES, type JobStore } from '../data/job-store.js';
+import { ACTIVE_STATUSES, type JobStore, type NewQueuedJob } from '../data/job-store.js';
 import type { JobsRepository } from '../data/jobs-repository.js';
 import type { CachedCompletion, ResponseCache } from '../data/response-cache.js';
 import type { InferenceMetrics } from './metrics.js';
@@ -50,10 +50,9 @@ export interface SubmissionDeps {
 
 /** A submission checked and ready to write (`prepare`), its limits read but not yet decided. */
 interface Prepared {
-  row: Omit<Parameters<JobStore['createJob']>[0], 'status' | 'id'>;
+  row: Omit<NewQueuedJob, 'id'>;
   request: CompletionRequest;
   jobRequest: Omit<JobRequest, 'jobId' | 'enqueuedAt'>;
-  activeJobs: () => Promise<number>;
   queueDepth: () => Promise<number>;
 }
 
@@ -81,11 +80,12 @@ async function onRedis<T>(step: () => Promise<T>): Promise<T> {
 }
 
 /**
- * `submitInference` and `cancelInference`. A submission is validated, then checked against
- * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; level unknown: SERVICE_UNAVAILABLE)
- * and the plan's monthly token quota (a hard one used up: QUOTA_EXCEEDED), then answered from
- * the response cache when it is deterministic and cached, else checked against the per-user
- * and queue limits, stored, announced (`queued`) and enqueued.
+ * `submitInference`, `runInference` and `cancelInference`. A submission is validated, then
+ * checked against the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; level unknown:
+ * SERVICE_UNAVAILABLE) and the plan's monthly token quota (a hard one used up:
+ * QUOTA_EXCEEDED), then answered from the response cache when it is deterministic and cached,
+ * else checked against the queue's depth, stored within the per-user limit, announced
+ * (`queued`) and enqueued.
  */
 export function createSubmissions(deps: SubmissionDeps) {
   const { store, bus, settings, metrics } = deps;
@@ -117,14 +117,18 @@ export function createSubmissions(deps: SubmissionDeps) {
     }
   }
 
-  async function checkCapacity(activeJobs: () => Promise<number>, queueDepth: () => Promise<number>): Promise<void> {
-    if ((await activeJobs()) >= settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER) {
-      throw refuse('RATE_LIMITED', `At most ${settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER} jobs may be queued or running at once`);
-    }
-    // Fail fast: a job that would wait behind this many others is refused rather than queued forever.
+  /**
+   * Stores a queued job within the limits: the queue's depth (fail fast: a job that would wait
+   * behind this many others is refused rather than queued forever), then the caller's active
+   * jobs, counted by the insert itself.
+   */
+  async function storeQueuedJob(row: Prepared['row'], jobId: string, queueDepth: () => Promise<number>): Promise<InferenceJob> {
     if ((await queueDepth()) >= settings.INFERENCE_MAX_QUEUE_DEPTH) {
       throw refuse('RATE_LIMITED', 'The inference queue is full; retry later');
     }
+    const job = await store.createQueuedJobWithin({ ...row, id: jobId }, settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER);
+    if (!job) throw refuse('RATE_LIMITED', `At most ${settings.INFERENCE_MAX_ACTIVE_JOBS_PER_USER} jobs may be queued or running at once`);
+    return job;
   }
 
   /**
@@ -132,7 +136,7 @@ export function createSubmissions(deps: SubmissionDeps) {
    * its log holds the events a worker would have written (queued, the tokens, completed with
    * `cached`), so `inferenceEvents` streams it like any other job.
    */
-  async function completeFromCache(row: Omit<Parameters<JobStore['createJob']>[0], 'status'>, hit: CachedCompletion): Promise<InferenceJob> {
+  async function completeFromCache(row: NewQueuedJob, hit: CachedCompletion): Promise<InferenceJob> {
     const at = deps.clock.now();
     const job = await store.createJob({
       ...row,
@@ -187,7 +191,7 @@ export function createSubmissions(deps: SubmissionDeps) {
    * Everything a submission checks before it writes: the request validated, then the model,
    * the caller's autonomy level (NO_AI: AUTONOMY_FORBIDS; unknown: SERVICE_UNAVAILABLE) and
    * the plan's monthly token quota (a hard one used up: QUOTA_EXCEEDED), read together. The
-   * per-user and queue limits are read too, but decided by `commit` (a cache hit is exempt).
+   * queue's depth is read too, but decided by `commit` (a cache hit is exempt).
    */
   async function prepare(principal: Principal, input: SubmitInferenceInput): Promise<Prepared> {
     const userId = submitterOf(principal);
@@ -195,7 +199,6 @@ export function createSubmissions(deps: SubmissionDeps) {
     const enabledModel = early(() => store.findEnabledModel(request.model));
     const effectiveLevel = early(() => deps.autonomy.effectiveLevel(userId, request.context));
     const tokenRefusal = early(() => tokenQuotaRefusal(userId, principal.plan));
-    const activeJobs = early(() => store.countActive(userId));
     const queueDepth = early(() => onRedis(() => bus.queue.depth()));
 
     const model = await enabledModel();
@@ -236,21 +239,20 @@ export function createSubmissions(deps: SubmissionDeps) {
     };
     const { maxTokens, temperature, topP, stop, seed } = request;
     const jobRequest = { userId, model: model.id, messages, maxTokens, temperature, topP, stop, seed, autonomyLevel: level, priority };
-    return { row, request, jobRequest, activeJobs, queueDepth };
+    return { row, request, jobRequest, queueDepth };
   }
 
   /**
    * Writes a prepared submission as job `jobId`: from the response cache when it is
-   * deterministic and cached, else checked against the per-user and queue limits, stored,
-   * announced (`queued`) and enqueued. Answers the job and, unless it came from the cache,
+   * deterministic and cached, else stored within the queue and per-user limits, announced
+   * (`queued`) and enqueued. Answers the job and, unless it came from the cache,
    * the `queued` event it was announced with.
    */
   async function commit(prepared: Prepared, jobId: string): Promise<{ job: InferenceJob; queued: NumberedJobEvent | null }> {
     const { row, request } = prepared;
     const hit = row.cacheKey ? await deps.cache.get(row.cacheKey) : null;
     if (hit) return { job: await completeFromCache({ ...row, id: jobId }, hit), queued: null };
-    await checkCapacity(prepared.activeJobs, prepared.queueDepth);
-    const job = await store.createJob({ ...row, id: jobId, status: 'QUEUED' });
+    const job = await storeQueuedJob(row, jobId, prepared.queueDepth);
     trace.getActiveSpan()?.setAttribute(ATTR_INFERENCE_JOB_ID, job.id);
     const enqueuedAt = now();
     // The request's trace context travels with the job: the worker's spans join this trace.
