@@ -71,6 +71,8 @@ const ROOT_FIELDS: Record<string, RootAccess> = {
   'Mutation.submitInference': 'caller',
   'Mutation.cancelInference': { args: (victim) => ({ id: victim.jobId }), ownerMaySee: true },
   'Subscription.inferenceEvents': { args: (victim) => ({ jobId: victim.jobId }), ownerMaySee: true },
+  // A job of the caller's own: its idempotency key is the caller's (test/inference.e2e.ts: another user's run under the same key is a job of theirs).
+  'Subscription.runInference': 'caller',
   'Mutation.register': 'caller',
   'Mutation.login': 'caller',
   'Mutation.refreshToken': 'caller',
