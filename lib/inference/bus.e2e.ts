@@ -300,6 +300,25 @@ describe('inference bus (Redis only)', () => {
     expect(ttl).toBeGreaterThan(3_600);
   });
 
+  it('answers a blocked read with the entries that woke it, at most count, without reading them again', async () => {
+    const { bus, redis } = await openBus(false);
+    const jobId = randomUUID();
+    await bus.log.append(jobId, { type: 'queued', at });
+    await bus.log.append(jobId, started(1));
+    // Counted once answered, so that 2 means both readers found nothing and went on to wait.
+    let ranges = 0;
+    const xrange = redis.xrange.bind(redis);
+    redis.xrange = ((...args: Parameters<typeof xrange>) => xrange(...args).then((entries) => (ranges++, entries))) as typeof redis.xrange;
+    const reads = [bus.log.read(jobId, 2, { count: 10, blockMs: 25_000 }), bus.log.read(jobId, 2, { count: 1, blockMs: 25_000 })];
+    await waitUntil(async () => ranges === 2, 'both readers to find nothing and wait');
+    await bus.log.appendTokens(jobId, [token(0) as Extract<JobEvent, { type: 'token' }>, token(1) as Extract<JobEvent, { type: 'token' }>], { attempt: 1 });
+    expect(await within(Promise.all(reads), 20_000, 'both blocked readers to be woken')).toEqual([
+      [{ seq: 3, event: token(0) }, { seq: 4, event: token(1) }],
+      [{ seq: 3, event: token(0) }],
+    ]);
+    expect(ranges).toBe(2);
+  });
+
   it('sets the retention as the expiry of a finished log', async () => {
     const { bus, redis } = await openBus(false, 120);
     const jobId = randomUUID();

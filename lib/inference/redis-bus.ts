@@ -19,9 +19,9 @@ import {
 } from './contract.js';
 import { jobEventsKey, LIFECYCLE_GROUP, LIFECYCLE_STREAM, QUEUE_GROUP, queueKey } from './keys.js';
 import { withInferenceScripts } from './redis-scripts.js';
-import { type StreamReply, StreamWaiter } from './stream-waiter.js';
+import { type StreamEntry, type StreamReply, StreamWaiter } from './stream-waiter.js';
 
-type Entry = [id: string, fields: string[]];
+type Entry = StreamEntry;
 
 const QUEUE_KEYS = QUEUE_PRIORITIES.map(queueKey);
 
@@ -134,8 +134,9 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
       const readNow = async () => ((await redis.xrange(key, `(${afterId}`, '+', 'COUNT', count)) as Entry[]).map(toNumbered);
       const events = await readNow();
       if (events.length > 0 || blockMs <= 0) return events;
-      await waiter.wait(key, afterId, blockMs);
-      return readNow();
+      // The entries that ended the wait come with it: the next ones after `after`, read once.
+      const woken = await waiter.wait(key, afterId, blockMs);
+      return woken !== null && woken.length > 0 ? woken.slice(0, count).map(toNumbered) : readNow();
     },
     async lastEvent(jobId) {
       const [last] = (await redis.xrevrange(jobEventsKey(jobId), '+', '-', 'COUNT', 1)) as Entry[];

@@ -1,13 +1,16 @@
 import type { Redis } from '../redis.js';
 import { MAX_BLOCK_MS } from './contract.js';
 
-/** XREAD's reply: per stream (its prefixed key), the entries as [id, flat fields]. */
-export type StreamReply = Array<[string, Array<[string, string[]]>]>;
+/** One stream entry: [id, flat fields]. */
+export type StreamEntry = [id: string, fields: string[]];
+
+/** XREAD's reply: per stream (its prefixed key), the entries. */
+export type StreamReply = Array<[string, StreamEntry[]]>;
 
 interface Waiter {
   key: string;
   afterId: string;
-  wake: () => void;
+  wake: (entries: StreamEntry[] | null) => void;
 }
 
 /**
@@ -17,9 +20,15 @@ interface Waiter {
 const LOOP_BLOCK_MS = 5_000;
 
 /**
+ * @default 100 // entries per stream the loop's XREAD answers with: a waiter gets the ones
+ * after its position with its wake-up, so it need not read them again.
+ */
+const WAKE_COUNT = 100;
+
+/**
  * Waits for new entries on many streams over ONE blocking connection: a single loop issues
  * `XREAD BLOCK` on every stream someone waits for and wakes the waiters of the streams that
- * got entries (they then read them on the shared client). A waiter that arrives while the
+ * got entries, each with those after its own position. A waiter that arrives while the
  * loop is blocked interrupts it (`CLIENT UNBLOCK` from the shared client) so the loop blocks
  * again with its stream included; a thousand readers cost one connection, not a thousand.
  */
@@ -38,17 +47,22 @@ export class StreamWaiter {
     this.#redis = redis;
   }
 
-  /** Resolves when `key` (unprefixed) has an entry after `afterId`, or after `blockMs`. */
-  async wait(key: string, afterId: string, blockMs: number): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Resolves when `key` (unprefixed) has an entry after `afterId`, with the first of those
+   * entries (in order, from the one right after `afterId`; empty when the wake-up carried none
+   * of them), or with null after `blockMs`, at `close()`, or when the loop could not read
+   * (the caller then reads for itself, and learns why).
+   */
+  async wait(key: string, afterId: string, blockMs: number): Promise<StreamEntry[] | null> {
+    if (this.#closed) return null;
     const ms = Math.min(blockMs, MAX_BLOCK_MS);
-    await new Promise<void>((resolve) => {
-      const waiter: Waiter = { key: (this.#redis.options.keyPrefix ?? '') + key, afterId, wake: () => done() };
-      const timer = setTimeout(() => done(), ms);
-      const done = () => {
+    return new Promise<StreamEntry[] | null>((resolve) => {
+      const waiter: Waiter = { key: (this.#redis.options.keyPrefix ?? '') + key, afterId, wake: (entries) => done(entries) };
+      const timer = setTimeout(() => done(null), ms);
+      const done = (entries: StreamEntry[] | null) => {
         clearTimeout(timer);
         this.#waiters.delete(waiter);
-        resolve();
+        resolve(entries);
       };
       this.#waiters.add(waiter);
       this.#generation++;
@@ -58,7 +72,7 @@ export class StreamWaiter {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiter of [...this.#waiters]) waiter.wake();
+    for (const waiter of [...this.#waiters]) waiter.wake(null);
     const connection = this.#connection;
     this.#connection = null;
     if (connection) (await connection.catch(() => null))?.client.disconnect();
@@ -78,17 +92,23 @@ export class StreamWaiter {
         const { client } = await this.#connect();
         this.#blocked = true;
         // Keys are already prefixed: this connection has none of its own.
-        reply = (await client.xread('COUNT', 1, 'BLOCK', LOOP_BLOCK_MS, 'STREAMS', ...streams.keys(), ...streams.values())) as StreamReply | null;
+        reply = (await client.xread('COUNT', WAKE_COUNT, 'BLOCK', LOOP_BLOCK_MS, 'STREAMS', ...streams.keys(), ...streams.values())) as StreamReply | null;
       } catch {
         // Redis away or the connection dropped: wake everyone, they read (and fail) on the shared client.
         void this.#connection?.then(({ client }) => client.disconnect(), () => {});
         this.#connection = null;
-        reply = [...streams.keys()].map((key) => [key, [['', []]]]);
+        for (const waiter of [...this.#waiters]) if (streams.has(waiter.key)) waiter.wake(null);
+        continue;
       } finally {
         this.#blocked = false;
       }
-      const ready = new Set((reply ?? []).map(([key]) => key));
-      for (const waiter of [...this.#waiters]) if (ready.has(waiter.key)) waiter.wake();
+      // Per stream, the entries after the oldest position waited for: for each waiter, those
+      // after its own position are the next ones it has not seen, in order.
+      const ready = new Map(reply ?? []);
+      for (const waiter of [...this.#waiters]) {
+        const entries = ready.get(waiter.key);
+        if (entries) waiter.wake(entries.filter(([id]) => compareIds(id, waiter.afterId) > 0));
+      }
     }
   }
 
