@@ -36,32 +36,29 @@ const SUBMIT = /* GraphQL */ `
     submitInference(input: $input) { id status cached output priority autonomyLevel context model { id } messages { role content } }
   }
 `;
+const EVENT_FIELDS = /* GraphQL */ `
+  fragment EventFields on InferenceEvent {
+    __typename
+    seq
+    ... on InferenceQueuedEvent { at }
+    ... on InferenceStartedEvent { attempt }
+    ... on InferenceTokenEvent { index text }
+    ... on InferenceCompletedEvent { promptTokens completionTokens timeToFirstTokenMs tokensPerSecond cached }
+    ... on InferenceFailedEvent { code message }
+    ... on InferenceCancelledEvent { at }
+  }
+`;
 const EVENTS = /* GraphQL */ `
   subscription Events($jobId: ID!, $after: Int) {
-    inferenceEvents(jobId: $jobId, after: $after) {
-      __typename
-      seq
-      ... on InferenceQueuedEvent { at }
-      ... on InferenceStartedEvent { attempt }
-      ... on InferenceTokenEvent { index text }
-      ... on InferenceCompletedEvent { promptTokens completionTokens timeToFirstTokenMs tokensPerSecond cached }
-      ... on InferenceFailedEvent { code message }
-      ... on InferenceCancelledEvent { at }
-    }
+    inferenceEvents(jobId: $jobId, after: $after) { ...EventFields }
   }
+  ${EVENT_FIELDS}
 `;
 const RUN = /* GraphQL */ `
   subscription Run($input: SubmitInferenceInput!, $idempotencyKey: String) {
-    runInference(input: $input, idempotencyKey: $idempotencyKey) {
-      __typename
-      seq
-      ... on InferenceQueuedEvent { jobId }
-      ... on InferenceStartedEvent { attempt }
-      ... on InferenceTokenEvent { index text }
-      ... on InferenceCompletedEvent { completionTokens cached }
-      ... on InferenceFailedEvent { code message }
-    }
+    runInference(input: $input, idempotencyKey: $idempotencyKey) { ...EventFields ... on InferenceQueuedEvent { jobId } }
   }
+  ${EVENT_FIELDS}
 `;
 const JOB = /* GraphQL */ `
   query Job($id: ID!) {
@@ -289,7 +286,7 @@ describe('inference through the gateway', () => {
     it(`runInference over ${transport} submits and streams in one operation: the first event names the job, which is like any other`, async () => {
       const stream = await runAs(ada, { input: { prompt: 'In one go', maxTokens: 8 } }, transport);
       const queued = await nextEvent(stream);
-      expect(queued).toEqual({ __typename: 'InferenceQueuedEvent', seq: 1, jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(queued).toEqual({ __typename: 'InferenceQueuedEvent', seq: 1, at: expect.any(String), jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
       const delivery = await worker.take();
       expect(delivery.job).toMatchObject({ jobId: queued.jobId, userId: ada, model: MODEL, maxTokens: 8 });
       const run = await worker.start(delivery);
@@ -298,7 +295,7 @@ describe('inference through the gateway', () => {
       expect(await drain(stream)).toEqual([
         { __typename: 'InferenceStartedEvent', seq: 2, attempt: 1 },
         { __typename: 'InferenceTokenEvent', seq: 3, index: 0, text: 'Done' },
-        { __typename: 'InferenceCompletedEvent', seq: 4, completionTokens: 1, cached: false },
+        { __typename: 'InferenceCompletedEvent', seq: 4, promptTokens: 7, completionTokens: 1, timeToFirstTokenMs: 12, tokensPerSecond: 40, cached: false },
       ]);
       expect(await jobOnceIn(ada, queued.jobId!, 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', output: 'Done' });
     });
