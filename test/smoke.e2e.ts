@@ -48,7 +48,8 @@ describe.each([
       }),
     );
 
-    // The built-in CPU model through the whole path (PGlite job row, the in-memory bus, the worker), in one operation.
+    // The built-in CPU model through the whole path (PGlite job row, the in-memory bus, the worker), in one operation;
+    // stop sequences that never occur, so the row's array column goes through PGlite too.
     const client = createClient({
       url: gatewayUrl.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
@@ -56,7 +57,7 @@ describe.each([
       retryAttempts: 0,
     });
     cleanups.push(async () => await client.dispose());
-    const run = `subscription { runInference(input: { model: "lotabots-tiny-cpu", prompt: "Tell me about robots", maxTokens: 8, seed: 7 }) {
+    const run = `subscription { runInference(input: { model: "lotabots-tiny-cpu", prompt: "Tell me about robots", maxTokens: 8, seed: 7, stop: ["zzzz", "qqqq"] }) {
       __typename ... on InferenceTokenEvent { text } ... on InferenceCompletedEvent { completionTokens } } }`;
     const events: Array<{ __typename: string; text?: string; completionTokens?: number }> = [];
     for await (const result of client.iterate({ query: run })) {
