@@ -46,6 +46,7 @@ async function main(): Promise<number> {
   // The model server the worker streams from (the inference benchmark): a local OpenAI-compatible one, in this process.
   const upstream = inference ? await startFakeOpenAi({ tokenCount: Math.max(inference.throughputTokens, inference.streamTokens, 8) }) : null;
   guard.addCleanup(async () => upstream?.close());
+  const services = upstream && inference ? inferencePlatformSettings(upstream, inference) : undefined;
   log('starting the platform');
   let platform: BenchPlatform;
   try {
@@ -54,7 +55,7 @@ async function main(): Promise<number> {
       redisUrl: config.BENCH_REDIS_URL,
       logLevel: config.BENCH_LOG_LEVEL,
       signal: guard.signal,
-      services: upstream && inference ? inferencePlatformSettings(upstream, inference) : undefined,
+      services,
     });
   } catch (error) {
     await upstream?.close();
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
   log(`platform up (${platform.description})`);
   let report: Report;
   try {
-    report = await measure(platform, config, guard, upstream && inference ? { upstream, settings: inference } : null);
+    report = await measure(platform, config, guard, upstream && inference && services ? { upstream, settings: inference, gatewayEnv: services.gatewayEnv } : null);
   } finally {
     log('stopping the platform and cleaning up');
     // The guards stay until the cleanup is done: a signal meanwhile waits for the same stop.
@@ -122,7 +123,7 @@ async function measure(
   platform: BenchPlatform,
   config: BenchConfig,
   guard: RunGuard,
-  inference: { upstream: NonNullable<Awaited<ReturnType<typeof startFakeOpenAi>>>; settings: InferenceSettings } | null,
+  inference: { upstream: NonNullable<Awaited<ReturnType<typeof startFakeOpenAi>>>; settings: InferenceSettings; gatewayEnv: Record<string, string> } | null,
 ): Promise<Report> {
   const seeded = await seedUser(platform.gatewayUrl, platform.keys);
   const context: BenchContext = {
@@ -206,7 +207,7 @@ async function measure(
       gatewayEnv: platform.mode === 'services'
         ? {
           ...platformGatewayEnv(context, { keyPrefixSuffix: '', logLevel: subscriptionSettings.logLevel, nodeOptions: config.BENCH_GATEWAY_NODE_OPTIONS }),
-          ...inferencePlatformSettings(inference.upstream, inference.settings).gatewayEnv,
+          ...inference.gatewayEnv,
         }
         : null,
     })

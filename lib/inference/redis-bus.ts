@@ -21,8 +21,6 @@ import { jobEventsKey, LIFECYCLE_GROUP, LIFECYCLE_STREAM, QUEUE_GROUP, queueKey 
 import { withInferenceScripts } from './redis-scripts.js';
 import { type StreamEntry, type StreamReply, StreamWaiter } from './stream-waiter.js';
 
-type Entry = StreamEntry;
-
 const QUEUE_KEYS = QUEUE_PRIORITIES.map(queueKey);
 
 /** The value of `name` in an entry's flat field list. */
@@ -33,11 +31,11 @@ function field(fields: string[], name: string): string | undefined {
 
 const seqOf = (id: string) => Number(id.slice(0, id.indexOf('-')));
 
-function toNumbered([id, fields]: Entry): NumberedJobEvent {
+function toNumbered([id, fields]: StreamEntry): NumberedJobEvent {
   return { seq: seqOf(id), event: JSON.parse(field(fields, 'event')!) as JobEvent };
 }
 
-function toLifecycle([id, fields]: Entry): LifecycleEntry {
+function toLifecycle([id, fields]: StreamEntry): LifecycleEntry {
   return { id, jobId: field(fields, 'jobId')!, seq: Number(field(fields, 'seq')), event: JSON.parse(field(fields, 'data')!) as JobEvent };
 }
 
@@ -131,7 +129,7 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
     async read(jobId, after, { count, blockMs }) {
       const key = jobEventsKey(jobId);
       const afterId = `${after}-0`;
-      const readNow = async () => ((await redis.xrange(key, `(${afterId}`, '+', 'COUNT', count)) as Entry[]).map(toNumbered);
+      const readNow = async () => ((await redis.xrange(key, `(${afterId}`, '+', 'COUNT', count)) as StreamEntry[]).map(toNumbered);
       const events = await readNow();
       if (events.length > 0 || blockMs <= 0) return events;
       // The entries that ended the wait come with it: the next ones after `after`, read once.
@@ -139,7 +137,7 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
       return woken !== null && woken.length > 0 ? woken.slice(0, count).map(toNumbered) : readNow();
     },
     async lastEvent(jobId) {
-      const [last] = (await redis.xrevrange(jobEventsKey(jobId), '+', '-', 'COUNT', 1)) as Entry[];
+      const [last] = (await redis.xrevrange(jobEventsKey(jobId), '+', '-', 'COUNT', 1)) as StreamEntry[];
       return last ? toNumbered(last) : null;
     },
   };
@@ -200,7 +198,7 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
         if (claimed.length >= max) break;
         const [, entries] = (await withGroups(() =>
           redis.xautoclaim(queueKey(priority), QUEUE_GROUP, consumer, minIdleMs, '0-0', 'COUNT', max - claimed.length),
-        )) as [string, Entry[]];
+        )) as [string, StreamEntry[]];
         for (const [id, fields] of entries) {
           const job = jobOf(fields);
           if (job) claimed.push({ id, priority, job, reclaimed: true });
@@ -229,7 +227,7 @@ export function createRedisInferenceBus(shared: Redis, options: InferenceBusOpti
       return (reply?.[0]?.[1] ?? []).map(toLifecycle);
     },
     async reclaim(consumer, minIdleMs) {
-      const [, entries] = (await withGroups(() => redis.xautoclaim(LIFECYCLE_STREAM, LIFECYCLE_GROUP, consumer, minIdleMs, '0-0', 'COUNT', 100))) as [string, Entry[]];
+      const [, entries] = (await withGroups(() => redis.xautoclaim(LIFECYCLE_STREAM, LIFECYCLE_GROUP, consumer, minIdleMs, '0-0', 'COUNT', 100))) as [string, StreamEntry[]];
       return entries.map(toLifecycle);
     },
     async ack(ids) {
