@@ -348,13 +348,24 @@ describe('inference through the gateway', () => {
       runAs(ada, { input: { prompt: 'Hi', maxTokens: 0 } }).then(refusalOf),
       runAs(ada, { input: { prompt: 'Hi', model: 'no-such-model' } }).then(refusalOf),
       runAs(ada, { input: { prompt: 'Hi' }, idempotencyKey: 'spaces are not allowed' }).then(refusalOf),
+      runAs(ada, { input: { prompt: 'x'.repeat(32_001) } }).then(refusalOf),
+      runAs(ada, { input: { prompt: 'Hi' }, idempotencyKey: 'k'.repeat(129) }).then(refusalOf),
     ]);
     expect(refusals.map((errors) => errors.map((error) => [error.extensions?.code, error.extensions?.argument]))).toEqual([
       [['BAD_USER_INPUT', 'input.prompt']],
       [['BAD_USER_INPUT', 'input.maxTokens']],
       [['BAD_USER_INPUT', 'input.model']],
       [['BAD_USER_INPUT', 'idempotencyKey']],
+      [['BAD_USER_INPUT', 'input.prompt']],
+      [['BAD_USER_INPUT', 'idempotencyKey']],
     ]);
+    expect(await bus.queue.depth()).toBe(depthBefore);
+  });
+
+  it('refuses an anonymous runInference with UNAUTHENTICATED, and queues nothing', async () => {
+    const depthBefore = await bus.queue.depth();
+    const stream = subscribeThrough(platform.gatewayUrl, 'SSE', {}, { input: { model: MODEL, prompt: 'Hi' } }, disposers, [], RUN);
+    expect((await refusalOf(stream)).map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
     expect(await bus.queue.depth()).toBe(depthBefore);
   });
 
